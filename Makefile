@@ -1,0 +1,57 @@
+# The two commands a new machine needs: `make demo` and `make test`. Everything else they install themselves
+# (a virtual environment in .venv; the SAM CLI in .tools/sam, whose pins clash with ours).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+
+.PHONY: install demo dev test lint typecheck cfn-lint unit integration e2e sam-build bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: start the local stack, book appointments in the fake Acuity, show each webhook's fate, stop
+demo: $(STAMP)
+	$(BIN)/acuity-sync demo
+
+## dev: run the local stack until Ctrl-C (writes .acuity-sync/dev.json)
+dev: $(STAMP)
+	$(BIN)/acuity-sync dev
+
+## test: everything CI runs
+test: lint typecheck cfn-lint unit integration e2e sam-build
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+	$(BIN)/mypy --strict functions tests/support scripts bench
+
+cfn-lint: $(STAMP)
+	$(BIN)/cfn-lint template.yaml
+
+unit: $(STAMP)
+	$(PYTEST) tests/unit -q
+
+integration: $(STAMP)
+	$(PYTEST) tests/integration -q -n 2
+
+e2e: $(STAMP)
+	$(PYTEST) tests/e2e -q
+
+sam-build:
+	bash scripts/sam-build.sh
+
+bench: $(STAMP)
+	$(BIN)/python bench/webhook/run.py
+
+clean:
+	rm -rf $(VENV) .tools .aws-sam .acuity-sync .mypy_cache .ruff_cache .hypothesis
