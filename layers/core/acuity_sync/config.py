@@ -1,0 +1,38 @@
+"""What a function reads from its environment (set by template.yaml, or by the local stack from it).
+Secrets are never here: they come from DynamoDB (KMS-encrypted) or Secrets Manager."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from botocore.config import Config
+
+from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
+
+
+def queue_url_variable(ledger: LedgerName) -> str:
+    return f"QUEUE_URL_{ledger.upper()}"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSettings:
+    table_name: str
+    kms_key_id: str
+    queue_urls: dict[LedgerName, str]
+
+    @classmethod
+    def from_environment(cls) -> FunctionSettings:
+        return cls(
+            table_name=os.environ["TABLE_NAME"],
+            kms_key_id=os.environ["KMS_KEY_ID"],
+            queue_urls={
+                ledger: os.environ[queue_url_variable(ledger)]
+                for ledger in ALL_LEDGERS
+                if queue_url_variable(ledger) in os.environ
+            },
+        )
+
+
+# The webhook answers Acuity while it waits: short timeouts, few retries, then a 503 that Acuity retries.
+WEBHOOK_AWS_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 2})

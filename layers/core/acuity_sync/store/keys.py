@@ -1,0 +1,53 @@
+"""The table's keys, in one place (README "The table" lists them). E-mails never appear in keys."""
+
+from __future__ import annotations
+
+import re
+
+from acuity_sync.acuity.webhook import EventKind
+from acuity_sync.ledgers import LedgerName
+
+TTL_ATTRIBUTE = "expires_at"
+PROFILE = "PROFILE"
+
+# Tenant ids are random and unguessable (defence in depth beside the signature); anything else is unknown
+# without a table read.
+_TENANT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def is_well_formed_tenant_id(tenant_id: str) -> bool:
+    return _TENANT_ID.fullmatch(tenant_id) is not None
+
+
+def tenant_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}"
+
+
+def connection_sk(ledger: LedgerName) -> str:
+    return f"CONN#{ledger}"
+
+
+def settings_sk(ledger: LedgerName) -> str:
+    return f"SETTINGS#{ledger}"
+
+
+def snapshot_sk(kind: EventKind, object_id: int) -> str:
+    return f"SNAP#{kind}#{object_id}"
+
+
+def ledger_pk(tenant_id: str, ledger: LedgerName | None) -> str:
+    """Sync records, customer cache, audit trail and parked events live under the tenant and ledger;
+    webhook-level audit entries (before any ledger is involved) live under the tenant alone."""
+    return tenant_pk(tenant_id) if ledger is None else f"TENANT#{tenant_id}#{ledger}"
+
+
+def record_sk(kind: EventKind, object_id: int) -> str:
+    return f"{'APPT' if kind is EventKind.APPOINTMENT else 'ORDER'}#{object_id}"
+
+
+def audit_sk(kind: EventKind | None, object_id: int, timestamp: str, request_id: str) -> str:
+    return f"LOG#{kind or 'unknown'}#{object_id}#{timestamp}#{request_id}"
+
+
+def parked_sk(kind: EventKind, object_id: int) -> str:
+    return f"PARK#{kind}#{object_id}"

@@ -1,0 +1,1 @@
+"""The sync engine: plan (pure rules), apply (intents), records, parking. Built on in the next issues."""

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from acuity_sync.observability import REDACTED, RedactingFormatter, redact
+from acuity_sync.secret import Secret
+
+
+def test_emails_are_masked_also_url_encoded() -> None:
+    text = redact("GET /v3/query?query=select * from Customer where PrimaryEmailAddr = 'bob.mc+1@example.com'")
+    assert "example.com" not in text
+    assert REDACTED in text
+    assert "bob%40example.com" not in redact("email=bob%40example.com")
+
+
+def test_tokens_keys_and_signatures_are_masked() -> None:
+    samples = {
+        "Authorization: Bearer eyJhbGciOi.abc.def": "eyJhbGciOi",
+        "Basic dXNlcjpwYXNz": "dXNlcjpwYXNz",
+        '{"access_token": "at-123", "refresh_token":"rt-456"}': "at-123",
+        "refresh_token=rt-456&grant_type=refresh_token": "rt-456",
+        "x-acuity-signature: SL69nn4Oyb9YehPt6SLW/HcRJ47wowQLXaa08pOtjVw=": "SL69nn4O",
+        "api_key=sk_live_abc": "sk_live_abc",
+        "client_secret=shh": "shh",
+    }
+    for text, secret in samples.items():
+        assert secret not in redact(text), text
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    assert redact("queued for quickbooks, xero") == "queued for quickbooks, xero"
+
+
+def test_the_formatter_redacts_messages_extras_and_exceptions() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter())
+    log = logging.getLogger("redaction-test")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        raise ValueError("refused for jane@example.com with access_token=abc123")
+    except ValueError:
+        log.exception("failed for %s", "jane@example.com", extra={"url": "https://x/?email=jane%40example.com"})
+    line = stream.getvalue()
+    assert "jane" not in line
+    assert "abc123" not in line
+    assert json.loads(line.splitlines()[0])["message"].startswith("failed for")
+
+
+def test_a_secret_never_prints_its_value() -> None:
+    secret = Secret("sk_live_123")
+    assert "sk_live_123" not in repr(secret)
+    assert "sk_live_123" not in f"{secret}"
+    assert secret.reveal() == "sk_live_123"
+
+
+def test_escaped_json_inside_a_log_line_stays_valid_and_masked() -> None:
+    line = json.dumps({"statement": 'raise X("access_token=abc123")', "body": json.dumps({"refresh_token": "r1"})})
+    masked = redact(line)
+    decoded = json.loads(masked)
+    assert "abc123" not in masked
+    assert "r1" not in decoded["body"]
