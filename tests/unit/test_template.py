@@ -1,0 +1,639 @@
+"""template.yaml keeps its promises: least privilege, FIFO queues that cannot lose or merge events, a
+throttled webhook, and a dashboard and alarms that name metrics the code really emits.
+
+Read with acuity_sync.local.cloudformation.load_template (the loader the local stack uses), so these tests
+also pin how the short-form tags are read.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acuity_sync.config import queue_url_variable
+from acuity_sync.intake import WebhookOutcome
+from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
+from acuity_sync.local.cloudformation import TemplateError, load_template, resolve_stack
+from acuity_sync.observability import NAMESPACE, MetricName
+from acuity_sync.store.keys import TTL_ATTRIBUTE
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
+TEMPLATE = load_template(TEMPLATE_PATH)
+RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
+
+SOURCE_QUEUES = {
+    LedgerName.QUICKBOOKS: "QuickBooksQueue",
+    LedgerName.XERO: "XeroQueue",
+    LedgerName.FRESHBOOKS: "FreshBooksQueue",
+}
+DEAD_LETTER_QUEUES = {
+    LedgerName.QUICKBOOKS: "QuickBooksDeadLetterQueue",
+    LedgerName.XERO: "XeroDeadLetterQueue",
+    LedgerName.FRESHBOOKS: "FreshBooksDeadLetterQueue",
+}
+
+# Every function's whole grant, as (action, resource) pairs. A function missing here fails: write its set.
+LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
+    "WebhookFunction": {
+        ("dynamodb:GetItem", "AppTable.Arn"),
+        ("dynamodb:PutItem", "AppTable.Arn"),
+        ("kms:Decrypt", "AppKey.Arn"),
+        # SendMessage to a KMS-encrypted queue needs a data key generated with the caller's rights.
+        ("kms:GenerateDataKey", "AppKey.Arn"),
+        ("sqs:SendMessage", "QuickBooksQueue.Arn"),
+        ("sqs:SendMessage", "XeroQueue.Arn"),
+        ("sqs:SendMessage", "FreshBooksQueue.Arn"),
+    },
+}
+WEBHOOK_ROUTE = "POST /webhooks/acuity/{tenant_id}"
+
+
+def resources_of(kind: str) -> dict[str, dict[str, Any]]:
+    return {logical_id: resource for logical_id, resource in RESOURCES.items() if resource["Type"] == kind}
+
+
+def properties(logical_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = RESOURCES[logical_id].get("Properties") or {}
+    return result
+
+
+def reference(value: Any) -> str:
+    """A Ref or GetAtt written as `Name` or `Name.Attribute`; a literal as itself."""
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return ".".join(value["Fn::GetAtt"])
+    return str(value)
+
+
+def static(value: Any) -> Any:
+    """A value the template fixes without deploying: a literal or a FindInMap."""
+    if isinstance(value, dict) and "Fn::FindInMap" in value:
+        map_name, top, second = value["Fn::FindInMap"]
+        return TEMPLATE["Mappings"][map_name][top][second]
+    return value
+
+
+def sync_timeout_seconds() -> int:
+    return int(TEMPLATE["Mappings"]["Limits"]["SyncFunction"]["TimeoutSeconds"])
+
+
+def function_properties(logical_id: str) -> dict[str, Any]:
+    """A function's properties with SAM's Globals merged in (Environment maps merge)."""
+    merged = dict(properties(logical_id))
+    globals_function = (TEMPLATE.get("Globals") or {}).get("Function") or {}
+    variables = {
+        **((globals_function.get("Environment") or {}).get("Variables") or {}),
+        **((merged.get("Environment") or {}).get("Variables") or {}),
+    }
+    merged["Environment"] = {"Variables": variables}
+    return merged
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --------------------------------------------------------------------------------- least privilege
+
+
+def granted(logical_id: str) -> set[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for policy in as_list(properties(logical_id).get("Policies") or []):
+        # Managed policies and SAM policy templates grant sets nobody reviews here: inline statements only.
+        assert isinstance(policy, dict), f"{logical_id}: {policy!r} is not an inline policy"
+        assert set(policy) == {"Statement"}, f"{logical_id}: only inline statements, not {sorted(policy)}"
+        for statement in policy["Statement"]:
+            assert statement["Effect"] == "Allow"
+            assert "NotAction" not in statement
+            assert "NotResource" not in statement
+            pairs |= {
+                (action, reference(resource))
+                for action in as_list(statement["Action"])
+                for resource in as_list(statement["Resource"])
+            }
+    return pairs
+
+
+def test_every_function_has_a_least_privilege_set() -> None:
+    assert set(resources_of("AWS::Serverless::Function")) == set(LEAST_PRIVILEGE)
+
+
+@pytest.mark.parametrize("logical_id", sorted(LEAST_PRIVILEGE))
+def test_function_is_granted_exactly_its_least_privilege_set(logical_id: str) -> None:
+    assert granted(logical_id) == LEAST_PRIVILEGE[logical_id]
+
+
+@pytest.mark.parametrize("logical_id", sorted(LEAST_PRIVILEGE))
+def test_function_has_no_other_way_to_get_rights(logical_id: str) -> None:
+    function = properties(logical_id)
+    globals_function = (TEMPLATE.get("Globals") or {}).get("Function") or {}
+    for source in (function, globals_function):
+        assert "Role" not in source
+        assert "PermissionsBoundary" not in source or source is function
+    assert "Policies" not in globals_function
+
+
+def test_queue_data_keys_are_generated_only_through_sqs() -> None:
+    statements = [
+        statement
+        for policy in properties("WebhookFunction")["Policies"]
+        for statement in policy["Statement"]
+        if "kms:GenerateDataKey" in as_list(statement["Action"])
+    ]
+    assert len(statements) == 1
+    via = statements[0]["Condition"]["StringEquals"]["kms:ViaService"]
+    assert via == {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}
+
+
+def test_no_iam_resource_grants_a_wildcard() -> None:
+    for logical_id, resource in RESOURCES.items():
+        if not resource["Type"].startswith("AWS::IAM::"):
+            continue
+        documents = [resource["Properties"].get("PolicyDocument")] + [
+            policy["PolicyDocument"] for policy in resource["Properties"].get("Policies", [])
+        ]
+        for document in filter(None, documents):
+            for statement in document["Statement"]:
+                assert "*" not in as_list(statement.get("Resource")), logical_id
+                assert not any(str(action).endswith("*") for action in as_list(statement.get("Action"))), logical_id
+
+
+# --------------------------------------------------------------------------------- key and table
+
+
+def test_key_rotates_and_only_the_account_root_is_in_its_policy() -> None:
+    key = properties("AppKey")
+    assert key["EnableKeyRotation"] is True
+    principals = [statement["Principal"] for statement in key["KeyPolicy"]["Statement"]]
+    assert principals == [{"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}]
+    assert properties("AppKeyAlias") == {
+        "AliasName": {"Fn::Sub": "alias/${AWS::StackName}"},
+        "TargetKeyId": {"Ref": "AppKey"},
+    }
+
+
+def test_key_and_table_survive_the_stack() -> None:
+    # A retained table whose key was deleted could never be read again.
+    for logical_id in ("AppKey", "AppTable"):
+        assert RESOURCES[logical_id]["DeletionPolicy"] == "Retain"
+        assert RESOURCES[logical_id]["UpdateReplacePolicy"] == "Retain"
+
+
+def test_table_keys_index_ttl_and_encryption() -> None:
+    table = properties("AppTable")
+    assert "TableName" not in table
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert {(d["AttributeName"], d["AttributeType"]) for d in table["AttributeDefinitions"]} == {
+        ("pk", "S"),
+        ("sk", "S"),
+        ("gsi1pk", "S"),
+        ("gsi1sk", "S"),
+    }
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "gsi1"
+    assert index["KeySchema"] == [
+        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"] == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": {"Fn::GetAtt": ["AppKey", "Arn"]},
+    }
+
+
+# --------------------------------------------------------------------------------- queues
+
+
+def test_source_queues_are_the_ledgers_queues() -> None:
+    queues = resources_of("AWS::SQS::Queue")
+    with_redrive = {logical_id for logical_id in queues if "RedrivePolicy" in properties(logical_id)}
+    assert with_redrive == set(SOURCE_QUEUES.values())
+    assert set(SOURCE_QUEUES) == set(ALL_LEDGERS)
+
+
+@pytest.mark.parametrize("ledger", ALL_LEDGERS)
+def test_source_queue_is_fifo_without_content_deduplication(ledger: LedgerName) -> None:
+    queue = properties(SOURCE_QUEUES[ledger])
+    assert "QueueName" not in queue
+    assert queue["FifoQueue"] is True
+    # A second `changed` within five minutes has the same body and is a real change.
+    assert queue["ContentBasedDeduplication"] is False
+    assert queue["DeduplicationScope"] == "messageGroup"
+    assert queue["FifoThroughputLimit"] == "perMessageGroupId"
+    assert reference(queue["KmsMasterKeyId"]) == "AppKey.Arn"
+
+
+@pytest.mark.parametrize("ledger", ALL_LEDGERS)
+def test_source_queue_outlasts_its_consumer_and_retries_enough(ledger: LedgerName) -> None:
+    queue = properties(SOURCE_QUEUES[ledger])
+    visibility = int(static(queue["VisibilityTimeout"]))
+    assert visibility >= 6 * sync_timeout_seconds()
+    assert int(static(queue["RedrivePolicy"]["maxReceiveCount"])) >= 20
+    assert int(static(queue["MessageRetentionPeriod"])) == 14 * 24 * 3600
+
+
+def test_every_queue_consumer_is_covered_by_the_6x_rule() -> None:
+    for logical_id in resources_of("AWS::Serverless::Function"):
+        function = properties(logical_id)
+        for event in (function.get("Events") or {}).values():
+            if event["Type"] != "SQS":
+                continue
+            queue = properties(reference(event["Properties"]["Queue"]).removesuffix(".Arn"))
+            assert int(static(queue["VisibilityTimeout"])) >= 6 * int(static(function["Timeout"])), logical_id
+
+
+@pytest.mark.parametrize("ledger", ALL_LEDGERS)
+def test_dead_letter_queue_is_fifo_and_keeps_messages_14_days(ledger: LedgerName) -> None:
+    target = reference(properties(SOURCE_QUEUES[ledger])["RedrivePolicy"]["deadLetterTargetArn"])
+    assert target == f"{DEAD_LETTER_QUEUES[ledger]}.Arn"
+    dead_letters = properties(DEAD_LETTER_QUEUES[ledger])
+    assert "QueueName" not in dead_letters
+    assert dead_letters["FifoQueue"] is True
+    assert int(static(dead_letters["MessageRetentionPeriod"])) == 14 * 24 * 3600
+    assert reference(dead_letters["KmsMasterKeyId"]) == "AppKey.Arn"
+
+
+# --------------------------------------------------------------------------------- webhook function and API
+
+
+def test_webhook_function_shape() -> None:
+    function = properties("WebhookFunction")
+    assert function["CodeUri"] == "functions/webhook/"
+    assert function["Handler"] == "app.lambda_handler"
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == ["arm64"]
+    assert function["Timeout"] == 10
+    assert function["MemorySize"] == 512
+    assert function["Tracing"] == "Active"
+    assert function["Layers"] == [{"Ref": "CoreLayer"}]
+
+
+def test_webhook_environment_is_exactly_what_the_code_reads() -> None:
+    variables = {
+        name: reference(value)
+        for name, value in function_properties("WebhookFunction")["Environment"]["Variables"].items()
+    }
+    expected = {
+        "TABLE_NAME": "AppTable",
+        "KMS_KEY_ID": "AppKey.Arn",
+        "POWERTOOLS_SERVICE_NAME": "webhook",
+        "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+        "POWERTOOLS_LOG_LEVEL": "LogLevel",
+    } | {queue_url_variable(ledger): SOURCE_QUEUES[ledger] for ledger in ALL_LEDGERS}
+    assert variables == expected
+
+
+def test_webhook_route_is_throttled() -> None:
+    (event,) = properties("WebhookFunction")["Events"].values()
+    assert event["Type"] == "HttpApi"
+    route = event["Properties"]
+    assert f"{route['Method']} {route['Path']}" == WEBHOOK_ROUTE
+    assert route["ApiId"] == {"Ref": "HttpApi"}
+    assert route["PayloadFormatVersion"] == "2.0"
+    api = properties("HttpApi")
+    assert WEBHOOK_ROUTE in (api.get("RouteSettings") or {})
+    throttle = api["RouteSettings"][WEBHOOK_ROUTE]
+    assert throttle["ThrottlingBurstLimit"] > 0
+    assert throttle["ThrottlingRateLimit"] > 0
+    assert api["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+
+
+def test_webhook_log_group_is_retained_30_days() -> None:
+    (log_group,) = (p["Properties"] for p in resources_of("AWS::Logs::LogGroup").values())
+    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${WebhookFunction}"}
+    assert log_group["RetentionInDays"] == 30
+
+
+@pytest.mark.parametrize("logical_id", sorted(LEAST_PRIVILEGE))
+def test_function_handler_exists(logical_id: str) -> None:
+    function = properties(logical_id)
+    module, _, name = function["Handler"].rpartition(".")
+    source = PROJECT_ROOT / function["CodeUri"] / f"{module.replace('.', '/')}.py"
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert name in defined
+
+
+def test_layer_is_built_from_the_package() -> None:
+    layer = RESOURCES["CoreLayer"]
+    content = PROJECT_ROOT / layer["Properties"]["ContentUri"]
+    assert (content / "acuity_sync" / "__init__.py").is_file()
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    # Wheels with native code (pydantic-core) must be built for the functions' architecture.
+    assert layer["Properties"]["CompatibleArchitectures"] == properties("WebhookFunction")["Architectures"]
+
+
+def requirement_name(requirement: str) -> str:
+    return re.split(r"[\[=<>!~; ]", requirement, maxsplit=1)[0].lower()
+
+
+def test_layer_requirements_are_pyprojects_dependencies() -> None:
+    with (PROJECT_ROOT / "pyproject.toml").open("rb") as file:
+        dependencies = tomllib.load(file)["project"]["dependencies"]
+    lines = (PROJECT_ROOT / "layers" / "core" / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    written = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    assert written == dependencies
+    # boto3 and botocore are pinned in the layer, so that the botocore aws-xray-sdk needs matches boto3.
+    assert {"boto3", "botocore"} <= {requirement_name(requirement) for requirement in written}
+
+
+# --------------------------------------------------------------------------------- dashboard and alarms
+
+
+def dashboard() -> dict[str, Any]:
+    body = properties("Dashboard")["DashboardBody"]["Fn::Sub"]
+    # ${Resource} and ${Resource.Attribute} become their names, so the JSON can be read and rows named.
+    document: dict[str, Any] = json.loads(re.sub(r"\$\{([^}]+)\}", r"\1", body))
+    return document
+
+
+def dashboard_rows() -> list[list[Any]]:
+    return [row for widget in dashboard()["widgets"] for row in widget["properties"].get("metrics", [])]
+
+
+def row_dimensions(row: list[Any]) -> dict[str, str]:
+    names_and_values = [item for item in row[2:] if not isinstance(item, dict)]
+    return dict(zip(names_and_values[::2], names_and_values[1::2], strict=True))
+
+
+def custom_metric_uses() -> list[tuple[str, dict[str, str]]]:
+    """Every (metric name, dimensions) of our namespace in the dashboard and the alarms."""
+    uses = [(row[1], row_dimensions(row)) for row in dashboard_rows() if row[0] == NAMESPACE]
+    for alarm in resources_of("AWS::CloudWatch::Alarm").values():
+        alarm_properties = alarm["Properties"]
+        if alarm_properties["Namespace"] == NAMESPACE:
+            dimensions = {d["Name"]: d["Value"] for d in alarm_properties.get("Dimensions", [])}
+            uses.append((alarm_properties["MetricName"], dimensions))
+    return uses
+
+
+def test_dashboard_rows_use_no_repeat_shorthand() -> None:
+    # "." and "..." would make the checks below read the wrong names; write rows out in full.
+    for row in dashboard_rows():
+        assert "." not in row
+        assert "..." not in row
+
+
+def test_custom_metrics_are_ones_the_code_emits() -> None:
+    uses = custom_metric_uses()
+    assert uses
+    services = {
+        reference(function_properties(logical_id)["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"])
+        for logical_id in resources_of("AWS::Serverless::Function")
+    }
+    for name, dimensions in uses:
+        assert name in set(MetricName), name
+        assert dimensions.get("service") in services, (name, dimensions)
+        assert set(dimensions) <= {"service", "outcome", "ledger", "reason"}
+        if "outcome" in dimensions and name == MetricName.WEBHOOKS:
+            assert dimensions["outcome"] in set(WebhookOutcome)
+        if "ledger" in dimensions:
+            assert dimensions["ledger"] in set(LedgerName)
+
+
+def test_dashboard_shows_every_webhook_outcome_and_ledger() -> None:
+    uses = custom_metric_uses()
+    outcomes = {d["outcome"] for name, d in uses if name == MetricName.WEBHOOKS}
+    queued = {d["ledger"] for name, d in uses if name == MetricName.MESSAGES_QUEUED}
+    assert outcomes == set(WebhookOutcome)
+    assert queued == set(LedgerName)
+
+
+def test_dashboard_shows_api_latency_errors_and_every_queue() -> None:
+    rows = {(row[0], row[1], row[3]) for row in dashboard_rows()}
+    for metric in ("Latency", "IntegrationLatency", "5xx"):
+        assert ("AWS/ApiGateway", metric, "HttpApi") in rows
+    assert ("AWS/Lambda", "Duration", "WebhookFunction") in rows
+    for ledger in ALL_LEDGERS:
+        assert ("AWS/SQS", "ApproximateAgeOfOldestMessage", f"{SOURCE_QUEUES[ledger]}.QueueName") in rows
+        assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", f"{DEAD_LETTER_QUEUES[ledger]}.QueueName") in rows
+    assert properties("Dashboard")["DashboardName"] == {"Fn::Sub": "${AWS::StackName}-ops"}
+
+
+def test_every_alarm_notifies_and_is_quiet_without_data() -> None:
+    alarms = resources_of("AWS::CloudWatch::Alarm")
+    assert alarms
+    for logical_id, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id
+        assert alarm["Properties"]["TreatMissingData"] == "notBreaching", logical_id
+
+
+@pytest.mark.parametrize("ledger", ALL_LEDGERS)
+def test_each_dead_letter_queue_is_alarmed_above_zero(ledger: LedgerName) -> None:
+    alarm = properties(f"{DEAD_LETTER_QUEUES[ledger].removesuffix('Queue')}Alarm")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert [reference(d["Value"]) for d in alarm["Dimensions"]] == [f"{DEAD_LETTER_QUEUES[ledger]}.QueueName"]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+def test_webhook_alarms() -> None:
+    errors = properties("WebhookServerErrorsAlarm")
+    assert (errors["Namespace"], errors["MetricName"], errors["Statistic"]) == ("AWS/ApiGateway", "5xx", "Sum")
+    assert errors["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}]
+    assert (errors["Period"], errors["Threshold"], errors["ComparisonOperator"]) == (300, 0, "GreaterThanThreshold")
+    signatures = properties("WebhookSignatureRejectionsAlarm")
+    assert signatures["MetricName"] == MetricName.WEBHOOKS
+    assert {d["Name"]: d["Value"] for d in signatures["Dimensions"]} == {
+        "service": "webhook",
+        "outcome": WebhookOutcome.REJECTED_SIGNATURE,
+    }
+    assert (signatures["Statistic"], signatures["Period"]) == ("Sum", 300)
+    assert (signatures["Threshold"], signatures["ComparisonOperator"]) == (50, "GreaterThanOrEqualToThreshold")
+
+
+def test_alarm_email_is_subscribed_only_when_given() -> None:
+    ((subscription_id, subscription),) = resources_of("AWS::SNS::Subscription").items()
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert TEMPLATE["Conditions"]["HasAlarmEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+    assert TEMPLATE["Parameters"]["AlarmEmail"]["Default"] == ""
+    assert subscription_id
+
+
+def test_outputs() -> None:
+    outputs = TEMPLATE["Outputs"]
+    assert set(outputs) == {
+        "WebhookBaseUrl",
+        "TableName",
+        "KmsKeyArn",
+        "DashboardName",
+        "QuickBooksQueueUrl",
+        "XeroQueueUrl",
+        "FreshBooksQueueUrl",
+        "QuickBooksDeadLetterQueueUrl",
+        "XeroDeadLetterQueueUrl",
+        "FreshBooksDeadLetterQueueUrl",
+    }
+    assert outputs["WebhookBaseUrl"]["Value"] == {
+        "Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/webhooks/acuity/"
+    }
+
+
+# --------------------------------------------------------------------------------- the loader and resolver
+
+
+def test_loader_reads_every_short_form_tag(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  R:\n"
+        "    Type: AWS::X::Y\n"
+        "    Properties:\n"
+        "      Ref: !Ref Thing\n"
+        "      Dotted: !GetAtt Thing.Arn\n"
+        "      Nested: !GetAtt Thing.Outputs.Name\n"
+        "      Listed: !GetAtt [Thing, Arn]\n"
+        "      Sub: !Sub '${AWS::Region}-x'\n"
+        "      SubList: !Sub ['${A}', {A: !Ref Thing}]\n"
+        "      Join: !Join [',', [a, b]]\n"
+        "      If: !If [Cond, 1, 2]\n"
+        "      Logic: !And [!Equals [a, b], !Not [!Condition C], !Or [!Condition D, !Condition E]]\n"
+        "      Pick: !Select [0, !Split [',', 'a,b']]\n"
+        "      Map: !FindInMap [M, K, V]\n"
+        "      Encoded: !Base64 text\n"
+        "      Zones: !GetAZs ''\n"
+        "      Imported: !ImportValue other\n"
+        "      Version: 2012-10-17\n",
+        encoding="utf-8",
+    )
+    read = load_template(path)["Resources"]["R"]["Properties"]
+    assert read["Ref"] == {"Ref": "Thing"}
+    assert read["Dotted"] == {"Fn::GetAtt": ["Thing", "Arn"]}
+    assert read["Nested"] == {"Fn::GetAtt": ["Thing", "Outputs.Name"]}
+    assert read["Listed"] == {"Fn::GetAtt": ["Thing", "Arn"]}
+    assert read["Sub"] == {"Fn::Sub": "${AWS::Region}-x"}
+    assert read["SubList"] == {"Fn::Sub": ["${A}", {"A": {"Ref": "Thing"}}]}
+    assert read["Join"] == {"Fn::Join": [",", ["a", "b"]]}
+    assert read["If"] == {"Fn::If": ["Cond", 1, 2]}
+    assert read["Logic"] == {
+        "Fn::And": [
+            {"Fn::Equals": ["a", "b"]},
+            {"Fn::Not": [{"Condition": "C"}]},
+            {"Fn::Or": [{"Condition": "D"}, {"Condition": "E"}]},
+        ]
+    }
+    assert read["Pick"] == {"Fn::Select": [0, {"Fn::Split": [",", "a,b"]}]}
+    assert read["Map"] == {"Fn::FindInMap": ["M", "K", "V"]}
+    assert read["Encoded"] == {"Fn::Base64": "text"}
+    assert read["Zones"] == {"Fn::GetAZs": ""}
+    assert read["Imported"] == {"Fn::ImportValue": "other"}
+    assert read["Version"] == "2012-10-17"  # a string, as CloudFormation reads it
+
+
+FAKE_PHYSICAL_IDS = {
+    "AppKey": "1234abcd-0000-0000-0000-000000000000",
+    "AppTable": "existing-table",
+    **{
+        logical_id: f"https://sqs.eu-west-1.amazonaws.com/123456789012/existing-{logical_id}.fifo"
+        for logical_id in [*SOURCE_QUEUES.values(), *DEAD_LETTER_QUEUES.values()]
+    },
+}
+
+
+def test_resolve_stack_builds_function_specs_without_creating_anything() -> None:
+    stack = resolve_stack(
+        TEMPLATE_PATH, FAKE_PHYSICAL_IDS, stack_name="elsewhere", region="eu-west-1", parameters={"LogLevel": "DEBUG"}
+    )
+    webhook = stack.functions["WebhookFunction"]
+    assert webhook.code_dir == PROJECT_ROOT / "functions" / "webhook"
+    assert webhook.layer_dirs == (PROJECT_ROOT / "layers" / "core",)
+    assert (webhook.runtime, webhook.timeout_seconds, webhook.memory_mb) == ("python3.13", 10, 512)
+    assert webhook.environment["TABLE_NAME"] == "existing-table"
+    assert webhook.environment["KMS_KEY_ID"] == f"arn:aws:kms:eu-west-1:123456789012:key/{FAKE_PHYSICAL_IDS['AppKey']}"
+    assert webhook.environment["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+    assert webhook.environment[queue_url_variable(LedgerName.XERO)] == FAKE_PHYSICAL_IDS["XeroQueue"]
+    (route,) = webhook.http_routes
+    assert (route.throttling_burst_limit, route.throttling_rate_limit) == (200, 100.0)
+    assert stack.queue_arns["XeroQueue"] == "arn:aws:sqs:eu-west-1:123456789012:existing-XeroQueue.fifo"
+    assert stack.outputs["DashboardName"] == "elsewhere-ops"
+    assert "WebhookBaseUrl" not in stack.outputs  # the HTTP API's id is known only to CloudFormation
+
+
+@pytest.mark.parametrize("parameters", [{"Stage": "qa"}, {"Unknown": "x"}])
+def test_resolve_stack_refuses_bad_parameters(parameters: dict[str, str]) -> None:
+    with pytest.raises(TemplateError):
+        resolve_stack(TEMPLATE_PATH, FAKE_PHYSICAL_IDS, parameters=parameters)
+
+
+def test_resolve_stack_names_a_missing_resource() -> None:
+    missing_queue = {key: value for key, value in FAKE_PHYSICAL_IDS.items() if key != "XeroQueue"}
+    with pytest.raises(TemplateError, match="XeroQueue"):
+        resolve_stack(TEMPLATE_PATH, missing_queue)
+
+
+def test_an_environment_only_cloudformation_can_resolve_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  Key:\n"
+        "    Type: AWS::KMS::Key\n"
+        "  Table:\n"
+        "    Type: AWS::DynamoDB::Table\n"
+        "  Api:\n"
+        "    Type: AWS::Serverless::HttpApi\n"
+        "  Fn:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties: {CodeUri: fn/, Handler: app.handler, Environment: {Variables: {API_ID: !Ref Api}}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(TemplateError, match="API_ID"):
+        resolve_stack(path, {"Key": "k", "Table": "t"})
+
+
+def test_globals_and_conditions_resolve_as_sam_and_cloudformation_do(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Parameters:\n"
+        "  Stage: {Type: String, Default: dev}\n"
+        "Conditions:\n"
+        "  IsProd: !Equals [!Ref Stage, prod]\n"
+        "Globals:\n"
+        "  Function:\n"
+        "    Timeout: 30\n"
+        "    Environment: {Variables: {SHARED: !Sub '${AWS::StackName}-${Stage}', LEVEL: global}}\n"
+        "Resources:\n"
+        "  Key:\n"
+        "    Type: AWS::KMS::Key\n"
+        "  Table:\n"
+        "    Type: AWS::DynamoDB::Table\n"
+        "  ProdOnly:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Condition: IsProd\n"
+        "    Properties: {CodeUri: fn/, Handler: app.handler}\n"
+        "  Fn:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      CodeUri: fn/\n"
+        "      Handler: app.handler\n"
+        "      Environment:\n"
+        "        Variables:\n"
+        "          LEVEL: own\n"
+        "          MODE: !If [IsProd, strict, relaxed]\n"
+        "          TABLE: !Join ['/', [!Ref Table, !Select [1, !Split [',', 'a,b']]]]\n",
+        encoding="utf-8",
+    )
+    stack = resolve_stack(path, {"Key": "k", "Table": "t"}, stack_name="s")
+    assert set(stack.functions) == {"Fn"}
+    function = stack.functions["Fn"]
+    assert function.timeout_seconds == 30
+    assert function.environment == {"SHARED": "s-dev", "LEVEL": "own", "MODE": "relaxed", "TABLE": "t/b"}
+    prod = resolve_stack(path, {"Key": "k", "Table": "t"}, parameters={"Stage": "prod"})
+    assert set(prod.functions) == {"Fn", "ProdOnly"}
+    assert prod.functions["Fn"].environment["MODE"] == "strict"
