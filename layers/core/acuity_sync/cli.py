@@ -1,0 +1,192 @@
+"""The `acuity-sync` command: run the local stack, run the demo, add tenants (locally or to a deployed stack)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import httpx
+
+from acuity_sync.auth.kms import SecretBox
+from acuity_sync.secret import Secret
+from acuity_sync.store.tenants import DEFAULT_ACUITY_BASE_URL, TenantProfile, TenantStore, new_tenant_id
+
+DEV_STATE = Path(".acuity-sync") / "dev.json"
+
+
+class CommandError(Exception):
+    """Said to the user as it is, with exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    try:
+        result: int = arguments.run(arguments)
+    except CommandError as error:
+        print(f"acuity-sync: {error}", file=sys.stderr)
+        return 2
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="acuity-sync", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    dev = commands.add_parser("dev", help="run the local stack until Ctrl-C")
+    dev.add_argument("--port", type=int, default=8787, help="the local gateway's port (0: any free port)")
+    dev.add_argument("--aws-port", type=int, default=0, help="embedded AWS's port (default: any free port)")
+    dev.add_argument("--acuity-port", type=int, default=0, help="the fake Acuity's port (default: any free port)")
+    dev.add_argument("--state-dir", type=Path, default=DEV_STATE.parent, help="where dev.json and logs go")
+    dev.set_defaults(run=_run_dev)
+
+    demo = commands.add_parser("demo", help="start the local stack, book appointments, show what happened")
+    demo.add_argument("--state-dir", type=Path, default=DEV_STATE.parent)
+    demo.set_defaults(run=_run_demo)
+
+    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(required=True, metavar="ACTION")
+    add = tenant.add_parser("add", help="add a business: prints its tenant id and webhook URL as JSON")
+    add.add_argument("--name", required=True)
+    add.add_argument("--acuity-user-id", required=True)
+    add.add_argument("--acuity-api-key", required=True)
+    add.add_argument("--acuity-base-url", default=DEFAULT_ACUITY_BASE_URL)
+    _add_stack_options(add)
+    add.set_defaults(run=_run_tenant_add)
+    return parser
+
+
+def _add_stack_options(parser: argparse.ArgumentParser) -> None:
+    """Where the stack is: flags, then ACUITY_SYNC_* / AWS_* variables, then a deployed stack's outputs
+    (--stack), then a running `acuity-sync dev` (.acuity-sync/dev.json)."""
+    parser.add_argument("--stack", default=os.environ.get("ACUITY_SYNC_STACK"), help="a deployed stack's name")
+    parser.add_argument("--table", default=os.environ.get("ACUITY_SYNC_TABLE"))
+    parser.add_argument("--kms-key-id", default=os.environ.get("ACUITY_SYNC_KMS_KEY_ID"))
+    parser.add_argument("--webhook-base-url", default=os.environ.get("ACUITY_SYNC_WEBHOOK_BASE_URL"))
+    parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    parser.add_argument("--dev-state", type=Path, default=DEV_STATE)
+
+
+@dataclass(frozen=True, slots=True)
+class StackLocation:
+    table: str
+    kms_key_id: str
+    webhook_base_url: str
+    endpoint_url: str | None
+    region: str | None
+
+
+def _locate_stack(arguments: argparse.Namespace) -> StackLocation:
+    table, key, base = arguments.table, arguments.kms_key_id, arguments.webhook_base_url
+    endpoint, region = arguments.endpoint_url, arguments.region
+    if arguments.stack and not (table and key and base):
+        cloudformation = boto3.client("cloudformation", endpoint_url=endpoint, region_name=region)
+        stacks = cloudformation.describe_stacks(StackName=arguments.stack)["Stacks"]
+        outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
+        table, key, base = (
+            table or outputs.get("TableName"),
+            key or outputs.get("KmsKeyArn"),
+            base or outputs.get("WebhookBaseUrl"),
+        )
+    elif not (table and key and base) and arguments.dev_state.exists():
+        dev = json.loads(arguments.dev_state.read_text(encoding="utf-8"))
+        table, key, base = table or dev["table_name"], key or dev["kms_key_arn"], base or dev["webhook_base_url"]
+        endpoint, region = endpoint or dev["aws_endpoint_url"], region or dev["region"]
+        for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
+            os.environ.setdefault(name, value)
+    if not (table and key and base):
+        raise CommandError(
+            "cannot tell which stack to use: pass --stack NAME (a deployed stack), or --table, --kms-key-id and "
+            "--webhook-base-url, or start `acuity-sync dev` first"
+        )
+    return StackLocation(table, key, base, endpoint, region)
+
+
+def _acuity_account(base_url: str, user_id: str, api_key: str) -> dict[str, object]:
+    """GET /api/v1/me: proves the credentials and gives the account's currency and time zone."""
+    try:
+        response = httpx.get(f"{base_url.rstrip('/')}/api/v1/me", auth=(user_id, api_key), timeout=10)
+    except httpx.HTTPError as error:
+        raise CommandError(f"could not reach Acuity at {base_url}: {type(error).__name__}") from error
+    if response.status_code == 401:
+        raise CommandError("Acuity refused this user id and API key (401): check them under Integrations → API")
+    if response.status_code != 200:
+        raise CommandError(f"Acuity answered {response.status_code} to GET /api/v1/me")
+    account: dict[str, object] = response.json()
+    return account
+
+
+def _run_tenant_add(arguments: argparse.Namespace) -> int:
+    location = _locate_stack(arguments)
+    account = _acuity_account(arguments.acuity_base_url, arguments.acuity_user_id, arguments.acuity_api_key)
+    dynamodb = boto3.client("dynamodb", endpoint_url=location.endpoint_url, region_name=location.region)
+    kms = boto3.client("kms", endpoint_url=location.endpoint_url, region_name=location.region)
+    store = TenantStore(dynamodb, location.table, SecretBox(kms, location.kms_key_id))
+    profile = store.create(
+        TenantProfile(
+            tenant_id=new_tenant_id(),
+            name=arguments.name,
+            acuity_user_id=arguments.acuity_user_id,
+            acuity_api_key=Secret(arguments.acuity_api_key),
+            acuity_base_url=arguments.acuity_base_url,
+            currency=str(account.get("currency", "")),
+            timezone=str(account.get("timezone", "")),
+        )
+    )
+    webhook_url = location.webhook_base_url.rstrip("/") + "/" + profile.tenant_id
+    print(
+        json.dumps(
+            {
+                "tenant_id": profile.tenant_id,
+                "webhook_url": webhook_url,
+                "currency": profile.currency,
+                "timezone": profile.timezone,
+            }
+        )
+    )
+    return 0
+
+
+def _run_dev(arguments: argparse.Namespace) -> int:
+    from acuity_sync.local.devstack import DevStack  # the local stack's imports are for this command only
+
+    stop = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stop.set())
+    stack = DevStack(
+        state_dir=arguments.state_dir,
+        gateway_port=arguments.port,
+        aws_port=arguments.aws_port,
+        acuity_port=arguments.acuity_port,
+    )
+    try:
+        info = stack.start()
+        print(
+            f"ready gateway={info.gateway_url} aws={info.aws_endpoint_url} acuity={info.acuity_url} "
+            f"state={arguments.state_dir / 'dev.json'}",
+            flush=True,
+        )
+        print(f"demo tenant webhook: {info.demo_tenant['webhook_url']}", flush=True)
+        stop.wait()
+    finally:
+        stack.stop()
+        print("stopped", flush=True)
+    return 0
+
+
+def _run_demo(arguments: argparse.Namespace) -> int:
+    from acuity_sync.local.demo_run import run_demo
+
+    return run_demo(arguments.state_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

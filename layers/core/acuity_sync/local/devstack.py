@@ -1,0 +1,207 @@
+"""`acuity-sync dev`: the whole product on one machine, no Docker.
+
+Embedded AWS (moto in server mode) with the table, GSI, key and queues created from template.yaml; the local
+gateway in front of the webhook function's worker processes; the fake Acuity; a demo tenant connected to the
+three ledgers, whose Acuity account has webhooks registered to the gateway. Everything binds 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from acuity_sync.auth.kms import SecretBox
+from acuity_sync.ledgers import LedgerName
+from acuity_sync.local.cloudformation import ProvisionedStack, provision
+from acuity_sync.local.demo import (
+    DEMO_ACUITY_API_KEY,
+    DEMO_ACUITY_USER_ID,
+    DEMO_CURRENCY,
+    DEMO_TENANT_ID,
+    DEMO_TIMEZONE,
+    demo_profile,
+)
+from acuity_sync.local.fake_acuity import FakeAcuity
+from acuity_sync.local.functions import HttpRoute
+from acuity_sync.local.gateway import LocalGateway
+from acuity_sync.local.lambda_runtime import FunctionPool
+from acuity_sync.store.tenants import TenantStore
+
+PROJECT_ROOT = Path(__file__).resolve().parents[4]
+DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
+DEFAULT_STATE_DIR = Path(".acuity-sync")
+STACK_NAME = "acuity-sync-local"
+REGION = "us-east-1"
+WEBHOOK_PATH = "/webhooks/acuity/"
+# Acuity registrations: `changed` covers scheduled, rescheduled and canceled (DESIGN.md principle 1).
+REGISTERED_EVENTS = ("appointment.changed", "order.completed")
+QUEUE_OUTPUTS = {
+    LedgerName.QUICKBOOKS: "QuickBooksQueueUrl",
+    LedgerName.XERO: "XeroQueueUrl",
+    LedgerName.FRESHBOOKS: "FreshBooksQueueUrl",
+}
+LOCAL_AWS_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DevInfo:
+    """What `.acuity-sync/dev.json` holds: where each part of the running stack answers."""
+
+    gateway_url: str
+    aws_endpoint_url: str
+    acuity_url: str
+    table_name: str
+    kms_key_arn: str
+    region: str
+    queue_urls: dict[str, str]
+    dead_letter_queue_urls: dict[str, str]
+    webhook_base_url: str
+    demo_tenant: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+class DevStack:
+    def __init__(
+        self,
+        *,
+        state_dir: Path = DEFAULT_STATE_DIR,
+        gateway_port: int = 0,
+        aws_port: int = 0,
+        acuity_port: int = 0,
+        template: Path = DEFAULT_TEMPLATE,
+        webhook_workers: int = 4,
+    ) -> None:
+        self._state_dir = state_dir
+        self._gateway_port = gateway_port
+        self._aws_port = aws_port
+        self._acuity_port = acuity_port
+        self._template = template
+        self._webhook_workers = webhook_workers
+        self._moto: ThreadedMotoServer | None = None
+        self._acuity: FakeAcuity | None = None
+        self._pools: list[FunctionPool] = []
+        self._gateway: LocalGateway | None = None
+        self.info: DevInfo | None = None
+
+    def start(self) -> DevInfo:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> DevInfo:
+        for name, value in LOCAL_AWS_CREDENTIALS.items():
+            os.environ.setdefault(name, value)
+        (self._state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._aws_port, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        aws_url = f"http://{host}:{port}"
+        stack = provision(self._template, stack_name=STACK_NAME, endpoint_url=aws_url, region=REGION)
+
+        self._acuity = FakeAcuity(port=self._acuity_port).start()
+        self._acuity.add_account(
+            DEMO_ACUITY_USER_ID,
+            DEMO_ACUITY_API_KEY,
+            name="Demo Studio",
+            timezone=DEMO_TIMEZONE,
+            currency=DEMO_CURRENCY,
+        )
+        self._gateway = self._start_gateway(stack, aws_url)
+        webhook_base = self._gateway.url + WEBHOOK_PATH
+        self._create_demo_tenant(stack, aws_url, self._acuity.url)
+        webhook_url = webhook_base + DEMO_TENANT_ID
+        self._register_webhooks(self._acuity.url, webhook_url)
+
+        self.info = DevInfo(
+            gateway_url=self._gateway.url,
+            aws_endpoint_url=aws_url,
+            acuity_url=self._acuity.url,
+            table_name=stack.table_name,
+            kms_key_arn=stack.kms_key_arn,
+            region=REGION,
+            queue_urls={str(ledger): stack.outputs[output] for ledger, output in QUEUE_OUTPUTS.items()},
+            dead_letter_queue_urls={
+                str(ledger): stack.outputs[output.replace("QueueUrl", "DeadLetterQueueUrl")]
+                for ledger, output in QUEUE_OUTPUTS.items()
+            },
+            webhook_base_url=webhook_base,
+            demo_tenant={
+                "id": DEMO_TENANT_ID,
+                "acuity_user_id": DEMO_ACUITY_USER_ID,
+                "acuity_api_key": DEMO_ACUITY_API_KEY,
+                "webhook_url": webhook_url,
+            },
+        )
+        (self._state_dir / "dev.json").write_text(self.info.to_json() + "\n", encoding="utf-8")
+        return self.info
+
+    def _start_gateway(self, stack: ProvisionedStack, aws_url: str) -> LocalGateway:
+        environment = {**LOCAL_AWS_CREDENTIALS, "AWS_ENDPOINT_URL": aws_url, "POWERTOOLS_TRACE_DISABLED": "1"}
+        routes: list[tuple[HttpRoute, FunctionPool]] = []
+        for spec in stack.functions.values():
+            if not spec.http_routes:
+                continue
+            pool = FunctionPool(
+                spec,
+                environment=environment,
+                max_workers=self._webhook_workers,
+                log_path=self._state_dir / "logs" / f"{spec.logical_id}.log",
+            )
+            pool.warm(1)
+            self._pools.append(pool)
+            routes.extend((route, pool) for route in spec.http_routes)
+        return LocalGateway(routes, port=self._gateway_port).start()
+
+    @staticmethod
+    def _create_demo_tenant(stack: ProvisionedStack, aws_url: str, acuity_url: str) -> None:
+        dynamodb = boto3.client("dynamodb", endpoint_url=aws_url, region_name=REGION)
+        kms = boto3.client("kms", endpoint_url=aws_url, region_name=REGION)
+        store = TenantStore(dynamodb, stack.table_name, SecretBox(kms, stack.kms_key_arn))
+        store.create(demo_profile(acuity_url))
+
+    @staticmethod
+    def _register_webhooks(acuity_url: str, target: str) -> None:
+        auth = (str(DEMO_ACUITY_USER_ID), DEMO_ACUITY_API_KEY)
+        with httpx.Client(base_url=acuity_url, auth=auth, timeout=5) as acuity:
+            for event in REGISTERED_EVENTS:
+                acuity.post("/api/v1/webhooks", json={"event": event, "target": target}).raise_for_status()
+
+    def stop(self) -> None:
+        """Stops everything it started, in reverse order; safe to call twice."""
+        if self._gateway is not None:
+            self._gateway.stop()
+            self._gateway = None
+        for pool in self._pools:
+            pool.close()
+        self._pools.clear()
+        if self._acuity is not None:
+            self._acuity.stop()
+            self._acuity = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+
+    def __enter__(self) -> DevStack:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

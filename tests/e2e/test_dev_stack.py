@@ -1,0 +1,227 @@
+"""The local stack end to end, as a user runs it: `acuity-sync dev` in its own process; the fake Acuity books
+an appointment and delivers a signed webhook; the gateway and the webhook function's worker processes queue
+one message per connected ledger; Ctrl-C stops it all and leaves no process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from acuity_sync.acuity.signature import sign
+from acuity_sync.local.acuity_admin import AcuityAdmin
+
+pytestmark = pytest.mark.e2e
+ACUITY_SYNC = Path(sys.executable).parent / "acuity-sync"
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def children_of(pid: int) -> set[int]:
+    """Every descendant process, read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class RunningDev:
+    def __init__(self, process: subprocess.Popen[str], state_dir: Path, info: dict[str, Any]) -> None:
+        self.process = process
+        self.state_dir = state_dir
+        self.info = info
+
+    def sqs(self) -> Any:
+        return boto3.client(
+            "sqs",
+            endpoint_url=self.info["aws_endpoint_url"],
+            region_name=self.info["region"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def messages(self, ledger: str) -> list[dict[str, Any]]:
+        received: list[dict[str, Any]] = []
+        while (
+            batch := self.sqs()
+            .receive_message(
+                QueueUrl=self.info["queue_urls"][ledger],
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=30,
+                AttributeNames=["MessageGroupId"],
+            )
+            .get("Messages", [])
+        ):
+            received.extend(batch)
+        return received
+
+
+@pytest.fixture
+def dev(tmp_path: Path) -> Iterator[RunningDev]:
+    state_dir = tmp_path / "state"
+    process = subprocess.Popen(
+        [str(ACUITY_SYNC), "dev", "--port", "0", "--aws-port", "0", "--state-dir", str(state_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                pytest.fail(f"acuity-sync dev exited with {process.returncode}")
+            if line.startswith("ready"):
+                break
+        else:
+            pytest.fail("acuity-sync dev never said ready")
+        info = json.loads((state_dir / "dev.json").read_text())
+        yield RunningDev(process, state_dir, info)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+def test_dev_json_holds_the_contract(dev: RunningDev) -> None:
+    info = dev.info
+    for key in ("gateway_url", "aws_endpoint_url", "acuity_url", "table_name", "queue_urls", "demo_tenant"):
+        assert info[key], key
+    assert sorted(info["queue_urls"]) == ["freshbooks", "quickbooks", "xero"]
+    tenant = info["demo_tenant"]
+    assert sorted(tenant) == ["acuity_api_key", "acuity_user_id", "id", "webhook_url"]
+    assert tenant["webhook_url"] == f"{info['gateway_url']}/webhooks/acuity/{tenant['id']}"
+    for url in (info["gateway_url"], info["aws_endpoint_url"], info["acuity_url"]):
+        assert url.startswith("http://127.0.0.1:")
+
+
+def test_a_booking_in_acuity_reaches_every_ledger_queue_once_and_ctrl_c_stops_everything(dev: RunningDev) -> None:
+    info, tenant = dev.info, dev.info["demo_tenant"]
+    workers = children_of(dev.process.pid)
+    with AcuityAdmin(info["acuity_url"]) as admin:
+        appointment = admin.book_appointment(
+            tenant["acuity_user_id"],
+            firstName="Jane",
+            lastName="Doe",
+            email="jane@example.com",
+            price="80.00",
+            datetime="2026-12-03T15:00:00-0500",
+        )
+        deliveries = admin.deliveries(tenant["acuity_user_id"])
+    assert deliveries, "the fake Acuity delivered nothing"
+    assert {delivery["status"] for delivery in deliveries} == {200}
+
+    group = f"{tenant['id']}#appointment#{appointment['id']}"
+    for ledger in ("quickbooks", "xero", "freshbooks"):
+        messages = dev.messages(ledger)
+        assert [message["Attributes"]["MessageGroupId"] for message in messages] == [group] * len(deliveries)
+        body = json.loads(messages[0]["Body"])
+        assert (body["tenant_id"], body["object_id"]) == (tenant["id"], appointment["id"])
+
+    forged = httpx.post(
+        tenant["webhook_url"],
+        content=b"action=changed&id=1",
+        headers={**FORM, "x-acuity-signature": sign(b"action=changed&id=1", "guess")},
+    )
+    assert forged.status_code == 401
+    assert httpx.get(tenant["webhook_url"]).status_code == 404  # only POST is routed, as in API Gateway
+
+    workers |= children_of(dev.process.pid)
+    assert workers, "the webhook function should run in worker processes"
+    os.killpg(dev.process.pid, signal.SIGINT)
+    assert dev.process.wait(30) == 0
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if alive(pid)]
+
+
+def test_tenant_add_against_the_dev_stack_prints_a_working_webhook_url(dev: RunningDev) -> None:
+    info = dev.info
+    with AcuityAdmin(info["acuity_url"]) as admin:
+        admin.create_account(4242, "studio-b-key")
+    result = subprocess.run(
+        [
+            str(ACUITY_SYNC),
+            "tenant",
+            "add",
+            "--name",
+            "Studio B",
+            "--acuity-user-id",
+            "4242",
+            "--acuity-api-key",
+            "studio-b-key",
+            "--acuity-base-url",
+            info["acuity_url"],
+            "--dev-state",
+            str(dev.state_dir / "dev.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    added = json.loads(result.stdout)
+    assert added["webhook_url"] == f"{info['webhook_base_url']}{added['tenant_id']}"
+    assert len(added["tenant_id"]) == 32
+    body = b"action=scheduled&id=7"
+    answer = httpx.post(
+        added["webhook_url"], content=body, headers={**FORM, "x-acuity-signature": sign(body, "studio-b-key")}
+    )
+    assert (answer.status_code, answer.json()["outcome"]) == (200, "no_ledger")
+
+    refused = subprocess.run(
+        [
+            str(ACUITY_SYNC),
+            "tenant",
+            "add",
+            "--name",
+            "Studio C",
+            "--acuity-user-id",
+            "4242",
+            "--acuity-api-key",
+            "wrong",
+            "--acuity-base-url",
+            info["acuity_url"],
+            "--dev-state",
+            str(dev.state_dir / "dev.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "refused" in refused.stderr
+    assert "wrong" not in refused.stderr
