@@ -265,6 +265,14 @@ def test_each_answer_emits_the_webhooks_metric_with_its_outcome(
     assert outcomes == ["accepted", "rejected_signature"]
     namespaces = {metric["Namespace"] for document in documents for metric in document["_aws"]["CloudWatchMetrics"]}
     assert namespaces == {"AcuitySync"}
+    queued = [document for document in documents if "MessagesQueued" in document]
+    assert sorted(document["ledger"] for document in queued) == sorted(str(ledger) for ledger in ALL_LEDGERS)
+    for document in queued:
+        # The dashboard plots MessagesQueued by exactly these dimensions.
+        assert document["service"] == "webhook"
+        assert [sorted(dimensions) for dimensions in document["_aws"]["CloudWatchMetrics"][0]["Dimensions"]] == [
+            ["ledger", "service"]
+        ]
 
 
 def test_the_body_is_never_reserialised_before_checking(stack: ProvisionedStack, webhook: ModuleType) -> None:
