@@ -33,7 +33,8 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
-	$(BIN)/mypy --strict functions tests/support scripts bench
+	$(BIN)/mypy tests scripts bench
+	for handler in functions/*/app.py; do $(BIN)/mypy "$$handler" || exit 1; done
 
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
