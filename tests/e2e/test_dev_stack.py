@@ -225,3 +225,85 @@ def test_tenant_add_against_the_dev_stack_prints_a_working_webhook_url(dev: Runn
     assert refused.returncode == 2
     assert "refused" in refused.stderr
     assert "wrong" not in refused.stderr
+
+
+def test_tenant_add_takes_the_stack_from_flags_as_for_a_deployed_stack(dev: RunningDev, tmp_path: Path) -> None:
+    info = dev.info
+    with AcuityAdmin(info["acuity_url"]) as admin:
+        admin.create_account(5151, "studio-d-key", currency="EUR", timezone="Europe/Paris")
+    result = subprocess.run(
+        [
+            str(ACUITY_SYNC),
+            "tenant",
+            "add",
+            "--name",
+            "Studio D",
+            "--acuity-user-id",
+            "5151",
+            "--acuity-api-key",
+            "studio-d-key",
+            "--acuity-base-url",
+            info["acuity_url"],
+            "--table",
+            info["table_name"],
+            "--kms-key-id",
+            info["kms_key_arn"],
+            "--webhook-base-url",
+            "https://example.execute-api.us-east-1.amazonaws.com/webhooks/acuity/",
+            "--endpoint-url",
+            info["aws_endpoint_url"],
+            "--region",
+            info["region"],
+            "--dev-state",
+            str(tmp_path / "absent.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"},
+    )
+    assert result.returncode == 0, result.stderr
+    added = json.loads(result.stdout)
+    assert added["webhook_url"] == (
+        f"https://example.execute-api.us-east-1.amazonaws.com/webhooks/acuity/{added['tenant_id']}"
+    )
+    assert (added["currency"], added["timezone"]) == ("EUR", "Europe/Paris")
+    # The profile landed in the stack's table, with the key encrypted (never in clear).
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=info["aws_endpoint_url"],
+        region_name=info["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    item = dynamodb.get_item(
+        TableName=info["table_name"], Key={"pk": {"S": f"TENANT#{added['tenant_id']}"}, "sk": {"S": "PROFILE"}}
+    )["Item"]
+    assert item["name"]["S"] == "Studio D"
+    assert b"studio-d-key" not in item["acuity_api_key"]["B"]
+
+
+def test_tenant_add_without_a_stack_says_what_to_pass(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            str(ACUITY_SYNC),
+            "tenant",
+            "add",
+            "--name",
+            "X",
+            "--acuity-user-id",
+            "1",
+            "--acuity-api-key",
+            "k",
+            "--dev-state",
+            str(tmp_path / "absent.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={key: value for key, value in os.environ.items() if not key.startswith("ACUITY_SYNC_")},
+    )
+    assert result.returncode == 2
+    assert "--stack" in result.stderr
