@@ -16,30 +16,30 @@ APIs" (API Gateway developer guide, payload format 2.0) unless a comment names a
   wins; a `$default` route takes whatever no other route matches.
 Local choices: `requestContext.domainName` is the Host header (127.0.0.1:PORT), so URLs a handler builds from
 it lead back here. Not modelled: HTTP API's 30-second integration timeout (503) and Lambda's 6 MB limit on
-a synchronous request or response.
+a synchronous request or response. The gateway is an app (Request -> Response) of acuity_sync.local.httpserver,
+which serves it: HTTP/1.1 with keep-alive, the 413 answered from the headers before the body is read.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import logging
 import re
 import secrets
-import socket
 import string
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 from acuity_sync.local.functions import HttpRoute
+from acuity_sync.local.httpserver import HttpServer, Request, Response
 from acuity_sync.local.lambda_runtime import LOCAL_ACCOUNT_ID, FunctionError, FunctionPool
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,6 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # HTTP API quota: "Maximum payload size 10
 # What a route gets when the template sets no throttle: the account-level defaults of API Gateway.
 DEFAULT_RATE_LIMIT = 10_000.0
 DEFAULT_BURST_LIMIT = 5_000
-_IDLE_CONNECTION_SECONDS = 30.0
 _ID_ALPHABET = string.ascii_letters + string.digits
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -64,11 +63,14 @@ _TEXT_MEDIA_TYPES = frozenset({"application/json", "application/xml", "applicati
 
 _PARAMETER = re.compile(r"^\{([A-Za-z0-9_.:-]+)(\+?)\}$")
 
-_NOT_FOUND = (404, "Not Found")
-_TOO_LARGE = (413, "Request Entity Too Large")
-_THROTTLED = (429, "Too Many Requests")
-_FAILED = (500, "Internal Server Error")
-_BAD_REQUEST = (400, "Bad Request")
+# The messages of API Gateway's own answers, {"message": ...}.
+_MESSAGES = {
+    400: "Bad Request",
+    404: "Not Found",
+    413: "Request Entity Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 
 
 def is_text_media_type(content_type: str | None) -> bool:
@@ -94,36 +96,26 @@ class LocalGateway:
         self._port = port
         self.api_id = api_id
         self.stage = stage
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: HttpServer | None = None
 
     @property
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the gateway is not started")
-        return f"http://{self._host}:{self._server.server_address[1]}"
+        return self._server.url
 
     def start(self) -> LocalGateway:
         if self._server is not None:
             raise RuntimeError("the gateway is already started")
-        server = _Server((self._host, self._port), self)
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="local-gateway", daemon=True
-        )
-        self._thread.start()
-        self._server = server
+        self._server = HttpServer(
+            self, self._host, self._port, max_body_bytes=MAX_PAYLOAD_BYTES, error_response=_server_error
+        ).start()
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None:
-            return
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
     def __enter__(self) -> Self:
         self.start()
@@ -134,28 +126,32 @@ class LocalGateway:
     ) -> None:
         self.stop()
 
+    def __call__(self, request: Request) -> Response:
+        """The gateway as an httpserver app."""
+        return self.handle(HttpRequest.of(request)).served()
+
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Route one request, invoke the function and map its answer, as HTTP API does."""
         request_id = _request_id()
         match = self._match(request.method, request.path)
         if match is None:
-            return _gateway_error(_NOT_FOUND, request_id)
+            return _gateway_error(404, request_id)
         route, path_parameters = match
         if not route.bucket.take():
-            return _gateway_error(_THROTTLED, request_id)
+            return _gateway_error(429, request_id)
         event = build_event(request, route.route_key, path_parameters, request_id, self.api_id, self.stage)
         try:
             result = route.pool.invoke(event)
         except FunctionError as error:
             logger.info("%s failed: %s", route.route_key, error)
-            return _gateway_error(_FAILED, request_id)
+            return _gateway_error(500, request_id)
         except RuntimeError:  # the pool is closed: the stack is stopping
-            return _gateway_error(_FAILED, request_id)
+            return _gateway_error(500, request_id)
         try:
             response = map_response(result)
         except _MalformedResponse as error:
             logger.info("%s answered a malformed response: %s", route.route_key, error)
-            return _gateway_error(_FAILED, request_id)
+            return _gateway_error(500, request_id)
         return response.with_header("apigw-requestid", request_id)
 
     def _match(self, method: str, path: str) -> tuple[_Route, dict[str, str]] | None:
@@ -188,6 +184,19 @@ class HttpRequest:
     protocol: str = "HTTP/1.1"
     server_port: int = 0
 
+    @classmethod
+    def of(cls, request: Request) -> HttpRequest:
+        return cls(
+            method=request.method,
+            path=request.path,
+            query=request.raw_query,
+            headers=tuple(request.headers.multi_items()),
+            body=request.body,
+            source_ip=request.client_host,
+            protocol=request.protocol,
+            server_port=request.server_port,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
@@ -201,6 +210,10 @@ class HttpResponse:
     def header_values(self, name: str) -> list[str]:
         wanted = name.lower()
         return [value for key, value in self.headers if key.lower() == wanted]
+
+    def served(self) -> Response:
+        """As httpserver sends it; it adds date, content-length and, when it closes the connection, connection."""
+        return Response(self.status, self.body, self.headers)
 
 
 def build_event(
@@ -361,10 +374,15 @@ def _response_body(result: dict[str, Any]) -> bytes:
         raise _MalformedResponse(f"body is not base64: {error}") from None
 
 
-def _gateway_error(error: tuple[int, str], request_id: str) -> HttpResponse:
-    status, message = error
+def _gateway_error(status: int, request_id: str) -> HttpResponse:
+    message = _MESSAGES.get(status) or HTTPStatus(status).phrase
     body = json.dumps({"message": message}, separators=(",", ":")).encode("utf-8")
     return HttpResponse(status, (("content-type", "application/json"), ("apigw-requestid", request_id)), body)
+
+
+def _server_error(status: int) -> Response:
+    """What the server answers itself (400 bad framing, 413 a body over MAX_PAYLOAD_BYTES, 500), as API Gateway."""
+    return _gateway_error(status, _request_id()).served()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -470,130 +488,3 @@ class _TokenBucket:
                 return False
             self._tokens -= 1
             return True
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The HTTP server.
-# ---------------------------------------------------------------------------------------------------------
-
-
-class _RequestTooLarge(Exception):
-    pass
-
-
-class _BadFraming(Exception):
-    pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = _IDLE_CONNECTION_SECONDS
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.untrack(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s - %s", self.address_string(), format % args)
-
-    def _serve(self) -> None:
-        try:
-            body = self._read_body()
-        except _RequestTooLarge:
-            # The rest of the body is never read, so this connection cannot carry another request.
-            self.close_connection = True
-            self._write(_gateway_error(_TOO_LARGE, _request_id()))
-            return
-        except _BadFraming:
-            self.close_connection = True
-            self._write(_gateway_error(_BAD_REQUEST, _request_id()))
-            return
-        split = urlsplit(self.path)
-        request = HttpRequest(
-            method=self.command,
-            path=split.path or "/",
-            query=split.query,
-            headers=tuple(self.headers.items()),
-            body=body,
-            source_ip=self.client_address[0],
-            protocol=self.request_version,
-            server_port=self.server.server_address[1],
-        )
-        self._write(self.server.gateway.handle(request))
-
-    def _read_body(self) -> bytes:
-        try:
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                return self._read_chunked()
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            raise _BadFraming from None
-        if length > MAX_PAYLOAD_BYTES:
-            raise _RequestTooLarge
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _read_chunked(self) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers end with an empty line
-                    pass
-                return b"".join(chunks)
-            total += size
-            if total > MAX_PAYLOAD_BYTES:
-                raise _RequestTooLarge
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline()
-
-    def _write(self, response: HttpResponse) -> None:
-        self.send_response_only(response.status)
-        self.send_header("date", self.date_time_string())
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.send_header("content-length", str(len(response.body)))
-        if self.close_connection:
-            self.send_header("connection", "close")
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], gateway: LocalGateway) -> None:
-        self.gateway = gateway
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def track(self, connection: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.add(connection)
-
-    def untrack(self, connection: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.discard(connection)
-
-    def close_connections(self) -> None:
-        """Wake the threads blocked on idle keep-alive connections, so that they end with the server."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:  # noqa: ARG002 - the stdlib's signature
-        logger.debug("connection error from %s", client_address, exc_info=True)

@@ -2,6 +2,10 @@
 
 An app is any callable from `Request` to `Response`; `Router` is one. `HttpServer` serves an app from a daemon
 thread on 127.0.0.1 (port 0 = ephemeral), speaks HTTP/1.1 with keep-alive, and is quiet: no access log on stderr.
+The server answers some requests itself, with `error_response(status)`: 400 when the body's framing is broken,
+413 when the body is longer than `max_body_bytes` (answered from the headers, before the body is read), 500 when
+the app raises. It adds Date, Content-Length and, when it closes the connection, Connection unless the app's
+response has them; nothing else (no Server header).
 
     router = Router()
 
@@ -16,6 +20,7 @@ thread on 127.0.0.1 (port 0 = ephemeral), speaks HTTP/1.1 with keep-alive, and i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import re
@@ -62,6 +67,10 @@ class Headers(Mapping[str, str]):
         wanted = name.lower()
         return [value for key, value in self._items if key.lower() == wanted]
 
+    def multi_items(self) -> list[tuple[str, str]]:
+        """Every header as received: names as sent, repeats kept, in order."""
+        return list(self._items)
+
     def __repr__(self) -> str:
         return f"Headers({self._items!r})"
 
@@ -69,12 +78,15 @@ class Headers(Mapping[str, str]):
 @dataclass(frozen=True, slots=True)
 class Request:
     method: str
-    path: str
+    path: str  # as received, still percent-encoded
     query: Mapping[str, list[str]]  # a multi-dict: ?a=1&a=2 -> {"a": ["1", "2"]}
     headers: Headers
     body: bytes
     client_host: str = "127.0.0.1"
     path_params: Mapping[str, str] = field(default_factory=dict)
+    raw_query: str = ""  # the query string as received, without "?"
+    protocol: str = "HTTP/1.1"  # of the request line
+    server_port: int = 0  # the port the request came in on
 
     def query_one(self, name: str, default: str | None = None) -> str | None:
         """The first value of a query parameter."""
@@ -86,15 +98,7 @@ class Request:
         return json.loads(self.body.decode("utf-8"), **loads_kwargs)
 
     def with_path_params(self, params: Mapping[str, str]) -> Request:
-        return Request(
-            method=self.method,
-            path=self.path,
-            query=self.query,
-            headers=self.headers,
-            body=self.body,
-            client_host=self.client_host,
-            path_params=dict(params),
-        )
+        return dataclasses.replace(self, path_params=dict(params))
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +201,14 @@ class Router:
         return self._not_found(request)
 
 
+class _Unreadable(Exception):
+    """The request's body cannot be read to its end: answer `status`, then close the connection."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in separate writes: do not wait 40 ms for an ACK
@@ -218,12 +230,18 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s - %s", self.address_string(), format % args)
 
     def _serve(self) -> None:
-        request = self._read_request()
+        try:
+            request = self._read_request()
+        except _Unreadable as error:
+            # The rest of the body is never read, so this connection cannot carry another request.
+            self.close_connection = True
+            self._write_response(self.server.error_response(error.status))
+            return
         try:
             response = self.server.app(request)
         except Exception:
             logger.exception("unhandled error in %s %s", request.method, request.path)
-            response = status(500)
+            response = self.server.error_response(500)
         self._write_response(response)
 
     def _read_request(self) -> Request:
@@ -235,33 +253,51 @@ class _Handler(BaseHTTPRequestHandler):
             headers=Headers(self.headers.items()),
             body=self._read_body(),
             client_host=self.client_address[0],
+            raw_query=split.query,
+            protocol=self.request_version,
+            server_port=int(self.server.server_address[1]),
         )
 
     def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
+        limit = self.server.max_body_bytes
+        try:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                return self._read_chunked(limit)
+            length = _non_negative(self.headers.get("Content-Length") or "0", 10)
+        except ValueError:
+            raise _Unreadable(400) from None
+        if limit is not None and length > limit:
+            raise _Unreadable(413)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _read_chunked(self) -> bytes:
+    def _read_chunked(self, limit: int | None) -> bytes:
         chunks: list[bytes] = []
+        total = 0
         while True:
-            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            size = _non_negative(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
             if size == 0:
                 # Trailers end with an empty line.
                 while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                     pass
                 return b"".join(chunks)
+            total += size
+            if limit is not None and total > limit:
+                raise _Unreadable(413)
             chunks.append(self.rfile.read(size))
             self.rfile.readline()
 
     def _write_response(self, response: Response) -> None:
-        self.send_response(response.status)
+        self.log_request(response.status)
+        self.send_response_only(response.status)
         names = {name.lower() for name, _ in response.headers}
+        if "date" not in names:
+            self.send_header("Date", self.date_time_string())
         for name, value in response.headers:
             self.send_header(name, value)
         if "content-length" not in names:
             self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection and "connection" not in names:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD" and response.body:
             self.wfile.write(response.body)
@@ -269,12 +305,27 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 
 
+def _non_negative(text: str | bytes, base: int) -> int:
+    value = int(text, base)
+    if value < 0:
+        raise ValueError(f"negative length {value}")
+    return value
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], app: App) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: App,
+        max_body_bytes: int | None,
+        error_response: Callable[[int], Response],
+    ) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.error_response = error_response
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -301,19 +352,32 @@ class _Server(ThreadingHTTPServer):
 
 
 class HttpServer:
-    """Serves `app` on `host:port` from a daemon thread; `start()` returns once it accepts connections."""
+    """Serves `app` on `host:port` from a daemon thread; `start()` returns once it accepts connections.
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0) -> None:
+    `max_body_bytes` (None: no limit) and `error_response` (the response for a status the server answers itself:
+    400, 413, 500) are described in the module's docstring."""
+
+    def __init__(
+        self,
+        app: App,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        max_body_bytes: int | None = None,
+        error_response: Callable[[int], Response] = status,
+    ) -> None:
         self._app = app
         self._host = host
         self._port = port
+        self._max_body_bytes = max_body_bytes
+        self._error_response = error_response
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> Self:
         if self._server is not None:
             raise RuntimeError("server already started")
-        server = _Server((self._host, self._port), self._app)
+        server = _Server((self._host, self._port), self._app, self._max_body_bytes, self._error_response)
         thread = threading.Thread(
             target=server.serve_forever, args=(0.05,), name=f"http-{server.server_address[1]}", daemon=True
         )
