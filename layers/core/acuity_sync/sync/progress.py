@@ -1,0 +1,57 @@
+"""How the sync record changes when a step has been written: the same function for the engine (after each
+ledger write) and for the plan's property tests (which write to a simulated ledger)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from acuity_sync.ledgers.base import LedgerCreditNote, LedgerInvoice, LedgerPayment
+from acuity_sync.sync.billable import Billable
+from acuity_sync.sync.plan import (
+    ApproveInvoice,
+    CreateInvoice,
+    EnsureCustomer,
+    IssueCreditNote,
+    RecordPayment,
+    SendInvoice,
+    Step,
+    UpdateInvoice,
+    VoidInvoice,
+)
+from acuity_sync.sync.record import SyncRecord, WrittenCreditNote, WrittenInvoice, WrittenPayment
+
+StepResult = str | LedgerInvoice | LedgerPayment | LedgerCreditNote
+
+
+def advance(record: SyncRecord, billable: Billable, step: Step, result: StepResult) -> SyncRecord:
+    """The record once `step` is in the ledger; `result` is what the ledger answered."""
+    match step:
+        case EnsureCustomer():
+            assert isinstance(result, str)
+            return replace(record, customer_id=result)
+        case CreateInvoice(lines=lines):
+            assert isinstance(result, LedgerInvoice)
+            invoice = WrittenInvoice(result.id, result.number, billable.service_date, billable.description, lines)
+            return replace(record, invoice=invoice)
+        case UpdateInvoice(lines=lines):
+            return _with_invoice(record, lines=lines, txn_date=billable.service_date, memo=billable.description)
+        case ApproveInvoice():
+            return _with_invoice(record, approved=True)
+        case SendInvoice():
+            return _with_invoice(record, emailed=True, approved=True)
+        case VoidInvoice():
+            return _with_invoice(record, voided=True)
+        case RecordPayment(payment=payment, amount=amount):
+            assert isinstance(result, LedgerPayment)
+            written = WrittenPayment(payment.transaction_id, result.id, amount)
+            return replace(record, payments=(*record.payments, written))
+        case IssueCreditNote(reference=reference, amount=amount):
+            assert isinstance(result, LedgerCreditNote)
+            note = WrittenCreditNote(reference, result.id, amount)
+            return replace(record, credit_notes=(*record.credit_notes, note))
+    raise AssertionError(f"unknown step {step!r}")
+
+
+def _with_invoice(record: SyncRecord, **changes: object) -> SyncRecord:
+    assert record.invoice is not None, "a step on an invoice that was never written"
+    return replace(record, invoice=replace(record.invoice, **changes))  # type: ignore[arg-type]
