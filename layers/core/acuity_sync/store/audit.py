@@ -40,21 +40,8 @@ class AuditTrail:
         self._table_name = table_name
 
     def record(self, entry: AuditEntry, now: datetime | None = None) -> None:
-        moment = now or datetime.now(UTC)
-        timestamp = moment.isoformat(timespec="microseconds")
-        item: dict[str, AttributeValueTypeDef] = {
-            "pk": {"S": ledger_pk(entry.tenant_id, entry.ledger)},
-            "sk": {"S": audit_sk(entry.kind, entry.object_id, timestamp, entry.request_id)},
-            "at": {"S": timestamp},
-            "event": {"S": entry.event},
-            "decision": {"S": entry.decision},
-            "rule": {"S": entry.rule},
-            "detail": {"S": entry.detail},
-            "request_id": {"S": entry.request_id},
-            TTL_ATTRIBUTE: {"N": str(int((moment + AUDIT_RETENTION).timestamp()))},
-        }
         try:
-            self._dynamodb.put_item(TableName=self._table_name, Item=item)
+            self._dynamodb.put_item(TableName=self._table_name, Item=audit_item(entry, now or datetime.now(UTC)))
         except (BotoCoreError, ClientError) as error:
             raise StoreUnavailable(f"audit trail unavailable: {type(error).__name__}") from error
 
@@ -73,3 +60,19 @@ class AuditTrail:
         return [
             {name: value["S"] for name, value in item.items() if "S" in value} for item in response.get("Items", [])
         ]
+
+
+def audit_item(entry: AuditEntry, moment: datetime) -> dict[str, AttributeValueTypeDef]:
+    """The item of one audit entry; it expires AUDIT_RETENTION after `moment`."""
+    timestamp = moment.isoformat(timespec="microseconds")
+    return {
+        "pk": {"S": ledger_pk(entry.tenant_id, entry.ledger)},
+        "sk": {"S": audit_sk(entry.kind, entry.object_id, timestamp, entry.request_id)},
+        "at": {"S": timestamp},
+        "event": {"S": entry.event},
+        "decision": {"S": entry.decision},
+        "rule": {"S": entry.rule},
+        "detail": {"S": entry.detail},
+        "request_id": {"S": entry.request_id},
+        TTL_ATTRIBUTE: {"N": str(int((moment + AUDIT_RETENTION).timestamp()))},
+    }

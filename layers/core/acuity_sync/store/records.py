@@ -1,0 +1,107 @@
+"""Sync records in the table: one item per tenant, ledger and appointment or order, versioned. An intent (the
+step about to be written) is saved before each ledger write; the result and its audit entry are saved
+together, in one transaction, conditional on the version read."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from acuity_sync.acuity.webhook import EventKind
+from acuity_sync.ledgers import LedgerName
+from acuity_sync.store.audit import AuditEntry, audit_item
+from acuity_sync.store.errors import StoreUnavailable
+from acuity_sync.store.keys import ledger_pk, record_sk
+from acuity_sync.sync.codec import record_from_document, record_to_document, step_from_document, step_to_document
+from acuity_sync.sync.plan import Step
+from acuity_sync.sync.record import SyncRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+
+
+class RecordConflict(RuntimeError):
+    """Another writer changed the record since it was read: read it again (FIFO makes this rare)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKey:
+    tenant_id: str
+    ledger: LedgerName
+    kind: EventKind
+    object_id: int
+
+    def item_key(self) -> dict[str, AttributeValueTypeDef]:
+        return {"pk": {"S": ledger_pk(self.tenant_id, self.ledger)}, "sk": {"S": record_sk(self.kind, self.object_id)}}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    record: SyncRecord
+    pending: Step | None  # a write that was started and whose result was never saved
+
+
+class RecordStore:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
+        self._dynamodb = dynamodb
+        self._table_name = table_name
+
+    def load(self, key: RecordKey) -> StoredRecord:
+        try:
+            item = self._dynamodb.get_item(TableName=self._table_name, Key=key.item_key(), ConsistentRead=True).get(
+                "Item"
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailable(f"sync record unavailable: {type(error).__name__}") from error
+        if item is None:
+            return StoredRecord(SyncRecord(), None)
+        version = int(item["version"]["N"])
+        record = record_from_document(json.loads(item["record"]["S"]), version)
+        pending = item.get("pending", {}).get("S")
+        return StoredRecord(record, step_from_document(json.loads(pending)) if pending else None)
+
+    def begin(self, key: RecordKey, record: SyncRecord, step: Step) -> SyncRecord:
+        """Save the intent to write `step`; returns the record at its new version."""
+        return self._write(key, record, step, None)
+
+    def commit(self, key: RecordKey, record: SyncRecord, entry: AuditEntry | None) -> SyncRecord:
+        """Save what was written, clear the intent, and add the audit entry: all or nothing."""
+        return self._write(key, record, None, entry)
+
+    def _write(self, key: RecordKey, record: SyncRecord, pending: Step | None, entry: AuditEntry | None) -> SyncRecord:
+        now = datetime.now(UTC)
+        item: dict[str, AttributeValueTypeDef] = {
+            **key.item_key(),
+            "record": {"S": json.dumps(record_to_document(record), separators=(",", ":"))},
+            "version": {"N": str(record.version + 1)},
+            "updated_at": {"S": now.isoformat(timespec="milliseconds")},
+        }
+        if pending is not None:
+            item["pending"] = {"S": json.dumps(step_to_document(pending), separators=(",", ":"))}
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self._table_name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk) OR version = :read",
+                "ExpressionAttributeValues": {":read": {"N": str(record.version)}},
+            }
+        }
+        writes = [put]
+        if entry is not None:
+            writes.append({"Put": {"TableName": self._table_name, "Item": audit_item(entry, now)}})
+        try:
+            self._dynamodb.transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                reasons = error.response.get("CancellationReasons", [])
+                if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
+                    raise RecordConflict(f"the sync record of {key.kind} {key.object_id} changed meanwhile") from error
+            raise StoreUnavailable(f"sync record not saved: {type(error).__name__}") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"sync record not saved: {type(error).__name__}") from error
+        return replace(record, version=record.version + 1)
