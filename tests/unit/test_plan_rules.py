@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from acuity_sync.acuity.webhook import EventKind
+from acuity_sync.ledgers import LedgerName
 from acuity_sync.ledgers.base import CompanyInfo, LineKind, TaxTreatment
 from acuity_sync.sync.billable import Billable, Client, ReceivedPayment
 from acuity_sync.sync.plan import (
@@ -26,6 +27,7 @@ from acuity_sync.sync.plan import (
     plan,
 )
 from acuity_sync.sync.record import SyncRecord
+from acuity_sync.sync.settings import default_settings, parse_settings
 from tests.support.simulated_ledger import SimulatedLedger
 
 QUICKBOOKS = CompanyInfo("Studio", "USD", TaxTreatment.NON_TAXABLE, can_edit_paid_invoices=True)
@@ -266,3 +268,11 @@ def test_approval_is_written_once() -> None:
     assert kinds(result) == ["RecordPayment"]
     assert ledger.invoices["I1"].approved
     assert UpdateInvoice not in {type(step) for step in result.steps}
+
+
+def test_rules_come_from_the_validated_settings() -> None:
+    assert Rules.from_settings(default_settings(LedgerName.QUICKBOOKS)) == Rules()
+    xero = parse_settings(
+        LedgerName.XERO, {"mode": "send", "tips": "separate_line", "xero": {"approve_paid_drafts": False}}
+    )
+    assert Rules.from_settings(xero) == Rules(mode=Mode.SEND, tips=TipHandling.SEPARATE_LINE, approve_paid_drafts=False)

@@ -10,14 +10,27 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
+from pydantic import ValidationError
 
 from acuity_sync.auth.kms import SecretBox
+from acuity_sync.ledgers import LedgerName
 from acuity_sync.secret import Secret
+from acuity_sync.store.errors import StoreUnavailable
+from acuity_sync.store.settings import (
+    SettingsConflict,
+    SettingsStore,
+    StoredSettingsInvalid,
+    UnknownTenant,
+    VersionedSettings,
+)
 from acuity_sync.store.tenants import DEFAULT_ACUITY_BASE_URL, TenantProfile, TenantStore, new_tenant_id
+from acuity_sync.sync.settings import parse_settings, settings_error_messages
 
 DEV_STATE = Path(".acuity-sync") / "dev.json"
 
@@ -60,6 +73,18 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--acuity-base-url", default=DEFAULT_ACUITY_BASE_URL)
     _add_stack_options(add)
     add.set_defaults(run=_run_tenant_add)
+
+    settings = commands.add_parser("settings", help="show or change a tenant's settings for one ledger")
+    settings_actions = settings.add_subparsers(required=True, metavar="ACTION")
+    get = settings_actions.add_parser("get", help="print the settings (with their version) as JSON")
+    _add_settings_target(get)
+    get.set_defaults(run=_run_settings_get)
+    put = settings_actions.add_parser(
+        "set", help="change settings: key=value (dotted keys for nested ones, values as JSON when they parse)"
+    )
+    _add_settings_target(put)
+    put.add_argument("assignments", nargs="+", metavar="KEY=VALUE", help="e.g. mode=send quickbooks.default_item_id=1")
+    put.set_defaults(run=_run_settings_set)
     return parser
 
 
@@ -153,6 +178,101 @@ def _run_tenant_add(arguments: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _add_settings_target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tenant", required=True, help="the tenant id printed by `tenant add`")
+    parser.add_argument("--ledger", required=True, choices=[str(ledger) for ledger in LedgerName])
+    _add_stack_options(parser)
+
+
+def _settings_store(arguments: argparse.Namespace) -> tuple[SettingsStore, LedgerName]:
+    """The settings store, after checking that the tenant exists (settings of an unknown tenant are a typo)."""
+    location = _locate_stack(arguments)
+    dynamodb = boto3.client("dynamodb", endpoint_url=location.endpoint_url, region_name=location.region)
+    kms = boto3.client("kms", endpoint_url=location.endpoint_url, region_name=location.region)
+    try:
+        profile = TenantStore(dynamodb, location.table, SecretBox(kms, location.kms_key_id)).get(arguments.tenant)
+    except StoreUnavailable as error:
+        raise CommandError(f"could not read tenant {arguments.tenant}: {error}") from error
+    if profile is None:
+        raise CommandError(
+            f"no tenant {arguments.tenant!r} in table {location.table}: check the id `tenant add` printed"
+        )
+    return SettingsStore(dynamodb, location.table), LedgerName(arguments.ledger)
+
+
+def _print_settings(tenant_id: str, ledger: LedgerName, current: VersionedSettings) -> None:
+    document: dict[str, object] = {"tenant_id": tenant_id, "ledger": str(ledger), "version": current.version}
+    if current.updated_at:
+        document["updated_at"] = current.updated_at
+    document["settings"] = current.settings.model_dump(mode="json")
+    print(json.dumps(document, indent=2))
+
+
+def _run_settings_get(arguments: argparse.Namespace) -> int:
+    store, ledger = _settings_store(arguments)
+    try:
+        current = store.get(arguments.tenant, ledger)
+    except (StoreUnavailable, StoredSettingsInvalid) as error:
+        raise CommandError(str(error)) from error
+    _print_settings(arguments.tenant, ledger, current)
+    return 0
+
+
+def _run_settings_set(arguments: argparse.Namespace) -> int:
+    assignments = [_assignment(text) for text in arguments.assignments]  # syntax first: no AWS call for a typo
+    store, ledger = _settings_store(arguments)
+    try:
+        current = store.get(arguments.tenant, ledger)
+        document = current.settings.model_dump(mode="json")
+        for path, value in assignments:
+            _assign(document, path, value)
+        try:
+            changed = parse_settings(ledger, document)
+        except ValidationError as error:
+            print(f"acuity-sync: the {ledger} settings were not changed:", file=sys.stderr)
+            for message in settings_error_messages(error):
+                print(f"  {message}", file=sys.stderr)
+            return 2
+        version = store.put(arguments.tenant, ledger, changed, current.version)
+    except (StoreUnavailable, StoredSettingsInvalid, SettingsConflict, UnknownTenant) as error:
+        raise CommandError(str(error)) from error
+    _print_settings(arguments.tenant, ledger, VersionedSettings(changed, version))
+    return 0
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(name)  # NaN and Infinity are not values any setting takes: keep them as text
+
+
+def _assignment(text: str) -> tuple[list[str], object]:
+    """`key=value`: a dotted key for nested settings; the value as JSON when it parses (numbers as Decimal, never
+    float), else as text, so `mode=send`, `sync_orders=false` and `quickbooks.default_item_id=1` all work."""
+    key, separator, raw = text.partition("=")
+    path = key.strip().split(".")
+    if not separator or not all(path):
+        raise CommandError(f"expected KEY=VALUE, e.g. mode=send (got {text!r})")
+    if path == ["ledger"]:
+        raise CommandError("the ledger of a settings document cannot be changed: pass --ledger instead")
+    try:
+        value: object = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+    except ValueError:
+        value = raw
+    return path, value
+
+
+def _assign(document: dict[str, Any], path: list[str], value: object) -> None:
+    target = document
+    for depth, name in enumerate(path[:-1]):
+        child = target.get(name)
+        if child is None:
+            child = target[name] = {}  # a new group, e.g. a first entry in quickbooks.service_items
+        if not isinstance(child, dict):
+            group = ".".join(path[: depth + 1])
+            raise CommandError(f"{group} is a single setting, not a group: cannot set {'.'.join(path)}")
+        target = child
+    target[path[-1]] = value
 
 
 def _run_dev(arguments: argparse.Namespace) -> int:

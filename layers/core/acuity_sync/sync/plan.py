@@ -15,20 +15,10 @@ from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers.base import CompanyInfo, InvoiceLine, LineKind
 from acuity_sync.sync.billable import ZERO, Billable, ReceivedPayment
 from acuity_sync.sync.record import SyncRecord
+from acuity_sync.sync.settings import AnyLedgerSettings, Mode, TipHandling, XeroSettings, render_invoice_number
 
 
 # --------------------------------------------------------------------------------------------- rules in
-class Mode(StrEnum):
-    CUSTOMER_ONLY = "customer_only"
-    DRAFT = "draft"
-    SEND = "send"
-
-
-class TipHandling(StrEnum):
-    EXCLUDE = "exclude"
-    SEPARATE_LINE = "separate_line"
-
-
 @dataclass(frozen=True, slots=True)
 class Rules:
     """The settings the plan reads (sync/settings.py holds the full, validated settings)."""
@@ -41,6 +31,19 @@ class Rules:
     tips: TipHandling = TipHandling.EXCLUDE
     approve_paid_drafts: bool = True  # where payments need an approved invoice (Xero) in draft mode
     invoice_number_template: str | None = None  # e.g. "ACU-{id}"
+
+    @classmethod
+    def from_settings(cls, settings: AnyLedgerSettings) -> Rules:
+        return cls(
+            mode=settings.mode,
+            invoice_free_appointments=settings.invoice_free_appointments,
+            sync_orders=settings.sync_orders,
+            update_on_change=settings.update_on_change,
+            sync_payments=settings.sync_payments,
+            tips=settings.tips,
+            approve_paid_drafts=settings.xero.approve_paid_drafts if isinstance(settings, XeroSettings) else True,
+            invoice_number_template=settings.invoice_number_template,
+        )
 
 
 class Rule(StrEnum):
@@ -142,7 +145,7 @@ def money(amount: Decimal) -> str:
 def invoice_number(rules: Rules, billable: Billable) -> str | None:
     if rules.invoice_number_template is None:
         return None
-    return rules.invoice_number_template.replace("{id}", str(billable.source_id))
+    return render_invoice_number(rules.invoice_number_template, billable.source_id)
 
 
 def desired_lines(billable: Billable, rules: Rules) -> tuple[InvoiceLine, ...]:
