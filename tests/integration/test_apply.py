@@ -20,8 +20,9 @@ from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.records import RecordConflict, RecordKey, RecordStore
 from acuity_sync.sync.apply import Applier, Context
 from acuity_sync.sync.billable import Billable, Client, ReceivedPayment
-from acuity_sync.sync.plan import Mode, Rules, plan
+from acuity_sync.sync.plan import Rules, plan
 from acuity_sync.sync.record import SyncRecord
+from acuity_sync.sync.settings import Mode
 from tests.support.aws import TEMPLATE, set_fake_credentials
 from tests.support.memory_ledger import Crash, MemoryLedger
 

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers.base import CompanyInfo, TaxTreatment
 from acuity_sync.sync.billable import Billable, Client, ReceivedPayment
-from acuity_sync.sync.plan import Mode, Rule, Rules, TipHandling, plan
+from acuity_sync.sync.plan import Rule, Rules, plan
 from acuity_sync.sync.record import SyncRecord
+from acuity_sync.sync.settings import Mode, TipHandling
 from tests.support.simulated_ledger import SimulatedLedger
 
 cents = st.integers(min_value=0, max_value=50_000).map(lambda n: Decimal(n).scaleb(-2))

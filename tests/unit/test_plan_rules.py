@@ -15,19 +15,17 @@ from acuity_sync.sync.plan import (
     CreateInvoice,
     EnsureCustomer,
     IssueCreditNote,
-    Mode,
     Plan,
     RecordPayment,
     Rule,
     Rules,
     SendInvoice,
-    TipHandling,
     UpdateInvoice,
     VoidInvoice,
     plan,
 )
 from acuity_sync.sync.record import SyncRecord
-from acuity_sync.sync.settings import default_settings, parse_settings
+from acuity_sync.sync.settings import Mode, TipHandling, default_settings, parse_settings
 from tests.support.simulated_ledger import SimulatedLedger
 
 QUICKBOOKS = CompanyInfo("Studio", "USD", TaxTreatment.NON_TAXABLE, can_edit_paid_invoices=True)
