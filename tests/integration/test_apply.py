@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import TaxTreatment
+from acuity_sync.ledgers.base import TaxMode
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.records import RecordConflict, RecordKey, RecordStore
@@ -57,7 +57,7 @@ def sync_once(stack: ProvisionedStack, ledger: MemoryLedger, billable: Billable 
     """One run of the sync for one message: load, resolve an interrupted write, plan, apply."""
     store = store_of(stack)
     stored = store.load(KEY)
-    applier = Applier(ledger, store, KEY, TaxTreatment.NON_TAXABLE, Context("webhook changed", "req-1"))
+    applier = Applier(ledger, store, KEY, TaxMode.NON_TAXABLE, Context("webhook changed", "req-1"))
     record = applier.resolve(billable, stored.record, stored.pending)
     return applier.apply(plan(billable, RULES, ledger.company(), record), billable, record)
 
@@ -134,7 +134,7 @@ def test_a_returning_client_costs_no_lookup_when_cached(stack: ProvisionedStack)
     for object_id in (1, 2):
         key = replace(KEY, object_id=object_id)
         billable = replace(BOOKING, source_id=object_id)
-        applier = Applier(ledger, store, key, TaxTreatment.NON_TAXABLE, Context("webhook", "r"), customers=cache)
+        applier = Applier(ledger, store, key, TaxMode.NON_TAXABLE, Context("webhook", "r"), customers=cache)
         applier.apply(plan(billable, RULES, ledger.company(), SyncRecord()), billable, SyncRecord())
     assert len(ledger.customers) == 1
     assert ledger.calls.count("find_customer") == 1

@@ -18,7 +18,7 @@ from acuity_sync.ledgers.base import (
     LedgerInvoice,
     LedgerPayment,
     PaymentDraft,
-    TaxTreatment,
+    TaxMode,
 )
 
 
@@ -30,7 +30,7 @@ class Crash(BaseException):
 class MemoryLedger:
     name: LedgerName = LedgerName.QUICKBOOKS
     info: CompanyInfo = field(
-        default_factory=lambda: CompanyInfo("Studio", "USD", TaxTreatment.NON_TAXABLE, can_edit_paid_invoices=True)
+        default_factory=lambda: CompanyInfo("Studio", "USD", TaxMode.NON_TAXABLE, can_edit_paid_invoices=True)
     )
     customers: dict[str, CustomerDraft] = field(default_factory=dict)
     invoices: dict[str, LedgerInvoice] = field(default_factory=dict)

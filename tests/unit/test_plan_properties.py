@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.ledgers.base import CompanyInfo, TaxTreatment
+from acuity_sync.ledgers.base import CompanyInfo, TaxMode
 from acuity_sync.sync.billable import Billable, Client, ReceivedPayment
 from acuity_sync.sync.plan import Rule, Rules, plan
 from acuity_sync.sync.record import SyncRecord
@@ -25,10 +25,10 @@ cents = st.integers(min_value=0, max_value=50_000).map(lambda n: Decimal(n).scal
 positive_cents = st.integers(min_value=1, max_value=60_000).map(lambda n: Decimal(n).scaleb(-2))
 companies = st.sampled_from(
     [
-        CompanyInfo("QBO", "USD", TaxTreatment.NON_TAXABLE, can_edit_paid_invoices=True),
-        CompanyInfo("Xero", "USD", TaxTreatment.INCLUSIVE, payments_need_approved_invoice=True),
-        CompanyInfo("FreshBooks", "USD", TaxTreatment.NON_TAXABLE),
-        CompanyInfo("Mute", "USD", TaxTreatment.INCLUSIVE, can_email_invoices=False),
+        CompanyInfo("QBO", "USD", TaxMode.NON_TAXABLE, can_edit_paid_invoices=True),
+        CompanyInfo("Xero", "USD", TaxMode.INCLUSIVE, payments_need_approved_invoice=True),
+        CompanyInfo("FreshBooks", "USD", TaxMode.NON_TAXABLE),
+        CompanyInfo("Mute", "USD", TaxMode.INCLUSIVE, can_email_invoices=False),
     ]
 )
 rule_sets = st.builds(

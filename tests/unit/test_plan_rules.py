@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import CompanyInfo, LineKind, TaxTreatment
+from acuity_sync.ledgers.base import CompanyInfo, LineKind, TaxMode
 from acuity_sync.sync.billable import Billable, Client, ReceivedPayment
 from acuity_sync.sync.plan import (
     ApproveInvoice,
@@ -28,9 +28,9 @@ from acuity_sync.sync.record import SyncRecord
 from acuity_sync.sync.settings import Mode, TipHandling, default_settings, parse_settings
 from tests.support.simulated_ledger import SimulatedLedger
 
-QUICKBOOKS = CompanyInfo("Studio", "USD", TaxTreatment.NON_TAXABLE, can_edit_paid_invoices=True)
-XERO = CompanyInfo("Studio", "USD", TaxTreatment.INCLUSIVE, payments_need_approved_invoice=True)
-LOCKED = CompanyInfo("Studio", "USD", TaxTreatment.NON_TAXABLE)
+QUICKBOOKS = CompanyInfo("Studio", "USD", TaxMode.NON_TAXABLE, can_edit_paid_invoices=True)
+XERO = CompanyInfo("Studio", "USD", TaxMode.INCLUSIVE, payments_need_approved_invoice=True)
+LOCKED = CompanyInfo("Studio", "USD", TaxMode.NON_TAXABLE)
 JANE = Client("Jane", "Doe", "jane@example.com", "555-0100")
 BOOKING = Billable(
     kind=EventKind.APPOINTMENT,

@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
+from acuity_sync.ledgers.base import TaxMode
 from acuity_sync.sync.settings import (
     LEDGER_SETTINGS,
     QUICKBOOKS_DOC_NUMBER_MAX,
@@ -17,7 +18,6 @@ from acuity_sync.sync.settings import (
     FreshBooksSettings,
     Mode,
     QuickBooksSettings,
-    TaxMode,
     TipHandling,
     XeroSettings,
     default_settings,
@@ -69,15 +69,15 @@ def test_quickbooks_without_a_country_follows_the_company_once_connected() -> No
     settings = default_settings(LedgerName.QUICKBOOKS)
     assert isinstance(settings, QuickBooksSettings)
     assert settings.quickbooks.tax_mode is None
-    assert settings.tax_mode_for("non_taxable") is TaxMode.NON_TAXABLE
-    assert settings.tax_mode_for("inclusive") is TaxMode.INCLUSIVE
+    assert settings.tax_mode_for(TaxMode.NON_TAXABLE) is TaxMode.NON_TAXABLE
+    assert settings.tax_mode_for(TaxMode.INCLUSIVE) is TaxMode.INCLUSIVE
     chosen = parse_settings(LedgerName.QUICKBOOKS, {"quickbooks": {"tax_mode": "ledger_default"}})
-    assert chosen.tax_mode_for("non_taxable") is TaxMode.LEDGER_DEFAULT
+    assert chosen.tax_mode_for(TaxMode.NON_TAXABLE) is TaxMode.LEDGER_DEFAULT
 
 
 def test_xero_and_freshbooks_tax_modes_are_their_own() -> None:
-    assert default_settings(LedgerName.XERO).tax_mode_for("non_taxable") is TaxMode.INCLUSIVE
-    assert default_settings(LedgerName.FRESHBOOKS).tax_mode_for("inclusive") is TaxMode.NON_TAXABLE
+    assert default_settings(LedgerName.XERO).tax_mode_for(TaxMode.NON_TAXABLE) is TaxMode.INCLUSIVE
+    assert default_settings(LedgerName.FRESHBOOKS).tax_mode_for(TaxMode.INCLUSIVE) is TaxMode.NON_TAXABLE
 
 
 @pytest.mark.parametrize("ledger", ALL_LEDGERS)

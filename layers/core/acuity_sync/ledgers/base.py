@@ -49,11 +49,12 @@ class Rejected(LedgerError):
 
 
 # --------------------------------------------------------------------------------------------- shapes
-class TaxTreatment(StrEnum):
-    """How a ledger receives Acuity's tax-inclusive amounts (DESIGN.md principle 4)."""
+class TaxMode(StrEnum):
+    """How Acuity's tax-inclusive prices reach the ledger (DESIGN.md principle 4)."""
 
-    INCLUSIVE = "inclusive"  # lines are tax-inclusive (non-US QuickBooks, Xero)
+    INCLUSIVE = "inclusive"  # the ledger splits the tax out of the price; the total stays Acuity's price
     NON_TAXABLE = "non_taxable"  # lines carry no tax (US QuickBooks automated sales tax, FreshBooks)
+    LEDGER_DEFAULT = "ledger_default"  # the ledger's own tax rules
 
 
 class LineKind(StrEnum):
@@ -65,7 +66,7 @@ class LineKind(StrEnum):
 class CompanyInfo:
     name: str
     home_currency: str
-    default_tax: TaxTreatment
+    default_tax: TaxMode
     can_email_invoices: bool = True
     payments_need_approved_invoice: bool = False  # Xero pays only AUTHORISED invoices
     can_edit_paid_invoices: bool = False
@@ -98,7 +99,7 @@ class InvoiceDraft:
     number: str | None = None  # None: the ledger numbers it
     bill_email: str | None = None
     memo: str = ""
-    tax: TaxTreatment = TaxTreatment.NON_TAXABLE
+    tax: TaxMode = TaxMode.NON_TAXABLE
 
     @property
     def total(self) -> Decimal:
@@ -152,7 +153,7 @@ class CreditNoteDraft:
     reason: str
     issued_on: date
     currency: str
-    tax: TaxTreatment = TaxTreatment.NON_TAXABLE
+    tax: TaxMode = TaxMode.NON_TAXABLE
 
 
 @dataclass(frozen=True, slots=True)

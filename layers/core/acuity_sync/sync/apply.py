@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from acuity_sync.ledgers.base import InvoiceStatus, Ledger, LedgerInvoice, TaxTreatment
+from acuity_sync.ledgers.base import InvoiceStatus, Ledger, LedgerInvoice, TaxMode
 from acuity_sync.store.audit import AuditEntry
 from acuity_sync.store.records import RecordKey, RecordStore
 from acuity_sync.sync.billable import ZERO, Billable
@@ -54,7 +54,7 @@ class Applier:
         ledger: Ledger,
         store: RecordStore,
         key: RecordKey,
-        tax: TaxTreatment,
+        tax: TaxMode,
         context: Context,
         customers: CustomerCache | None = None,
     ) -> None:

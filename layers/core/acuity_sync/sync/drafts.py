@@ -8,7 +8,7 @@ from acuity_sync.ledgers.base import (
     InvoiceDraft,
     InvoiceLine,
     PaymentDraft,
-    TaxTreatment,
+    TaxMode,
 )
 from acuity_sync.sync.billable import Billable
 from acuity_sync.sync.plan import IssueCreditNote, RecordPayment
@@ -21,7 +21,7 @@ def customer_draft(billable: Billable) -> CustomerDraft:
 
 
 def invoice_draft(
-    billable: Billable, record: SyncRecord, lines: tuple[InvoiceLine, ...], number: str | None, tax: TaxTreatment
+    billable: Billable, record: SyncRecord, lines: tuple[InvoiceLine, ...], number: str | None, tax: TaxMode
 ) -> InvoiceDraft:
     assert record.customer_id is not None, "the customer step comes first"
     return InvoiceDraft(
@@ -50,9 +50,7 @@ def payment_draft(billable: Billable, record: SyncRecord, step: RecordPayment) -
     )
 
 
-def credit_note_draft(
-    billable: Billable, record: SyncRecord, step: IssueCreditNote, tax: TaxTreatment
-) -> CreditNoteDraft:
+def credit_note_draft(billable: Billable, record: SyncRecord, step: IssueCreditNote, tax: TaxMode) -> CreditNoteDraft:
     assert record.customer_id is not None
     assert record.invoice is not None
     return CreditNoteDraft(

@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from acuity_sync.ledgers import LedgerName
+from acuity_sync.ledgers.base import TaxMode
 
 # --------------------------------------------------------------------------------------------- choices
 
@@ -44,14 +45,6 @@ class TipHandling(StrEnum):
 
     EXCLUDE = "exclude"  # the invoice is never raised; the audit trail records the surplus
     SEPARATE_LINE = "separate_line"  # a tip line is added, apart from the service lines
-
-
-class TaxMode(StrEnum):
-    """How Acuity's tax-inclusive prices reach the ledger (DESIGN.md principle 4)."""
-
-    INCLUSIVE = "inclusive"  # the ledger splits the tax out of the price; the total stays Acuity's price
-    NON_TAXABLE = "non_taxable"  # lines carry no tax
-    LEDGER_DEFAULT = "ledger_default"  # the ledger's own tax rules (e.g. QuickBooks US automated sales tax)
 
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
@@ -351,9 +344,9 @@ class QuickBooksSettings(_LedgerSettings):
     ledger: Literal[LedgerName.QUICKBOOKS] = LedgerName.QUICKBOOKS
     quickbooks: QuickBooksOptions = Field(default_factory=QuickBooksOptions)
 
-    def tax_mode_for(self, company_default: str) -> TaxMode:
+    def tax_mode_for(self, company_default: TaxMode) -> TaxMode:
         """The tax mode in force: the owner's choice, else the company's default (from the ledger adapter)."""
-        return self.quickbooks.tax_mode or TaxMode(company_default)
+        return self.quickbooks.tax_mode or company_default
 
 
 class XeroSettings(_LedgerSettings):
@@ -364,7 +357,7 @@ class XeroSettings(_LedgerSettings):
     ledger: Literal[LedgerName.XERO] = LedgerName.XERO
     xero: XeroOptions = Field(default_factory=XeroOptions)
 
-    def tax_mode_for(self, company_default: str) -> TaxMode:  # noqa: ARG002 - same signature for every ledger
+    def tax_mode_for(self, company_default: TaxMode) -> TaxMode:  # noqa: ARG002 - same signature for every ledger
         return self.xero.tax_mode
 
 
@@ -376,7 +369,7 @@ class FreshBooksSettings(_LedgerSettings):
     ledger: Literal[LedgerName.FRESHBOOKS] = LedgerName.FRESHBOOKS
     freshbooks: FreshBooksOptions = Field(default_factory=FreshBooksOptions)
 
-    def tax_mode_for(self, company_default: str) -> TaxMode:  # noqa: ARG002 - same signature for every ledger
+    def tax_mode_for(self, company_default: TaxMode) -> TaxMode:  # noqa: ARG002 - same signature for every ledger
         return self.freshbooks.tax_mode
 
 
