@@ -15,6 +15,7 @@ from acuity_sync.ledgers.base import (
     InvoiceDraft,
     InvoiceStatus,
     LedgerCreditNote,
+    LedgerError,
     LedgerInvoice,
     LedgerPayment,
     PaymentDraft,
@@ -40,6 +41,12 @@ class MemoryLedger:
     emails: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     crash_after: str | None = None  # the name of the write after which to crash, once
+    refuse_with: LedgerError | None = None  # raised instead of the next create, once
+
+    def _refuse(self) -> None:
+        error, self.refuse_with = self.refuse_with, None
+        if error is not None:
+            raise error
 
     def _done(self, call: str) -> None:
         self.calls.append(call)
@@ -64,6 +71,7 @@ class MemoryLedger:
         return None
 
     def create_customer(self, draft: CustomerDraft) -> str:
+        self._refuse()
         customer_id = f"C{len(self.customers) + 1}"
         self.customers[customer_id] = draft
         self._done("create_customer")
@@ -75,6 +83,7 @@ class MemoryLedger:
         return None if invoice_id is None else self.invoices[invoice_id]
 
     def create_invoice(self, draft: InvoiceDraft) -> LedgerInvoice:
+        self._refuse()
         invoice_id = f"I{len(self.invoices) + 1}"
         invoice = LedgerInvoice(
             invoice_id,

@@ -1,0 +1,254 @@
+"""The sync of one queued message for one ledger, whatever the ledger: read the tenant, its settings and the
+current appointment or order (or a snapshot fetched after the webhook arrived), plan against the sync record,
+apply through the ledger adapter, and end in exactly one outcome (DESIGN.md principle 5): synced, skipped by a
+named rule, parked with a reason and a resume condition, or retried later (then, past the receive count, the
+DLQ with an alarm). Every outcome has an audit entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from acuity_sync.acuity.client import (
+    AcuityClient,
+    AcuityCredentialsRefused,
+    AcuityError,
+    AcuityForbidden,
+    AcuityNotFound,
+    AcuityRateLimited,
+)
+from acuity_sync.acuity.models import Appointment, Order, Payment
+from acuity_sync.acuity.webhook import EventKind
+from acuity_sync.ledgers import LedgerName
+from acuity_sync.ledgers.base import (
+    AuthExpired,
+    CompanyInfo,
+    Ledger,
+    LedgerError,
+    NeedsReauth,
+    RateLimited,
+    Rejected,
+    Transient,
+)
+from acuity_sync.store.audit import AuditEntry, AuditTrail
+from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, Budget, BudgetStore, Wait, ledger_budget_name
+from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
+from acuity_sync.store.records import RecordKey, RecordStore
+from acuity_sync.store.settings import SettingsStore
+from acuity_sync.store.snapshots import Snapshot, SnapshotStore
+from acuity_sync.store.tenants import TenantProfile, TenantStore
+from acuity_sync.sync.apply import Applier, Context, CustomerCache
+from acuity_sync.sync.billable import Billable
+from acuity_sync.sync.message import SyncRequest
+from acuity_sync.sync.plan import Rules, plan
+from acuity_sync.sync.source import billable_from_appointment, billable_from_order
+
+# Waits longer than this are not spent holding a queue message: the event is parked with a resume time.
+LONGEST_BACKOFF = timedelta(minutes=15)
+TRANSIENT_BACKOFF_SECONDS = 30.0
+
+
+class Outcome(StrEnum):
+    SYNCED = "synced"
+    SKIPPED = "skipped"
+    PARKED = "parked"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    outcome: Outcome
+    detail: str
+    retry_after: float = 0.0  # seconds, for RETRY
+
+
+class LedgerFactory(Protocol):
+    def __call__(self, profile: TenantProfile) -> Ledger: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerBudgets:
+    calls: Budget
+    acuity: Budget
+
+
+class SyncService:
+    def __init__(
+        self,
+        *,
+        ledger_name: LedgerName,
+        tenants: TenantStore,
+        settings: SettingsStore,
+        records: RecordStore,
+        snapshots: SnapshotStore,
+        parking: ParkingLot,
+        audit: AuditTrail,
+        budgets: BudgetStore,
+        budget: LedgerBudgets,
+        ledger_for: LedgerFactory,
+        acuity_for: Callable[[TenantProfile], AcuityClient],
+        customers_for: Callable[[str], CustomerCache] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._ledger_name = ledger_name
+        self._tenants = tenants
+        self._settings = settings
+        self._records = records
+        self._snapshots = snapshots
+        self._parking = parking
+        self._audit = audit
+        self._budgets = budgets
+        self._budget = budget
+        self._ledger_for = ledger_for
+        self._acuity_for = acuity_for
+        self._customers_for = customers_for
+        self._clock = clock
+        self._companies: dict[str, tuple[CompanyInfo, datetime]] = {}
+
+    def sync(self, request: SyncRequest) -> SyncResult:
+        profile = self._tenants.get(request.tenant_id)
+        if profile is None:
+            return SyncResult(Outcome.SKIPPED, "the tenant no longer exists")
+        if self._ledger_name not in profile.ledgers:
+            return self._skip(request, "ledger_disconnected", f"{self._ledger_name} is not connected any more")
+        wait = self._budgets.take(ACUITY_BUDGET_NAME, self._budget.acuity)
+        if isinstance(wait, Wait):
+            return SyncResult(Outcome.RETRY, "Acuity's request budget is spent for now", wait.seconds)
+        try:
+            billable = self._billable(request, profile)
+        except AcuityNotFound as error:
+            return self._skip(request, "not_in_acuity", str(error))
+        except AcuityRateLimited as error:
+            return SyncResult(Outcome.RETRY, str(error), error.retry_after)
+        except (AcuityCredentialsRefused, AcuityForbidden) as error:
+            return self._park(request, "acuity_refused", str(error), ResumeOn.SETTINGS_CHANGE)
+        except AcuityError as error:
+            return SyncResult(Outcome.RETRY, str(error), TRANSIENT_BACKOFF_SECONDS)
+        try:
+            return self._sync_to_ledger(request, profile, billable)
+        except RateLimited as error:
+            return self._later(request, "rate_limited", error.message, error.retry_after)
+        except (Transient, AuthExpired) as error:
+            return SyncResult(Outcome.RETRY, error.message, TRANSIENT_BACKOFF_SECONDS)
+        except NeedsReauth as error:
+            return self._park(request, "needs_reauth", error.message, ResumeOn.RECONNECT)
+        except Rejected as error:
+            detail = f"{self._ledger_name} refused it: {error.message} (code {error.code})"
+            return self._park(request, "rejected", detail, ResumeOn.SETTINGS_CHANGE)
+
+    # ----------------------------------------------------------------------------------- Acuity
+    def _billable(self, request: SyncRequest, profile: TenantProfile) -> Billable:
+        received_at = datetime.fromisoformat(request.received_at)
+        snapshot = self._snapshots.fresh(request.tenant_id, request.kind, request.object_id, received_at)
+        if snapshot is None:
+            snapshot = self._fetch(request, profile)
+            self._snapshots.put(request.tenant_id, request.kind, request.object_id, snapshot)
+        document = snapshot.document
+        if request.kind is EventKind.ORDER:
+            return billable_from_order(Order.model_validate(document["order"]), profile.currency)
+        appointment = Appointment.model_validate(document["appointment"])
+        payments = [Payment.model_validate(payment) for payment in document["payments"]]
+        return billable_from_appointment(appointment, payments, profile.currency)
+
+    def _fetch(self, request: SyncRequest, profile: TenantProfile) -> Snapshot:
+        fetched_at = self._clock()
+        with self._acuity_for(profile) as acuity:
+            if request.kind is EventKind.ORDER:
+                order = acuity.order(request.object_id)
+                return Snapshot({"order": order.model_dump(mode="json", by_alias=True)}, fetched_at)
+            appointment = acuity.appointment(request.object_id)
+            payments = acuity.appointment_payments(request.object_id)
+        return Snapshot(
+            {
+                "appointment": appointment.model_dump(mode="json", by_alias=True),
+                "payments": [payment.model_dump(mode="json", by_alias=True) for payment in payments],
+            },
+            fetched_at,
+        )
+
+    # ----------------------------------------------------------------------------------- the ledger
+    def _sync_to_ledger(self, request: SyncRequest, profile: TenantProfile, billable: Billable) -> SyncResult:
+        ledger = self._ledger_for(profile)
+        company = self._company(profile.tenant_id, ledger)
+        if billable.currency and company.home_currency and billable.currency != company.home_currency:
+            detail = (
+                f"Acuity charges in {billable.currency} but {company.name}'s home currency in "
+                f"{self._ledger_name} is {company.home_currency}: no invoice was made"
+            )
+            return self._park(request, "currency_mismatch", detail, ResumeOn.SETTINGS_CHANGE)
+        wait = self._budgets.take(ledger_budget_name(request.tenant_id, self._ledger_name), self._budget.calls)
+        if isinstance(wait, Wait):
+            return self._later(request, "ledger_budget", f"{self._ledger_name}'s request budget is spent", wait.seconds)
+        settings = self._settings.get(request.tenant_id, self._ledger_name).settings
+        key = RecordKey(request.tenant_id, self._ledger_name, request.kind, request.object_id)
+        stored = self._records.load(key)
+        applier = Applier(
+            ledger,
+            self._records,
+            key,
+            settings.tax_mode_for(company.default_tax),
+            Context(f"webhook {request.action}", request.request_id),
+            self._customers_for(request.tenant_id) if self._customers_for else None,
+        )
+        record = applier.resolve(billable, stored.record, stored.pending)
+        steps = plan(billable, Rules.from_settings(settings), company, record)
+        applier.apply(steps, billable, record)
+        for skip in steps.skips:
+            self._record(request, "skipped", skip.rule, skip.detail)
+        if self._parking.get(request, self._ledger_name) is not None:
+            self._parking.clear(request, self._ledger_name)
+        if steps.writes_nothing:
+            return SyncResult(Outcome.SKIPPED if steps.skips else Outcome.SYNCED, "already in step with Acuity")
+        return SyncResult(Outcome.SYNCED, f"{len(steps.steps)} change(s) written")
+
+    def _company(self, tenant_id: str, ledger: Ledger) -> CompanyInfo:
+        """The company's currency and tax rules, read once every ten minutes per container."""
+        cached = self._companies.get(tenant_id)
+        now = self._clock()
+        if cached is not None and now - cached[1] < timedelta(minutes=10):
+            return cached[0]
+        company = ledger.company()
+        self._companies[tenant_id] = (company, now)
+        return company
+
+    # ----------------------------------------------------------------------------------- outcomes
+    def _skip(self, request: SyncRequest, rule: str, detail: str) -> SyncResult:
+        self._record(request, "skipped", rule, detail)
+        return SyncResult(Outcome.SKIPPED, detail)
+
+    def _park(
+        self, request: SyncRequest, reason: str, detail: str, resume_on: ResumeOn, resume_at: datetime | None = None
+    ) -> SyncResult:
+        now = self._clock()
+        self._parking.park(ParkedEvent(request, self._ledger_name, reason, detail, resume_on, resume_at, now))
+        self._record(request, "parked", reason, detail)
+        return SyncResult(Outcome.PARKED, detail)
+
+    def _later(self, request: SyncRequest, reason: str, detail: str, seconds: float) -> SyncResult:
+        if timedelta(seconds=seconds) > LONGEST_BACKOFF:
+            resume_at = self._clock() + timedelta(seconds=seconds)
+            return self._park(
+                request, reason, f"{detail}; resumes at {resume_at:%Y-%m-%d %H:%M} UTC", ResumeOn.TIME, resume_at
+            )
+        return SyncResult(Outcome.RETRY, detail, seconds)
+
+    def _record(self, request: SyncRequest, decision: str, rule: str, detail: str) -> None:
+        self._audit.record(
+            AuditEntry(
+                tenant_id=request.tenant_id,
+                ledger=self._ledger_name,
+                kind=request.kind,
+                object_id=request.object_id,
+                event=f"webhook {request.action}",
+                decision=decision,
+                rule=rule,
+                detail=detail,
+                request_id=request.request_id,
+            )
+        )
+
+
+__all__ = ["LedgerError", "Outcome", "SyncResult", "SyncService"]
