@@ -8,10 +8,10 @@ again, so no crash ever makes a second customer, invoice, payment, credit note o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from acuity_sync.ledgers.base import InvoiceStatus, Ledger, LedgerInvoice, TaxMode
+from acuity_sync.ledgers.base import InvoiceDraft, InvoiceStatus, Ledger, LedgerInvoice, TaxMode
 from acuity_sync.store.audit import AuditEntry
 from acuity_sync.store.records import RecordKey, RecordStore
 from acuity_sync.sync.billable import ZERO, Billable
@@ -130,10 +130,23 @@ class Applier:
                 return ledger.find_credit_note(reference)
             case UpdateInvoice():
                 return None  # writing the same lines again is harmless
-        invoice = ledger.find_invoice(billable.reference)
+        invoice = ledger.find_invoice(billable.reference, self._draft_to_find(step, billable, record))
         if invoice is None or not _shows(step, invoice):
             return None
         return invoice
+
+    def _draft_to_find(self, step: Step, billable: Billable, record: SyncRecord) -> InvoiceDraft | None:
+        """What the invoice was (or was about to be) written as: some ledgers find it by its customer and date,
+        or by its number."""
+        if record.customer_id is None:
+            return None
+        if isinstance(step, CreateInvoice):
+            return invoice_draft(billable, record, step.lines, step.number, self._tax)
+        if record.invoice is None:
+            return None
+        written = record.invoice
+        draft = invoice_draft(billable, record, written.lines, written.number or None, self._tax)
+        return replace(draft, txn_date=written.txn_date)
 
     def _entry(self, decision: str, detail: str) -> AuditEntry:
         key = self._key
