@@ -28,15 +28,13 @@ from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.message import SyncRequest
-from acuity_sync.sync.service import LedgerBudgets, Outcome, SyncService
+from acuity_sync.sync.service import Outcome, SyncService
 from tests.support.aws import TEMPLATE, add_tenant, set_fake_credentials, tenant_store
 from tests.support.memory_ledger import MemoryLedger
 
 TENANT = "5555555555555555aaaaaaaaaaaaaaaa"
 USER, KEY = 7001, "acuity-key-7001"
-GENEROUS = LedgerBudgets(
-    calls=Budget(rate_per_second=1000, burst=1000), acuity=Budget(rate_per_second=1000, burst=1000)
-)
+GENEROUS = Budget(rate_per_second=1000, burst=1000)
 
 
 @dataclass
@@ -65,8 +63,8 @@ class World:
             "parking": ParkingLot(dynamodb, table),
             "audit": AuditTrail(dynamodb, table),
             "budgets": BudgetStore(dynamodb, table),
-            "budget": GENEROUS,
-            "ledger_for": lambda _profile: self.ledger,
+            "acuity_budget": GENEROUS,
+            "ledger_for": lambda _profile, _settings: self.ledger,
             "acuity_for": acuity_for,
         }
         return SyncService(**(arguments | overrides))
@@ -137,7 +135,7 @@ def test_a_snapshot_fetched_after_the_webhook_is_reused_by_the_other_ledger(worl
     world.service().sync(request(appointment, received=arrived))
     fetched = len(world.acuity_requests)
     assert fetched == 2  # the appointment and its payments
-    world.service(LedgerName.XERO, ledger_for=lambda _profile: MemoryLedger(name=LedgerName.XERO)).sync(
+    world.service(LedgerName.XERO, ledger_for=lambda _profile, _settings: MemoryLedger(name=LedgerName.XERO)).sync(
         request(appointment, received=arrived)
     )
     assert len(world.acuity_requests) == fetched  # nothing read from Acuity again

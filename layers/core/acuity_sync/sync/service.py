@@ -34,7 +34,7 @@ from acuity_sync.ledgers.base import (
     Transient,
 )
 from acuity_sync.store.audit import AuditEntry, AuditTrail
-from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, Budget, BudgetStore, Wait, ledger_budget_name
+from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, Budget, BudgetStore, Wait
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordKey, RecordStore
 from acuity_sync.store.settings import SettingsStore
@@ -44,6 +44,7 @@ from acuity_sync.sync.apply import Applier, Context, CustomerCache
 from acuity_sync.sync.billable import Billable
 from acuity_sync.sync.message import SyncRequest
 from acuity_sync.sync.plan import Rules, plan
+from acuity_sync.sync.settings import AnyLedgerSettings
 from acuity_sync.sync.source import billable_from_appointment, billable_from_order
 
 # Waits longer than this are not spent holding a queue message: the event is parked with a resume time.
@@ -66,13 +67,9 @@ class SyncResult:
 
 
 class LedgerFactory(Protocol):
-    def __call__(self, profile: TenantProfile) -> Ledger: ...
+    """The tenant's ledger adapter; it paces its own calls under the tenant's budget for that ledger."""
 
-
-@dataclass(frozen=True, slots=True)
-class LedgerBudgets:
-    calls: Budget
-    acuity: Budget
+    def __call__(self, profile: TenantProfile, settings: AnyLedgerSettings) -> Ledger: ...
 
 
 class SyncService:
@@ -87,7 +84,7 @@ class SyncService:
         parking: ParkingLot,
         audit: AuditTrail,
         budgets: BudgetStore,
-        budget: LedgerBudgets,
+        acuity_budget: Budget,
         ledger_for: LedgerFactory,
         acuity_for: Callable[[TenantProfile], AcuityClient],
         customers_for: Callable[[str], CustomerCache] | None = None,
@@ -101,7 +98,7 @@ class SyncService:
         self._parking = parking
         self._audit = audit
         self._budgets = budgets
-        self._budget = budget
+        self._acuity_budget = acuity_budget
         self._ledger_for = ledger_for
         self._acuity_for = acuity_for
         self._customers_for = customers_for
@@ -114,7 +111,7 @@ class SyncService:
             return SyncResult(Outcome.SKIPPED, "the tenant no longer exists")
         if self._ledger_name not in profile.ledgers:
             return self._skip(request, "ledger_disconnected", f"{self._ledger_name} is not connected any more")
-        wait = self._budgets.take(ACUITY_BUDGET_NAME, self._budget.acuity)
+        wait = self._budgets.take(ACUITY_BUDGET_NAME, self._acuity_budget)
         if isinstance(wait, Wait):
             return SyncResult(Outcome.RETRY, "Acuity's request budget is spent for now", wait.seconds)
         try:
@@ -171,7 +168,8 @@ class SyncService:
 
     # ----------------------------------------------------------------------------------- the ledger
     def _sync_to_ledger(self, request: SyncRequest, profile: TenantProfile, billable: Billable) -> SyncResult:
-        ledger = self._ledger_for(profile)
+        settings = self._settings.get(request.tenant_id, self._ledger_name).settings
+        ledger = self._ledger_for(profile, settings)
         company = self._company(profile.tenant_id, ledger)
         if billable.currency and company.home_currency and billable.currency != company.home_currency:
             detail = (
@@ -179,10 +177,6 @@ class SyncService:
                 f"{self._ledger_name} is {company.home_currency}: no invoice was made"
             )
             return self._park(request, "currency_mismatch", detail, ResumeOn.SETTINGS_CHANGE)
-        wait = self._budgets.take(ledger_budget_name(request.tenant_id, self._ledger_name), self._budget.calls)
-        if isinstance(wait, Wait):
-            return self._later(request, "ledger_budget", f"{self._ledger_name}'s request budget is spent", wait.seconds)
-        settings = self._settings.get(request.tenant_id, self._ledger_name).settings
         key = RecordKey(request.tenant_id, self._ledger_name, request.kind, request.object_id)
         stored = self._records.load(key)
         applier = Applier(
