@@ -23,7 +23,7 @@ from acuity_sync.intake import (
     lower_case_headers,
 )
 from acuity_sync.observability import NAMESPACE, MetricName, logger, metrics, tracer
-from acuity_sync.wiring import build_webhook_intake
+from acuity_sync.wiring.webhook import build_webhook_intake
 
 app = APIGatewayHttpResolver()
 intake = build_webhook_intake()

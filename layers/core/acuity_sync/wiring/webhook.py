@@ -1,4 +1,4 @@
-"""Builds each function's service from its environment: the only place adapters are chosen."""
+"""The webhook function's intake, from its environment. Imports only what the webhook needs (cold starts)."""
 
 from __future__ import annotations
 
