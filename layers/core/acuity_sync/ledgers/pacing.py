@@ -1,0 +1,31 @@
+"""Pacing a ledger's calls under the tenant's budget for that ledger (store/budgets.py): a short wait is slept
+through, a long one becomes RateLimited, so the message backs off (or parks) instead of holding a worker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from acuity_sync.ledgers.base import RateLimited
+from acuity_sync.store.budgets import Budget, BudgetStore, Wait
+
+LONGEST_INLINE_WAIT = 2.0  # seconds a call may wait for its budget in-process
+MAX_TRIES = 10
+
+Pace = Callable[[], None]
+
+
+def pacer(budgets: BudgetStore, name: str, budget: Budget, sleep: Callable[[float], None] = time.sleep) -> Pace:
+    def pace() -> None:
+        for _ in range(MAX_TRIES):
+            answer = budgets.take(name, budget)
+            if not isinstance(answer, Wait):
+                return
+            if answer.seconds > LONGEST_INLINE_WAIT:
+                raise RateLimited(
+                    answer.seconds, f"the request budget for this accounting app is spent ({answer.reason})"
+                )
+            sleep(answer.seconds)
+        raise RateLimited(LONGEST_INLINE_WAIT, "the request budget for this accounting app is contended")
+
+    return pace
