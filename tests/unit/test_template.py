@@ -51,6 +51,19 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         ("sqs:SendMessage", "XeroQueue.Arn"),
         ("sqs:SendMessage", "FreshBooksQueue.Arn"),
     },
+    "SyncQuickBooksFunction": {
+        ("dynamodb:GetItem", "AppTable.Arn"),
+        ("dynamodb:PutItem", "AppTable.Arn"),
+        ("dynamodb:UpdateItem", "AppTable.Arn"),
+        ("dynamodb:DeleteItem", "AppTable.Arn"),
+        ("kms:Decrypt", "AppKey.Arn"),
+        ("kms:Encrypt", "AppKey.Arn"),
+        ("sqs:ReceiveMessage", "QuickBooksQueue.Arn"),
+        ("sqs:DeleteMessage", "QuickBooksQueue.Arn"),
+        ("sqs:GetQueueAttributes", "QuickBooksQueue.Arn"),
+        ("sqs:ChangeMessageVisibility", "QuickBooksQueue.Arn"),
+        ("secretsmanager:GetSecretValue", "QuickBooksOAuthSecret"),
+    },
 }
 WEBHOOK_ROUTE = "POST /webhooks/acuity/{tenant_id}"
 
@@ -315,10 +328,13 @@ def test_webhook_route_is_throttled() -> None:
     assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
 
 
-def test_webhook_log_group_is_retained_30_days() -> None:
-    (log_group,) = (p["Properties"] for p in resources_of("AWS::Logs::LogGroup").values())
-    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${WebhookFunction}"}
-    assert log_group["RetentionInDays"] == 30
+def test_every_function_has_a_log_group_retained_30_days() -> None:
+    groups = {
+        p["Properties"]["LogGroupName"]["Fn::Sub"]: p["Properties"]
+        for p in resources_of("AWS::Logs::LogGroup").values()
+    }
+    assert set(groups) == {f"/aws/lambda/${{{logical_id}}}" for logical_id in LEAST_PRIVILEGE}
+    assert {group["RetentionInDays"] for group in groups.values()} == {30}
 
 
 @pytest.mark.parametrize("logical_id", sorted(LEAST_PRIVILEGE))
@@ -540,6 +556,7 @@ def test_loader_reads_every_short_form_tag(tmp_path: Path) -> None:
 FAKE_PHYSICAL_IDS = {
     "AppKey": "1234abcd-0000-0000-0000-000000000000",
     "AppTable": "existing-table",
+    "QuickBooksOAuthSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-quickbooks-AbCdEf",
     **{
         logical_id: f"https://sqs.eu-west-1.amazonaws.com/123456789012/existing-{logical_id}.fifo"
         for logical_id in [*SOURCE_QUEUES.values(), *DEAD_LETTER_QUEUES.values()]

@@ -36,3 +36,30 @@ class FunctionSettings:
 
 # The webhook answers Acuity while it waits: short timeouts, few retries, then a 503 that Acuity retries.
 WEBHOOK_AWS_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 2})
+
+
+@dataclass(frozen=True, slots=True)
+class SyncFunctionSettings:
+    """A sync function's environment: its ledger's queue, the secret holding our OAuth client for that ledger
+    (Secrets Manager, read through Powertools Parameters), and the ledger's API base URL (the local stack points
+    it at a fake)."""
+
+    table_name: str
+    kms_key_id: str
+    queue_url: str
+    oauth_secret_name: str
+    api_url: str | None
+
+    @classmethod
+    def from_environment(cls, ledger: LedgerName) -> SyncFunctionSettings:
+        return cls(
+            table_name=os.environ["TABLE_NAME"],
+            kms_key_id=os.environ["KMS_KEY_ID"],
+            queue_url=os.environ[queue_url_variable(ledger)],
+            oauth_secret_name=os.environ["OAUTH_SECRET_NAME"],
+            api_url=os.environ.get("LEDGER_API_URL") or None,
+        )
+
+
+# The sync functions have a minute per batch: room for retries, still far inside the visibility timeout.
+SYNC_AWS_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3})

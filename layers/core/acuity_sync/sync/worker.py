@@ -1,0 +1,76 @@
+"""One queued message through the sync service, and what the queue must do with it: delete it (synced, skipped,
+parked), or make it visible again after the wait the ledger or budget asked for (ChangeMessageVisibility: a FIFO
+queue cannot delay one message), by failing it in the batch response. Past the queue's receive count it goes
+to the DLQ, which alarms."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
+from botocore.exceptions import BotoCoreError, ClientError
+
+from acuity_sync.ledgers import LedgerName
+from acuity_sync.observability import NAMESPACE, MetricName, logger, metrics
+from acuity_sync.sync.message import SyncRequest
+from acuity_sync.sync.service import Outcome, SyncResult, SyncService
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's ceiling; the service parks anything longer than 15 minutes anyway
+
+
+def fifo_batch_processor() -> SqsFifoPartialProcessor:
+    """FIFO batches where a failure holds back only its own group. A batch whose every message backs off is
+    answered with its failures, not raised as an invocation error: backing off is not a fault of the function,
+    and errors would throttle the queue's pollers. (The FIFO processor does not take the option yet:
+    powertools-lambda-python#7596.)"""
+    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+    processor.raise_on_entire_batch_failure = False
+    return processor
+
+
+class RetryLater(Exception):
+    """Fails this message in the batch response, so it comes back after its new visibility timeout."""
+
+
+class SyncWorker:
+    def __init__(self, service: SyncService, ledger: LedgerName, sqs: SQSClient, queue_url: str) -> None:
+        self._service = service
+        self._ledger = ledger
+        self._sqs = sqs
+        self._queue_url = queue_url
+
+    def handle(self, body: str, receipt_handle: str) -> SyncResult:
+        request = SyncRequest.from_json(body)  # an unreadable message fails until the DLQ takes it
+        logger.set_correlation_id(request.group_id)
+        result = self._service.sync(request)
+        logger.info("sync finished", extra={"outcome": result.outcome, "detail": result.detail})
+        self._count(result)
+        if result.outcome is Outcome.RETRY:
+            self._delay(receipt_handle, result.retry_after)
+            raise RetryLater(result.detail)
+        return result
+
+    def _delay(self, receipt_handle: str, seconds: float) -> None:
+        visibility = max(1, min(MAX_VISIBILITY_SECONDS, round(seconds)))
+        try:
+            self._sqs.change_message_visibility(
+                QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=visibility
+            )
+        except (BotoCoreError, ClientError):
+            # The message still comes back, after the queue's own visibility timeout.
+            logger.warning("could not change the message's visibility", exc_info=True)
+
+    def _count(self, result: SyncResult) -> None:
+        with single_metric(
+            name=MetricName.SYNCS,
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=NAMESPACE,
+            default_dimensions=metrics.default_dimensions,
+        ) as metric:
+            metric.add_dimension("ledger", str(self._ledger))
+            metric.add_dimension("outcome", str(result.outcome))

@@ -1,0 +1,33 @@
+"""Connecting a tenant to the fake QuickBooks through the token store, as the connect flow will."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import boto3
+
+from acuity_sync.auth.kms import SecretBox
+from acuity_sync.auth.oauth import TokenGrant
+from acuity_sync.auth.tokens import ConnectionStore
+from acuity_sync.ledgers import LedgerName
+from acuity_sync.local.cloudformation import ProvisionedStack
+from acuity_sync.local.qbo import FakeQuickBooks
+from acuity_sync.secret import Secret
+
+
+def connect_quickbooks(
+    stack: ProvisionedStack, fake: FakeQuickBooks, tenant_id: str, realm_id: str, *, endpoint_url: str | None = None
+) -> None:
+    tokens = fake.issue_tokens(realm_id)
+    now = datetime.now(UTC)
+    grant = TokenGrant(
+        access_token=Secret(tokens.access_token),
+        refresh_token=Secret(tokens.refresh_token),
+        access_expires_at=now + timedelta(seconds=tokens.expires_in),
+        refresh_expires_at=now + timedelta(seconds=tokens.x_refresh_token_expires_in),
+    )
+    dynamodb = boto3.client("dynamodb", region_name=stack.region, endpoint_url=endpoint_url)
+    kms = boto3.client("kms", region_name=stack.region, endpoint_url=endpoint_url)
+    ConnectionStore(dynamodb, stack.table_name, SecretBox(kms, stack.kms_key_arn)).connect(
+        tenant_id, LedgerName.QUICKBOOKS, realm_id, grant
+    )
