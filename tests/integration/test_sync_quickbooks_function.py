@@ -1,0 +1,169 @@
+"""The QuickBooks sync function, as the template names it, invoked in-process with SQS events against moto,
+the fake Acuity and the fake QuickBooks: a booking becomes a customer, an invoice and a payment; a throttled
+message backs off with ChangeMessageVisibility and fails only its own group."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from acuity_sync.acuity.webhook import EventKind
+from acuity_sync.ledgers import LedgerName
+from acuity_sync.local.cloudformation import ProvisionedStack, provision
+from acuity_sync.local.fake_acuity import FakeAcuity
+from acuity_sync.local.pollers import sqs_event
+from acuity_sync.local.qbo import FakeQuickBooks
+from acuity_sync.secret import Secret
+from acuity_sync.store.tenants import TenantProfile
+from acuity_sync.sync.message import SyncRequest
+from tests.support.aws import TEMPLATE, add_tenant, loaded_handler, set_fake_credentials
+from tests.support.connections import connect_quickbooks
+from tests.support.http_events import FakeLambdaContext
+
+TENANT = "7777777777777777bbbbbbbbbbbbbbbb"
+REALM = "4620816365200000001"
+USER, KEY = 8001, "acuity-key-8001"
+
+
+@dataclass
+class Rig:
+    stack: ProvisionedStack
+    acuity: FakeAcuity
+    quickbooks: FakeQuickBooks
+    handler: ModuleType
+
+    def queue(self, object_id: int, kind: EventKind = EventKind.APPOINTMENT) -> dict[str, Any]:
+        """Put the webhook's message on the QuickBooks queue and take it off as Lambda's poller would."""
+        sqs = boto3.client("sqs", region_name=self.stack.region)
+        url = self.stack.queue_urls["QuickBooksQueue"]
+        request = SyncRequest(
+            TENANT, kind, object_id, "changed", datetime.now(UTC).isoformat(), f"req-{object_id}-{id(self)}"
+        )
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=request.to_json(),
+            MessageGroupId=request.group_id,
+            MessageDeduplicationId=request.request_id,
+        )
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+        return sqs_event(messages, queue_arn=self.stack.queue_arns["QuickBooksQueue"], region=self.stack.region)
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Invoke, then delete what succeeded, as Lambda's poller does with a partial batch response."""
+        result: dict[str, Any] = self.handler.lambda_handler(event, FakeLambdaContext())
+        failed = {item["itemIdentifier"] for item in result["batchItemFailures"]}
+        sqs = boto3.client("sqs", region_name=self.stack.region)
+        for record in event["Records"]:
+            if record["messageId"] not in failed:
+                sqs.delete_message(
+                    QueueUrl=self.stack.queue_urls["QuickBooksQueue"], ReceiptHandle=record["receiptHandle"]
+                )
+        return result
+
+    def books(self) -> dict[str, Any]:
+        return self.quickbooks.state(REALM)
+
+
+@pytest.fixture
+def rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
+    set_fake_credentials(monkeypatch)
+    with FakeAcuity() as acuity, FakeQuickBooks() as quickbooks, mock_aws():
+        stack = provision(TEMPLATE, parameters={"QuickBooksApiUrl": quickbooks.url})
+        boto3.client("secretsmanager", region_name=stack.region).put_secret_value(
+            SecretId=stack.physical_ids["QuickBooksOAuthSecret"],
+            SecretString=json.dumps(
+                {
+                    "client_id": "local-client",
+                    "client_secret": "local-secret",
+                    "token_url": f"{quickbooks.url}/oauth2/v1/tokens/bearer",
+                }
+            ),
+        )
+        acuity.add_account(USER, KEY)
+        quickbooks.add_company(REALM, country="US", currency="USD")
+        add_tenant(
+            stack,
+            TenantProfile(
+                TENANT,
+                "Studio",
+                str(USER),
+                Secret(KEY),
+                acuity_base_url=acuity.url,
+                currency="USD",
+                ledgers=(LedgerName.QUICKBOOKS,),
+            ),
+        )
+        connect_quickbooks(stack, quickbooks, TENANT, REALM)
+        with loaded_handler(stack, "SyncQuickBooksFunction", monkeypatch) as handler:
+            yield Rig(stack, acuity, quickbooks, handler)
+
+
+def book(rig: Rig, **fields: Any) -> int:
+    appointment = rig.acuity.book_appointment(
+        USER,
+        {
+            "firstName": "Jane",
+            "lastName": "Doe",
+            "email": "jane@example.com",
+            "price": "80.00",
+            "datetime": "2026-12-03T15:00:00-0500",
+        }
+        | fields,
+    )
+    return int(appointment["id"])
+
+
+def test_a_paid_booking_becomes_customer_invoice_and_payment(rig: Rig) -> None:
+    appointment = book(rig, amountPaid="80.00")
+    assert rig.invoke(rig.queue(appointment)) == {"batchItemFailures": []}
+    books = rig.books()
+    assert [c["DisplayName"] for c in books["Customer"]] == ["Jane Doe"]
+    (invoice,) = books["Invoice"]
+    assert Decimal(str(invoice["TotalAmt"])) == Decimal("80.00")
+    assert Decimal(str(invoice["Balance"])) == Decimal("0")
+    assert invoice["TxnDate"] == "2026-12-03"
+    assert f"acuity:appointment:{appointment}" in invoice["PrivateNote"]
+    assert len(books["Payment"]) == 1
+
+
+def test_the_same_message_twice_writes_nothing_more(rig: Rig) -> None:
+    appointment = book(rig, amountPaid="80.00")
+    rig.invoke(rig.queue(appointment))
+    writes = [r for r in rig.quickbooks.requests(REALM) if r["method"] == "POST"]
+    rig.invoke(rig.queue(appointment))
+    assert [r for r in rig.quickbooks.requests(REALM) if r["method"] == "POST"] == writes
+    assert (len(rig.books()["Invoice"]), len(rig.books()["Payment"])) == (1, 1)
+
+
+def test_a_throttled_message_backs_off_and_fails_only_itself(rig: Rig) -> None:
+    first, second = book(rig), book(rig, firstName="Sam", lastName="Lee", email="sam@example.com")
+    sqs = boto3.client("sqs", region_name=rig.stack.region)
+    url = rig.stack.queue_urls["QuickBooksQueue"]
+    for object_id in (first, second):
+        request = SyncRequest(
+            TENANT, EventKind.APPOINTMENT, object_id, "changed", datetime.now(UTC).isoformat(), f"r{object_id}"
+        )
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=request.to_json(),
+            MessageGroupId=request.group_id,
+            MessageDeduplicationId=request.request_id,
+        )
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    assert len(messages) == 2
+    rig.quickbooks.plan_fault(REALM, status=429, next_requests=1)  # the first QuickBooks call of the batch
+    result = rig.invoke(sqs_event(messages, queue_arn=rig.stack.queue_arns["QuickBooksQueue"], region=rig.stack.region))
+    assert len(result["batchItemFailures"]) == 1  # the throttled one only; the other appointment went on
+    assert len(rig.books()["Invoice"]) == 1
+    # The throttled message is in flight until QuickBooks' 60 s have passed, then comes back.
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
