@@ -123,9 +123,29 @@ def test_dev_json_holds_the_contract(dev: RunningDev) -> None:
     assert tenant["webhook_url"] == f"{info['gateway_url']}/webhooks/acuity/{tenant['id']}"
     for url in (info["gateway_url"], info["aws_endpoint_url"], info["acuity_url"]):
         assert url.startswith("http://127.0.0.1:")
+    quickbooks = info["ledgers"]["quickbooks"]
+    assert sorted(quickbooks) == ["access_token", "realm_id", "url"]
+    # The fake accepts the token for reads.
+    answer = httpx.get(
+        f"{quickbooks['url']}/v3/company/{quickbooks['realm_id']}/companyinfo/{quickbooks['realm_id']}",
+        headers={"Authorization": f"Bearer {quickbooks['access_token']}", "Accept": "application/json"},
+    )
+    assert answer.status_code == 200
 
 
-def test_a_booking_in_acuity_reaches_every_ledger_queue_once_and_ctrl_c_stops_everything(dev: RunningDev) -> None:
+def quickbooks_invoices(info: dict[str, Any]) -> list[dict[str, Any]]:
+    quickbooks = info["ledgers"]["quickbooks"]
+    answer = httpx.get(
+        f"{quickbooks['url']}/v3/company/{quickbooks['realm_id']}/query",
+        params={"query": "SELECT * FROM Invoice"},
+        headers={"Authorization": f"Bearer {quickbooks['access_token']}", "Accept": "application/json"},
+    )
+    answer.raise_for_status()
+    invoices: list[dict[str, Any]] = answer.json()["QueryResponse"].get("Invoice", [])
+    return invoices
+
+
+def test_a_booking_in_acuity_reaches_every_ledger_and_ctrl_c_stops_everything(dev: RunningDev) -> None:
     info, tenant = dev.info, dev.info["demo_tenant"]
     workers = children_of(dev.process.pid)
     with AcuityAdmin(info["acuity_url"]) as admin:
@@ -141,8 +161,16 @@ def test_a_booking_in_acuity_reaches_every_ledger_queue_once_and_ctrl_c_stops_ev
     assert deliveries, "the fake Acuity delivered nothing"
     assert {delivery["status"] for delivery in deliveries} == {200}
 
+    # QuickBooks: its sync function (worker processes fed by the poller) turns it into an invoice.
+    deadline = time.monotonic() + 60
+    while not quickbooks_invoices(info) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    (invoice,) = quickbooks_invoices(info)
+    assert f"acuity:appointment:{appointment['id']}" in invoice["PrivateNote"]
+    assert invoice["TotalAmt"] == 80
+    # Xero and FreshBooks: their queues hold the message until their sync functions come.
     group = f"{tenant['id']}#appointment#{appointment['id']}"
-    for ledger in ("quickbooks", "xero", "freshbooks"):
+    for ledger in ("xero", "freshbooks"):
         messages = dev.messages(ledger)
         assert [message["Attributes"]["MessageGroupId"] for message in messages] == [group] * len(deliveries)
         body = json.loads(messages[0]["Body"])
@@ -282,6 +310,26 @@ def test_tenant_add_takes_the_stack_from_flags_as_for_a_deployed_stack(dev: Runn
     )["Item"]
     assert item["name"]["S"] == "Studio D"
     assert b"studio-d-key" not in item["acuity_api_key"]["B"]
+
+
+def test_the_readme_demo_shows_each_booking_in_quickbooks(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(ACUITY_SYNC), "demo", "--state-dir", str(tmp_path / "state")],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "200 accepted, queued for quickbooks, xero, freshbooks" in out
+    assert "401 rejected_signature" in out
+    assert "404 rejected_tenant" in out
+    lines = [line for line in out.splitlines() if "customer" in line and "invoice" in line]
+    assert len(lines) == 4, out
+    assert any("Jane Doe" in line and "$80.00" in line and "paid" in line for line in lines)
+    assert any("Sam Lee" in line and "open, balance $45.50" in line for line in lines)
+    assert "canceled after it was paid" in out
 
 
 def test_tenant_add_without_a_stack_says_what_to_pass(tmp_path: Path) -> None:

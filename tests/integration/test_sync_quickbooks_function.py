@@ -19,6 +19,7 @@ from moto import mock_aws
 from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
+from acuity_sync.local.connections import connect_quickbooks
 from acuity_sync.local.fake_acuity import FakeAcuity
 from acuity_sync.local.pollers import sqs_event
 from acuity_sync.local.qbo import FakeQuickBooks
@@ -26,7 +27,6 @@ from acuity_sync.secret import Secret
 from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.message import SyncRequest
 from tests.support.aws import TEMPLATE, add_tenant, loaded_handler, set_fake_credentials
-from tests.support.connections import connect_quickbooks
 from tests.support.http_events import FakeLambdaContext
 
 TENANT = "7777777777777777bbbbbbbbbbbbbbbb"

@@ -1,8 +1,10 @@
 """`acuity-sync dev`: the whole product on one machine, no Docker.
 
-Embedded AWS (moto in server mode) with the table, GSI, key and queues created from template.yaml; the local
-gateway in front of the webhook function's worker processes; the fake Acuity; a demo tenant connected to the
-three ledgers, whose Acuity account has webhooks registered to the gateway. Everything binds 127.0.0.1.
+Embedded AWS (moto in server mode) with the table, GSI, key, queues and secrets created from template.yaml; the
+local gateway in front of the webhook function's worker processes; pollers that feed each queue to its sync
+function's worker processes, as Lambda's event source mapping does; the fake Acuity and the fake QuickBooks; a
+demo tenant connected to the ledgers (QuickBooks through the token store), whose Acuity account has webhooks
+registered to the gateway. Everything binds 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from acuity_sync.auth.kms import SecretBox
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
+from acuity_sync.local.connections import connect_quickbooks
 from acuity_sync.local.demo import (
     DEMO_ACUITY_API_KEY,
     DEMO_ACUITY_USER_ID,
@@ -33,6 +36,8 @@ from acuity_sync.local.fake_acuity import FakeAcuity
 from acuity_sync.local.functions import HttpRoute
 from acuity_sync.local.gateway import LocalGateway
 from acuity_sync.local.lambda_runtime import FunctionPool
+from acuity_sync.local.pollers import PollerGroup, maximum_concurrency
+from acuity_sync.local.qbo import FakeQuickBooks
 from acuity_sync.store.tenants import TenantStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[4]
@@ -48,6 +53,7 @@ QUEUE_OUTPUTS = {
     LedgerName.XERO: "XeroQueueUrl",
     LedgerName.FRESHBOOKS: "FreshBooksQueueUrl",
 }
+DEMO_REALM_ID = "9130357766420001"
 LOCAL_AWS_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -70,6 +76,7 @@ class DevInfo:
     dead_letter_queue_urls: dict[str, str]
     webhook_base_url: str
     demo_tenant: dict[str, Any]
+    ledgers: dict[str, dict[str, str]]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -85,6 +92,7 @@ class DevStack:
         acuity_port: int = 0,
         template: Path = DEFAULT_TEMPLATE,
         webhook_workers: int = 4,
+        time_scale: float = 1.0,
     ) -> None:
         self._state_dir = state_dir
         self._gateway_port = gateway_port
@@ -92,8 +100,11 @@ class DevStack:
         self._acuity_port = acuity_port
         self._template = template
         self._webhook_workers = webhook_workers
+        self._time_scale = time_scale
         self._moto: ThreadedMotoServer | None = None
         self._acuity: FakeAcuity | None = None
+        self._quickbooks: FakeQuickBooks | None = None
+        self._pollers: PollerGroup | None = None
         self._pools: list[FunctionPool] = []
         self._gateway: LocalGateway | None = None
         self.info: DevInfo | None = None
@@ -114,7 +125,16 @@ class DevStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         aws_url = f"http://{host}:{port}"
-        stack = provision(self._template, stack_name=STACK_NAME, endpoint_url=aws_url, region=REGION)
+        self._quickbooks = FakeQuickBooks().start()
+        self._quickbooks.add_company(DEMO_REALM_ID, country="US", currency=DEMO_CURRENCY, company_name="Demo Studio")
+        stack = provision(
+            self._template,
+            stack_name=STACK_NAME,
+            endpoint_url=aws_url,
+            region=REGION,
+            parameters={"QuickBooksApiUrl": self._quickbooks.url},
+        )
+        self._store_oauth_client(stack, aws_url, self._quickbooks)
 
         self._acuity = FakeAcuity(port=self._acuity_port).start()
         self._acuity.add_account(
@@ -124,9 +144,11 @@ class DevStack:
             timezone=DEMO_TIMEZONE,
             currency=DEMO_CURRENCY,
         )
-        self._gateway = self._start_gateway(stack, aws_url)
-        webhook_base = self._gateway.url + WEBHOOK_PATH
         self._create_demo_tenant(stack, aws_url, self._acuity.url)
+        connect_quickbooks(stack, self._quickbooks, DEMO_TENANT_ID, DEMO_REALM_ID, endpoint_url=aws_url)
+        self._gateway = self._start_gateway(stack, aws_url)
+        self._pollers = self._start_pollers(stack, aws_url)
+        webhook_base = self._gateway.url + WEBHOOK_PATH
         webhook_url = webhook_base + DEMO_TENANT_ID
         self._register_webhooks(self._acuity.url, webhook_url)
 
@@ -149,12 +171,56 @@ class DevStack:
                 "acuity_api_key": DEMO_ACUITY_API_KEY,
                 "webhook_url": webhook_url,
             },
+            ledgers={
+                str(LedgerName.QUICKBOOKS): {
+                    "url": self._quickbooks.url,
+                    "realm_id": DEMO_REALM_ID,
+                    # A token of its own, so reading the books never races the sync's refreshes.
+                    "access_token": self._quickbooks.issue_tokens(DEMO_REALM_ID).access_token,
+                }
+            },
         )
         (self._state_dir / "dev.json").write_text(self.info.to_json() + "\n", encoding="utf-8")
         return self.info
 
+    @staticmethod
+    def _functions_environment(aws_url: str) -> dict[str, str]:
+        return {**LOCAL_AWS_CREDENTIALS, "AWS_ENDPOINT_URL": aws_url, "POWERTOOLS_TRACE_DISABLED": "1"}
+
+    @staticmethod
+    def _store_oauth_client(stack: ProvisionedStack, aws_url: str, quickbooks: FakeQuickBooks) -> None:
+        """Our OAuth client at the fake Intuit, where the deployed stack's owner puts the real one."""
+        secrets = boto3.client("secretsmanager", endpoint_url=aws_url, region_name=REGION)
+        secrets.put_secret_value(
+            SecretId=stack.physical_ids["QuickBooksOAuthSecret"],
+            SecretString=json.dumps(
+                {
+                    "client_id": quickbooks.client_id,
+                    "client_secret": quickbooks.client_secret,
+                    "token_url": f"{quickbooks.url}/oauth2/v1/tokens/bearer",
+                }
+            ),
+        )
+
+    def _start_pollers(self, stack: ProvisionedStack, aws_url: str) -> PollerGroup:
+        pools: dict[str, FunctionPool] = {}
+        for spec in stack.functions.values():
+            if not spec.queue_sources:
+                continue
+            pool = FunctionPool(
+                spec,
+                environment=self._functions_environment(aws_url),
+                max_workers=sum(maximum_concurrency(source) for source in spec.queue_sources),
+                log_path=self._state_dir / "logs" / f"{spec.logical_id}.log",
+                time_scale=self._time_scale,
+            )
+            pool.warm(1)
+            self._pools.append(pool)
+            pools[spec.logical_id] = pool
+        return PollerGroup(stack, pools, time_scale=self._time_scale, wait_seconds=1.0).start()
+
     def _start_gateway(self, stack: ProvisionedStack, aws_url: str) -> LocalGateway:
-        environment = {**LOCAL_AWS_CREDENTIALS, "AWS_ENDPOINT_URL": aws_url, "POWERTOOLS_TRACE_DISABLED": "1"}
+        environment = self._functions_environment(aws_url)
         routes: list[tuple[HttpRoute, FunctionPool]] = []
         for spec in stack.functions.values():
             if not spec.http_routes:
@@ -186,15 +252,23 @@ class DevStack:
 
     def stop(self) -> None:
         """Stops everything it started, in reverse order; safe to call twice."""
+        if self._pollers is not None:
+            self._pollers.request_stop()
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None
+        if self._pollers is not None:
+            self._pollers.stop()
+            self._pollers = None
         for pool in self._pools:
             pool.close()
         self._pools.clear()
         if self._acuity is not None:
             self._acuity.stop()
             self._acuity = None
+        if self._quickbooks is not None:
+            self._quickbooks.stop()
+            self._quickbooks = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None

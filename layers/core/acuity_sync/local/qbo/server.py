@@ -116,6 +116,11 @@ class FakeQuickBooks:
         return self._server.url
 
     @property
+    def client_secret(self) -> str:
+        """The OAuth client secret this fake Intuit accepts (our app's, in the local stack's Secrets Manager)."""
+        return self._client_secret
+
+    @property
     def authority(self) -> TokenAuthority:
         return self._authority
 

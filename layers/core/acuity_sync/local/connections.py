@@ -1,4 +1,5 @@
-"""Connecting a tenant to the fake QuickBooks through the token store, as the connect flow will."""
+"""Connecting a tenant to the fake QuickBooks through the token store, as the connect flow will do with a real
+consent (the local stack and the tests use it)."""
 
 from __future__ import annotations
 
