@@ -49,6 +49,7 @@ class SyncFunctionSettings:
     queue_url: str
     oauth_secret_name: str
     api_url: str | None
+    time_scale: float  # ACUITY_SYNC_TIME_SCALE: set below 1 by the local stack only; never in the template
 
     @classmethod
     def from_environment(cls, ledger: LedgerName) -> SyncFunctionSettings:
@@ -58,6 +59,7 @@ class SyncFunctionSettings:
             queue_url=os.environ[queue_url_variable(ledger)],
             oauth_secret_name=os.environ["OAUTH_SECRET_NAME"],
             api_url=os.environ.get("LEDGER_API_URL") or None,
+            time_scale=float(os.environ.get("ACUITY_SYNC_TIME_SCALE", "1")),
         )
 
 

@@ -183,9 +183,11 @@ class DevStack:
         (self._state_dir / "dev.json").write_text(self.info.to_json() + "\n", encoding="utf-8")
         return self.info
 
-    @staticmethod
-    def _functions_environment(aws_url: str) -> dict[str, str]:
-        return {**LOCAL_AWS_CREDENTIALS, "AWS_ENDPOINT_URL": aws_url, "POWERTOOLS_TRACE_DISABLED": "1"}
+    def _functions_environment(self, aws_url: str) -> dict[str, str]:
+        environment = {**LOCAL_AWS_CREDENTIALS, "AWS_ENDPOINT_URL": aws_url, "POWERTOOLS_TRACE_DISABLED": "1"}
+        if self._time_scale != 1.0:
+            environment["ACUITY_SYNC_TIME_SCALE"] = repr(self._time_scale)
+        return environment
 
     @staticmethod
     def _store_oauth_client(stack: ProvisionedStack, aws_url: str, quickbooks: FakeQuickBooks) -> None:

@@ -37,11 +37,14 @@ class RetryLater(Exception):
 
 
 class SyncWorker:
-    def __init__(self, service: SyncService, ledger: LedgerName, sqs: SQSClient, queue_url: str) -> None:
+    def __init__(
+        self, service: SyncService, ledger: LedgerName, sqs: SQSClient, queue_url: str, time_scale: float = 1.0
+    ) -> None:
         self._service = service
         self._ledger = ledger
         self._sqs = sqs
         self._queue_url = queue_url
+        self._time_scale = time_scale  # below 1 only in the local stack, so tests see backoffs pass quickly
 
     def handle(self, body: str, receipt_handle: str) -> SyncResult:
         request = SyncRequest.from_json(body)  # an unreadable message fails until the DLQ takes it
@@ -55,7 +58,7 @@ class SyncWorker:
         return result
 
     def _delay(self, receipt_handle: str, seconds: float) -> None:
-        visibility = max(1, min(MAX_VISIBILITY_SECONDS, round(seconds)))
+        visibility = max(1, min(MAX_VISIBILITY_SECONDS, round(seconds * self._time_scale)))
         try:
             self._sqs.change_message_visibility(
                 QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=visibility

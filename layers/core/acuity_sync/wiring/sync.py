@@ -57,7 +57,7 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
             profile.acuity_base_url, profile.acuity_user_id, profile.acuity_api_key, http=http
         ),
     )
-    return SyncWorker(service, ledger, sqs, settings.queue_url)
+    return SyncWorker(service, ledger, sqs, settings.queue_url, settings.time_scale)
 
 
 def oauth_provider(ledger: LedgerName, settings: SyncFunctionSettings) -> OAuthProvider:
