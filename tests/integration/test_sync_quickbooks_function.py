@@ -144,6 +144,16 @@ def test_the_same_message_twice_writes_nothing_more(rig: Rig) -> None:
     assert (len(rig.books()["Invoice"]), len(rig.books()["Payment"])) == (1, 1)
 
 
+def test_a_returning_client_costs_no_customer_lookup(rig: Rig) -> None:
+    rig.invoke(rig.queue(book(rig)))
+    lookups_before = [r for r in rig.quickbooks.requests(REALM) if "Customer" in str(r.get("query", ""))]
+    rig.invoke(rig.queue(book(rig, datetime="2026-12-10T10:00:00-0500")))
+    lookups_after = [r for r in rig.quickbooks.requests(REALM) if "Customer" in str(r.get("query", ""))]
+    assert lookups_after == lookups_before  # the id came from the customer cache (CUST#…)
+    assert len(rig.books()["Customer"]) == 1
+    assert len(rig.books()["Invoice"]) == 2
+
+
 def test_a_throttled_message_backs_off_and_fails_only_itself(rig: Rig) -> None:
     first, second = book(rig), book(rig, firstName="Sam", lastName="Lee", email="sam@example.com")
     sqs = boto3.client("sqs", region_name=rig.stack.region)

@@ -130,7 +130,7 @@ def test_a_booking_is_synced_once_and_again_is_in_step(world: World) -> None:
 
 
 def test_a_snapshot_fetched_after_the_webhook_is_reused_by_the_other_ledger(world: World) -> None:
-    appointment = world.book()
+    appointment = world.book(amountPaid="20.00")
     arrived = datetime.now(UTC) - timedelta(seconds=5)
     world.service().sync(request(appointment, received=arrived))
     fetched = len(world.acuity_requests)
@@ -142,6 +142,11 @@ def test_a_snapshot_fetched_after_the_webhook_is_reused_by_the_other_ledger(worl
     later = datetime.now(UTC) + timedelta(seconds=5)  # a webhook that arrived after the snapshot was taken
     world.service().sync(request(appointment, received=later))
     assert len(world.acuity_requests) == fetched + 2
+
+
+def test_an_unpaid_appointment_costs_one_acuity_call(world: World) -> None:
+    world.service().sync(request(world.book()))
+    assert len(world.acuity_requests) == 1  # the appointment; nothing paid, so no payments to read
 
 
 def test_an_appointment_acuity_does_not_have_is_skipped_and_explained(world: World) -> None:

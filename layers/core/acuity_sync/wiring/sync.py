@@ -21,6 +21,7 @@ from acuity_sync.ledgers.quickbooks import QuickBooksLedger
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.budgets import ACUITY_BUDGET, QUICKBOOKS_BUDGET, BudgetStore, ledger_budget_name
+from acuity_sync.store.customers import CustomerCache
 from acuity_sync.store.parking import ParkingLot
 from acuity_sync.store.records import RecordStore
 from acuity_sync.store.settings import SettingsStore
@@ -53,6 +54,7 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
         budgets=budgets,
         acuity_budget=ACUITY_BUDGET,
         ledger_for=LEDGER_ADAPTERS[ledger](http, keeper, budgets, settings.api_url),
+        customers_for=lambda tenant_id: CustomerCache(dynamodb, table, tenant_id, ledger),
         acuity_for=lambda profile: AcuityClient(
             profile.acuity_base_url, profile.acuity_user_id, profile.acuity_api_key, http=http
         ),
