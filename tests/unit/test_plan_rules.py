@@ -274,3 +274,15 @@ def test_rules_come_from_the_validated_settings() -> None:
         LedgerName.XERO, {"mode": "send", "tips": "separate_line", "xero": {"approve_paid_drafts": False}}
     )
     assert Rules.from_settings(xero) == Rules(mode=Mode.SEND, tips=TipHandling.SEPARATE_LINE, approve_paid_drafts=False)
+
+
+def test_a_ledger_that_edits_paid_invoices_never_goes_below_what_was_paid() -> None:
+    full = paid(BOOKING, "80.00")
+    record, ledger = synced(full, Rules(), QUICKBOOKS)
+    dearer = plan(replace(full, price=Decimal("95.00")), Rules(), QUICKBOOKS, record)
+    assert [type(step) for step in dearer.steps] == [UpdateInvoice]  # up: the balance reopens
+    cheaper = replace(full, price=Decimal("70.00"))
+    lowered = plan(cheaper, Rules(), QUICKBOOKS, record)
+    assert [type(step) for step in lowered.steps] == [IssueCreditNote]  # below the $80 paid: a credit note
+    ledger.apply(lowered, cheaper, record)
+    assert ledger.net == Decimal("70.00")

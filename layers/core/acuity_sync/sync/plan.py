@@ -237,10 +237,15 @@ def _reconcile_invoice(
     if not rules.update_on_change:
         skips.append(Skip(Rule.CHANGES_NOT_SYNCED, "the appointment changed, but update_on_change is off"))
         return invoice.total
-    locked = (record.payments or record.credit_notes) and not company.can_edit_paid_invoices
-    if not locked and not record.credit_notes:
+    # An invoice with payments is edited only where the ledger allows it, and never below what was paid
+    # (QuickBooks refuses a total under the payments applied: 6000); a credited one is never edited.
+    new_total = sum((line.amount for line in lines), ZERO)
+    editable = not record.credit_notes and (
+        not record.payments or (company.can_edit_paid_invoices and new_total >= record.paid_total)
+    )
+    if editable:
         steps.append(UpdateInvoice(lines))
-        return sum((line.amount for line in lines), ZERO)
+        return new_total
     # A paid (or credited) invoice is not edited: a lower price becomes a credit note, so that the invoice
     # still nets to Acuity's price; a higher one is explained, never retried.
     net = invoice.service_total - record.credited_total
