@@ -252,6 +252,16 @@ class DevStack:
             for event in REGISTERED_EVENTS:
                 acuity.post("/api/v1/webhooks", json={"event": event, "target": target}).raise_for_status()
 
+    @property
+    def quickbooks(self) -> FakeQuickBooks:
+        """The fake QuickBooks, for tests that plan faults or read its state."""
+        assert self._quickbooks is not None, "the stack is not started"
+        return self._quickbooks
+
+    def worker_pids(self, logical_id: str) -> list[int]:
+        """The live worker processes of one function (tests kill them to prove a crash loses nothing)."""
+        return [pid for pool in self._pools if pool.spec.logical_id == logical_id for pid in pool.worker_pids]
+
     def stop(self) -> None:
         """Stops everything it started, in reverse order; safe to call twice."""
         if self._pollers is not None:
