@@ -21,7 +21,7 @@ from acuity_sync.local.cloudformation import ProvisionedStack, provision
 from acuity_sync.local.fake_acuity import FakeAcuity
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
-from acuity_sync.store.budgets import Budget, BudgetStore
+from acuity_sync.store.budgets import Budget, BudgetStore, Wait
 from acuity_sync.store.parking import ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordStore
 from acuity_sync.store.settings import SettingsStore
@@ -210,3 +210,26 @@ def test_a_ledger_that_is_not_connected_is_skipped(world: World) -> None:
     result = world.service(LedgerName.FRESHBOOKS).sync(request(appointment))
     assert result.outcome is Outcome.SKIPPED
     assert not world.ledger.invoices
+
+
+def test_a_tenant_with_all_its_ledger_slots_in_use_retries_later_and_says_so(world: World) -> None:
+    appointment = world.book()
+    one_at_a_time = Budget(rate_per_second=1000, burst=1000, max_concurrent=1)
+    budgets = BudgetStore(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name)
+    held = budgets.acquire_slot(f"{TENANT}#quickbooks", one_at_a_time)  # another sync of this tenant is running
+    result = world.service(ledger_budget=one_at_a_time).sync(request(appointment))
+    assert result.outcome is Outcome.RETRY
+    assert not world.ledger.invoices
+    assert audit(world, appointment)[-1]["decision"] == "retry later"
+    assert not isinstance(held, Wait)
+    budgets.release_slot(held.lease)
+    assert world.service(ledger_budget=one_at_a_time).sync(request(appointment)).outcome is Outcome.SYNCED
+    assert budgets.slots(f"{TENANT}#quickbooks") == {}  # released after the sync
+
+
+def test_every_outcome_has_an_audit_entry_even_when_nothing_was_written(world: World) -> None:
+    appointment = world.book()
+    world.service().sync(request(appointment))
+    world.service().sync(request(appointment))
+    decisions = [entry["decision"] for entry in audit(world, appointment)]
+    assert decisions[-1] == "in step"

@@ -34,7 +34,7 @@ from acuity_sync.ledgers.base import (
     Transient,
 )
 from acuity_sync.store.audit import AuditEntry, AuditTrail
-from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, Budget, BudgetStore, Wait
+from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, Budget, BudgetStore, SlotGranted, Wait, ledger_budget_name
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordKey, RecordStore
 from acuity_sync.store.settings import SettingsStore
@@ -85,6 +85,7 @@ class SyncService:
         audit: AuditTrail,
         budgets: BudgetStore,
         acuity_budget: Budget,
+        ledger_budget: Budget | None = None,
         ledger_for: LedgerFactory,
         acuity_for: Callable[[TenantProfile], AcuityClient],
         customers_for: Callable[[str], CustomerCache] | None = None,
@@ -99,6 +100,7 @@ class SyncService:
         self._audit = audit
         self._budgets = budgets
         self._acuity_budget = acuity_budget
+        self._ledger_budget = ledger_budget  # its max_concurrent bounds the tenant's syncs in flight at once
         self._ledger_for = ledger_for
         self._acuity_for = acuity_for
         self._customers_for = customers_for
@@ -113,28 +115,46 @@ class SyncService:
             return self._skip(request, "ledger_disconnected", f"{self._ledger_name} is not connected any more")
         wait = self._budgets.take(ACUITY_BUDGET_NAME, self._acuity_budget)
         if isinstance(wait, Wait):
-            return SyncResult(Outcome.RETRY, "Acuity's request budget is spent for now", wait.seconds)
+            return self._retry(request, "Acuity's request budget is spent for now", wait.seconds)
         try:
             billable = self._billable(request, profile)
         except AcuityNotFound as error:
             return self._skip(request, "not_in_acuity", str(error))
         except AcuityRateLimited as error:
-            return SyncResult(Outcome.RETRY, str(error), error.retry_after)
+            return self._retry(request, str(error), error.retry_after)
         except (AcuityCredentialsRefused, AcuityForbidden) as error:
             return self._park(request, "acuity_refused", str(error), ResumeOn.SETTINGS_CHANGE)
         except AcuityError as error:
-            return SyncResult(Outcome.RETRY, str(error), TRANSIENT_BACKOFF_SECONDS)
+            return self._retry(request, str(error), TRANSIENT_BACKOFF_SECONDS)
+        return self._sync_in_slot(request, profile, billable)
+
+    def _sync_in_slot(self, request: SyncRequest, profile: TenantProfile, billable: Billable) -> SyncResult:
+        """The ledger part, holding one of the tenant's concurrency slots for this ledger; its errors become
+        outcomes (DESIGN.md principle 5)."""
+        slot = self._take_slot(request)
+        if isinstance(slot, Wait):
+            busy = f"{self._ledger_name} already has the most calls in flight for this business"
+            return self._retry(request, busy, slot.seconds)
         try:
             return self._sync_to_ledger(request, profile, billable)
         except RateLimited as error:
             return self._later(request, "rate_limited", error.message, error.retry_after)
         except (Transient, AuthExpired) as error:
-            return SyncResult(Outcome.RETRY, error.message, TRANSIENT_BACKOFF_SECONDS)
+            return self._retry(request, error.message, TRANSIENT_BACKOFF_SECONDS)
         except NeedsReauth as error:
             return self._park(request, "needs_reauth", error.message, ResumeOn.RECONNECT)
         except Rejected as error:
             detail = f"{self._ledger_name} refused it: {error.message} (code {error.code})"
             return self._park(request, "rejected", detail, ResumeOn.SETTINGS_CHANGE)
+        finally:
+            if slot is not None:
+                self._budgets.release_slot(slot.lease)
+
+    def _take_slot(self, request: SyncRequest) -> SlotGranted | Wait | None:
+        budget = self._ledger_budget
+        if budget is None or budget.max_concurrent is None:
+            return None
+        return self._budgets.acquire_slot(ledger_budget_name(request.tenant_id, self._ledger_name), budget)
 
     # ----------------------------------------------------------------------------------- Acuity
     def _billable(self, request: SyncRequest, profile: TenantProfile) -> Billable:
@@ -196,6 +216,8 @@ class SyncService:
         if self._parking.get(request, self._ledger_name) is not None:
             self._parking.clear(request, self._ledger_name)
         if steps.writes_nothing:
+            if not steps.skips:
+                self._record(request, "in step", "sync", f"{self._ledger_name} already agrees with Acuity")
             return SyncResult(Outcome.SKIPPED if steps.skips else Outcome.SYNCED, "already in step with Acuity")
         return SyncResult(Outcome.SYNCED, f"{len(steps.steps)} change(s) written")
 
@@ -228,6 +250,10 @@ class SyncService:
             return self._park(
                 request, reason, f"{detail}; resumes at {resume_at:%Y-%m-%d %H:%M} UTC", ResumeOn.TIME, resume_at
             )
+        return self._retry(request, detail, seconds)
+
+    def _retry(self, request: SyncRequest, detail: str, seconds: float) -> SyncResult:
+        self._record(request, "retry later", "backoff", f"{detail}; tried again in about {seconds:.0f} s")
         return SyncResult(Outcome.RETRY, detail, seconds)
 
     def _record(self, request: SyncRequest, decision: str, rule: str, detail: str) -> None:

@@ -20,7 +20,7 @@ from acuity_sync.ledgers.quickbooks import PRODUCTION_URL as QUICKBOOKS_PRODUCTI
 from acuity_sync.ledgers.quickbooks import QuickBooksLedger
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
-from acuity_sync.store.budgets import ACUITY_BUDGET, QUICKBOOKS_BUDGET, BudgetStore, ledger_budget_name
+from acuity_sync.store.budgets import ACUITY_BUDGET, LEDGER_BUDGETS, QUICKBOOKS_BUDGET, BudgetStore, ledger_budget_name
 from acuity_sync.store.customers import CustomerCache
 from acuity_sync.store.parking import ParkingLot
 from acuity_sync.store.records import RecordStore
@@ -53,6 +53,7 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
         audit=AuditTrail(dynamodb, table),
         budgets=budgets,
         acuity_budget=ACUITY_BUDGET,
+        ledger_budget=LEDGER_BUDGETS[ledger],
         ledger_for=LEDGER_ADAPTERS[ledger](http, keeper, budgets, settings.api_url),
         customers_for=lambda tenant_id: CustomerCache(dynamodb, table, tenant_id, ledger),
         acuity_for=lambda profile: AcuityClient(
