@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from acuity_sync.intake import (
@@ -22,7 +22,7 @@ from acuity_sync.intake import (
     WebhookRequest,
     lower_case_headers,
 )
-from acuity_sync.observability import NAMESPACE, MetricName, logger, metrics, tracer
+from acuity_sync.observability import MetricName, count, logger, metrics, tracer
 from acuity_sync.wiring.webhook import build_webhook_intake
 
 app = APIGatewayHttpResolver()
@@ -59,14 +59,7 @@ def _answer(tenant_id: str | None, result: IntakeResult) -> Response[str]:
     metrics.add_dimension("outcome", str(result.outcome))
     metrics.add_metric(name=MetricName.WEBHOOKS, unit=MetricUnit.Count, value=1)
     for ledger in result.queued:
-        with single_metric(
-            name=MetricName.MESSAGES_QUEUED,
-            unit=MetricUnit.Count,
-            value=1,
-            namespace=NAMESPACE,
-            default_dimensions=metrics.default_dimensions,
-        ) as metric:
-            metric.add_dimension("ledger", str(ledger))
+        count(MetricName.MESSAGES_QUEUED, ledger=str(ledger))
     return Response(status_code=result.status, content_type=content_types.APPLICATION_JSON, body=result.body())
 
 

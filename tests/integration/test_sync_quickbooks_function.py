@@ -177,3 +177,16 @@ def test_a_throttled_message_backs_off_and_fails_only_itself(rig: Rig) -> None:
     # The throttled message is in flight until QuickBooks' 60 s have passed, then comes back.
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
     assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+
+
+def test_each_sync_emits_its_outcome_and_each_quickbooks_call_its_latency(
+    rig: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rig.invoke(rig.queue(book(rig, amountPaid="80.00")))
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    syncs = [d for d in documents if "Syncs" in d]
+    assert [(d["ledger"], d["outcome"], d["service"]) for d in syncs] == [("quickbooks", "synced", "sync-quickbooks")]
+    latencies = [d for d in documents if "LedgerLatency" in d]
+    calls = rig.quickbooks.requests(REALM)
+    assert len(latencies) == len(calls)  # one per QuickBooks call
+    assert all(d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] == "Milliseconds" for d in latencies)

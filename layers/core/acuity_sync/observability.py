@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 NAMESPACE = "AcuitySync"
 
@@ -58,3 +59,12 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 logger = Logger(logger_formatter=RedactingFormatter())
 metrics = Metrics(namespace=NAMESPACE)
 tracer = Tracer()
+
+
+def count(name: MetricName, value: float = 1, unit: MetricUnit = MetricUnit.Count, **dimensions: str) -> None:
+    """One metric with its own dimensions (beside `service`), flushed at once as its own EMF document."""
+    with single_metric(
+        name=name, unit=unit, value=value, namespace=NAMESPACE, default_dimensions=metrics.default_dimensions
+    ) as metric:
+        for dimension, dimension_value in dimensions.items():
+            metric.add_dimension(dimension, dimension_value)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import httpx
+from aws_lambda_powertools.metrics import MetricUnit
 
 from acuity_sync.ledgers import LedgerName, jsonmoney
 from acuity_sync.ledgers.base import (
@@ -39,7 +41,7 @@ from acuity_sync.ledgers.base import (
     Transient,
 )
 from acuity_sync.ledgers.pacing import Pace
-from acuity_sync.observability import logger, redact
+from acuity_sync.observability import MetricName, count, logger, redact
 from acuity_sync.secret import Secret
 
 MINOR_VERSION = "75"
@@ -366,19 +368,26 @@ class QuickBooksLedger:
                 "Content-Type": content_type,
             }
             self._pace()
+            started = time.monotonic()
             try:
                 response = self._http.request(
                     method, f"{self._base}/{path}", params=query, content=content, headers=headers
                 )
             except httpx.HTTPError as error:
                 raise Transient(f"QuickBooks did not answer ({type(error).__name__})") from None
-            logger.debug(
+            elapsed_ms = (time.monotonic() - started) * 1000
+            count(MetricName.LEDGER_LATENCY, elapsed_ms, MetricUnit.Milliseconds, ledger=self.name)
+            if response.status_code == 429:
+                count(MetricName.LEDGER_THROTTLED, ledger=self.name)
+            # Intuit support asks for the intuit_tid of a call; the path is redacted (queries can hold e-mails).
+            logger.info(
                 "quickbooks call",
                 extra={
                     "method": method,
                     "path": redact(path),
                     "status": response.status_code,
                     "intuit_tid": response.headers.get("intuit_tid", ""),
+                    "ms": round(elapsed_ms),
                 },
             )
             if response.status_code != 401:

@@ -33,6 +33,7 @@ from acuity_sync.ledgers.base import (
     Rejected,
     Transient,
 )
+from acuity_sync.observability import MetricName, count
 from acuity_sync.store.audit import AuditEntry, AuditTrail
 from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, Budget, BudgetStore, SlotGranted, Wait, ledger_budget_name
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
@@ -241,6 +242,7 @@ class SyncService:
     ) -> SyncResult:
         now = self._clock()
         self._parking.park(ParkedEvent(request, self._ledger_name, reason, detail, resume_on, resume_at, now))
+        count(MetricName.EVENTS_PARKED, ledger=self._ledger_name, reason=reason)
         self._record(request, "parked", reason, detail)
         return SyncResult(Outcome.PARKED, detail)
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 from botocore.exceptions import BotoCoreError, ClientError
 
 from acuity_sync.ledgers import LedgerName
-from acuity_sync.observability import NAMESPACE, MetricName, logger, metrics
+from acuity_sync.observability import MetricName, count, logger
 from acuity_sync.sync.message import SyncRequest
 from acuity_sync.sync.service import Outcome, SyncResult, SyncService
 
@@ -68,12 +67,4 @@ class SyncWorker:
             logger.warning("could not change the message's visibility", exc_info=True)
 
     def _count(self, result: SyncResult) -> None:
-        with single_metric(
-            name=MetricName.SYNCS,
-            unit=MetricUnit.Count,
-            value=1,
-            namespace=NAMESPACE,
-            default_dimensions=metrics.default_dimensions,
-        ) as metric:
-            metric.add_dimension("ledger", str(self._ledger))
-            metric.add_dimension("outcome", str(result.outcome))
+        count(MetricName.SYNCS, ledger=self._ledger, outcome=result.outcome)
