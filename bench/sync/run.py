@@ -43,7 +43,7 @@ from moto import mock_aws
 from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
-from acuity_sync.local.connections import connect_quickbooks
+from acuity_sync.local.connections import connect_quickbooks, store_quickbooks_oauth_client
 from acuity_sync.local.fake_acuity import FakeAcuity
 from acuity_sync.local.httpserver import Request, Response
 from acuity_sync.local.pollers import sqs_event
@@ -331,16 +331,7 @@ def rig() -> Iterator[Rig]:
     counter = AwsCounter()
     with CountingAcuity() as acuity, CountingQuickBooks() as quickbooks, mock_aws():
         stack = provision(TEMPLATE, parameters={"QuickBooksApiUrl": quickbooks.url})
-        boto3.client("secretsmanager", region_name=REGION).put_secret_value(
-            SecretId=stack.physical_ids["QuickBooksOAuthSecret"],
-            SecretString=json.dumps(
-                {
-                    "client_id": "local-client",
-                    "client_secret": "local-secret",
-                    "token_url": f"{quickbooks.url}{TOKEN_PATH}",
-                }
-            ),
-        )
+        store_quickbooks_oauth_client(stack, quickbooks)
         acuity.add_account(USER, KEY)
         quickbooks.add_company(REALM, country="US", currency="USD")
         add_tenant(

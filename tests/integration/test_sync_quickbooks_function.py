@@ -19,7 +19,7 @@ from moto import mock_aws
 from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
-from acuity_sync.local.connections import connect_quickbooks
+from acuity_sync.local.connections import connect_quickbooks, store_quickbooks_oauth_client
 from acuity_sync.local.fake_acuity import FakeAcuity
 from acuity_sync.local.pollers import sqs_event
 from acuity_sync.local.qbo import FakeQuickBooks
@@ -78,16 +78,7 @@ def rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
     set_fake_credentials(monkeypatch)
     with FakeAcuity() as acuity, FakeQuickBooks() as quickbooks, mock_aws():
         stack = provision(TEMPLATE, parameters={"QuickBooksApiUrl": quickbooks.url})
-        boto3.client("secretsmanager", region_name=stack.region).put_secret_value(
-            SecretId=stack.physical_ids["QuickBooksOAuthSecret"],
-            SecretString=json.dumps(
-                {
-                    "client_id": "local-client",
-                    "client_secret": "local-secret",
-                    "token_url": f"{quickbooks.url}/oauth2/v1/tokens/bearer",
-                }
-            ),
-        )
+        store_quickbooks_oauth_client(stack, quickbooks)
         acuity.add_account(USER, KEY)
         quickbooks.add_company(REALM, country="US", currency="USD")
         add_tenant(

@@ -3,6 +3,7 @@ consent (the local stack and the tests use it)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -31,4 +32,21 @@ def connect_quickbooks(
     kms = boto3.client("kms", region_name=stack.region, endpoint_url=endpoint_url)
     ConnectionStore(dynamodb, stack.table_name, SecretBox(kms, stack.kms_key_arn)).connect(
         tenant_id, LedgerName.QUICKBOOKS, realm_id, grant
+    )
+
+
+def store_quickbooks_oauth_client(
+    stack: ProvisionedStack, fake: FakeQuickBooks, *, endpoint_url: str | None = None
+) -> None:
+    """Our OAuth client at the fake Intuit, in the stack's secret, where a deployed stack's owner puts the real one."""
+    secrets = boto3.client("secretsmanager", region_name=stack.region, endpoint_url=endpoint_url)
+    secrets.put_secret_value(
+        SecretId=stack.physical_ids["QuickBooksOAuthSecret"],
+        SecretString=json.dumps(
+            {
+                "client_id": fake.client_id,
+                "client_secret": fake.client_secret,
+                "token_url": f"{fake.url}/oauth2/v1/tokens/bearer",
+            }
+        ),
     )

@@ -23,7 +23,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from acuity_sync.auth.kms import SecretBox
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
-from acuity_sync.local.connections import connect_quickbooks
+from acuity_sync.local.connections import connect_quickbooks, store_quickbooks_oauth_client
 from acuity_sync.local.demo import (
     DEMO_ACUITY_API_KEY,
     DEMO_ACUITY_USER_ID,
@@ -134,7 +134,7 @@ class DevStack:
             region=REGION,
             parameters={"QuickBooksApiUrl": self._quickbooks.url},
         )
-        self._store_oauth_client(stack, aws_url, self._quickbooks)
+        store_quickbooks_oauth_client(stack, self._quickbooks, endpoint_url=aws_url)
 
         self._acuity = FakeAcuity(port=self._acuity_port).start()
         self._acuity.add_account(
@@ -188,21 +188,6 @@ class DevStack:
         if self._time_scale != 1.0:
             environment["ACUITY_SYNC_TIME_SCALE"] = repr(self._time_scale)
         return environment
-
-    @staticmethod
-    def _store_oauth_client(stack: ProvisionedStack, aws_url: str, quickbooks: FakeQuickBooks) -> None:
-        """Our OAuth client at the fake Intuit, where the deployed stack's owner puts the real one."""
-        secrets = boto3.client("secretsmanager", endpoint_url=aws_url, region_name=REGION)
-        secrets.put_secret_value(
-            SecretId=stack.physical_ids["QuickBooksOAuthSecret"],
-            SecretString=json.dumps(
-                {
-                    "client_id": quickbooks.client_id,
-                    "client_secret": quickbooks.client_secret,
-                    "token_url": f"{quickbooks.url}/oauth2/v1/tokens/bearer",
-                }
-            ),
-        )
 
     def _start_pollers(self, stack: ProvisionedStack, aws_url: str) -> PollerGroup:
         pools: dict[str, FunctionPool] = {}
