@@ -27,7 +27,6 @@ from acuity_sync.ledgers.base import (
     AuthExpired,
     CompanyInfo,
     Ledger,
-    LedgerError,
     NeedsReauth,
     RateLimited,
     Rejected,
@@ -272,6 +271,3 @@ class SyncService:
                 request_id=request.request_id,
             )
         )
-
-
-__all__ = ["LedgerError", "Outcome", "SyncResult", "SyncService"]
