@@ -43,22 +43,20 @@ from moto import mock_aws
 from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
-from acuity_sync.local.connections import connect_quickbooks, store_quickbooks_oauth_client
+from acuity_sync.local.connections import quickbooks_tenant
 from acuity_sync.local.fake_acuity import FakeAcuity
 from acuity_sync.local.httpserver import Request, Response
 from acuity_sync.local.pollers import sqs_event
 from acuity_sync.local.qbo import FakeQuickBooks
 from acuity_sync.local.qbo.server import TOKEN_PATH
-from acuity_sync.secret import Secret
 from acuity_sync.store.settings import SettingsStore
-from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.message import SyncRequest
 from acuity_sync.sync.settings import Mode, QuickBooksSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_ROOT))  # tests.support, as when run from the project root
 
-from tests.support.aws import TEMPLATE, add_tenant  # noqa: E402
+from tests.support.aws import TEMPLATE  # noqa: E402
 from tests.support.http_events import FakeLambdaContext  # noqa: E402
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "sync.json"
@@ -331,22 +329,9 @@ def rig() -> Iterator[Rig]:
     counter = AwsCounter()
     with CountingAcuity() as acuity, CountingQuickBooks() as quickbooks, mock_aws():
         stack = provision(TEMPLATE, parameters={"QuickBooksApiUrl": quickbooks.url})
-        store_quickbooks_oauth_client(stack, quickbooks)
-        acuity.add_account(USER, KEY)
-        quickbooks.add_company(REALM, country="US", currency="USD")
-        add_tenant(
-            stack,
-            TenantProfile(
-                TENANT,
-                "Studio",
-                str(USER),
-                Secret(KEY),
-                acuity_base_url=acuity.url,
-                currency="USD",
-                ledgers=(LedgerName.QUICKBOOKS,),
-            ),
+        quickbooks_tenant(
+            stack, acuity, quickbooks, tenant_id=TENANT, acuity_user_id=USER, acuity_api_key=KEY, realm_id=REALM
         )
-        connect_quickbooks(stack, quickbooks, TENANT, REALM)
         # A session of its own for the function, its hook registered before the handler module creates clients
         # (mock_aws resets boto3's default session when it starts, so this comes after).
         boto3.setup_default_session()

@@ -17,16 +17,13 @@ import pytest
 from moto import mock_aws
 
 from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
-from acuity_sync.local.connections import connect_quickbooks, store_quickbooks_oauth_client
+from acuity_sync.local.connections import quickbooks_tenant
 from acuity_sync.local.fake_acuity import FakeAcuity
 from acuity_sync.local.pollers import sqs_event
 from acuity_sync.local.qbo import FakeQuickBooks
-from acuity_sync.secret import Secret
-from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.message import SyncRequest
-from tests.support.aws import TEMPLATE, add_tenant, loaded_handler, set_fake_credentials
+from tests.support.aws import TEMPLATE, loaded_handler, set_fake_credentials
 from tests.support.http_events import FakeLambdaContext
 
 TENANT = "7777777777777777bbbbbbbbbbbbbbbb"
@@ -78,22 +75,9 @@ def rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
     set_fake_credentials(monkeypatch)
     with FakeAcuity() as acuity, FakeQuickBooks() as quickbooks, mock_aws():
         stack = provision(TEMPLATE, parameters={"QuickBooksApiUrl": quickbooks.url})
-        store_quickbooks_oauth_client(stack, quickbooks)
-        acuity.add_account(USER, KEY)
-        quickbooks.add_company(REALM, country="US", currency="USD")
-        add_tenant(
-            stack,
-            TenantProfile(
-                TENANT,
-                "Studio",
-                str(USER),
-                Secret(KEY),
-                acuity_base_url=acuity.url,
-                currency="USD",
-                ledgers=(LedgerName.QUICKBOOKS,),
-            ),
+        quickbooks_tenant(
+            stack, acuity, quickbooks, tenant_id=TENANT, acuity_user_id=USER, acuity_api_key=KEY, realm_id=REALM
         )
-        connect_quickbooks(stack, quickbooks, TENANT, REALM)
         with loaded_handler(stack, "SyncQuickBooksFunction", monkeypatch) as handler:
             yield Rig(stack, acuity, quickbooks, handler)
 

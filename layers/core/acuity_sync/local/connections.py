@@ -13,8 +13,10 @@ from acuity_sync.auth.oauth import TokenGrant
 from acuity_sync.auth.tokens import ConnectionStore
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.cloudformation import ProvisionedStack
+from acuity_sync.local.fake_acuity import FakeAcuity
 from acuity_sync.local.qbo import FakeQuickBooks
 from acuity_sync.secret import Secret
+from acuity_sync.store.tenants import TenantProfile, TenantStore
 
 
 def connect_quickbooks(
@@ -50,3 +52,36 @@ def store_quickbooks_oauth_client(
             }
         ),
     )
+
+
+def quickbooks_tenant(
+    stack: ProvisionedStack,
+    acuity: FakeAcuity,
+    quickbooks: FakeQuickBooks,
+    *,
+    tenant_id: str,
+    acuity_user_id: int,
+    acuity_api_key: str,
+    realm_id: str,
+    endpoint_url: str | None = None,
+) -> TenantProfile:
+    """A business with an Acuity account at the fake Acuity, a US company at the fake QuickBooks, and the two
+    connected through the tenant store and the token store: what tests and the bench sync against."""
+    store_quickbooks_oauth_client(stack, quickbooks, endpoint_url=endpoint_url)
+    acuity.add_account(acuity_user_id, acuity_api_key)
+    quickbooks.add_company(realm_id, country="US", currency="USD")
+    dynamodb = boto3.client("dynamodb", region_name=stack.region, endpoint_url=endpoint_url)
+    kms = boto3.client("kms", region_name=stack.region, endpoint_url=endpoint_url)
+    profile = TenantStore(dynamodb, stack.table_name, SecretBox(kms, stack.kms_key_arn)).create(
+        TenantProfile(
+            tenant_id,
+            "Studio",
+            str(acuity_user_id),
+            Secret(acuity_api_key),
+            acuity_base_url=acuity.url,
+            currency="USD",
+            ledgers=(LedgerName.QUICKBOOKS,),
+        )
+    )
+    connect_quickbooks(stack, quickbooks, tenant_id, realm_id, endpoint_url=endpoint_url)
+    return profile
