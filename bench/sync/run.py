@@ -57,6 +57,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_ROOT))  # tests.support, as when run from the project root
 
 from tests.support.aws import TEMPLATE  # noqa: E402
+from tests.support.bookings import booking  # noqa: E402
 from tests.support.http_events import FakeLambdaContext  # noqa: E402
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "sync.json"
@@ -227,17 +228,7 @@ class Rig:
         )
 
     def book(self, **fields: Any) -> int:
-        appointment = self.acuity.book_appointment(
-            USER,
-            {
-                "firstName": "Jane",
-                "lastName": "Doe",
-                "email": "jane@example.com",
-                "price": "80.00",
-                "datetime": "2026-12-03T15:00:00-0500",
-            }
-            | fields,
-        )
+        appointment = self.acuity.book_appointment(USER, booking(**fields))
         return int(appointment["id"])
 
     def set_mode(self, mode: Mode) -> None:

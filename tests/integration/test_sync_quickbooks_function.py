@@ -24,6 +24,7 @@ from acuity_sync.local.pollers import sqs_event
 from acuity_sync.local.qbo import FakeQuickBooks
 from acuity_sync.sync.message import SyncRequest
 from tests.support.aws import TEMPLATE, loaded_handler, set_fake_credentials
+from tests.support.bookings import booking
 from tests.support.http_events import FakeLambdaContext
 
 TENANT = "7777777777777777bbbbbbbbbbbbbbbb"
@@ -83,17 +84,7 @@ def rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
 
 
 def book(rig: Rig, **fields: Any) -> int:
-    appointment = rig.acuity.book_appointment(
-        USER,
-        {
-            "firstName": "Jane",
-            "lastName": "Doe",
-            "email": "jane@example.com",
-            "price": "80.00",
-            "datetime": "2026-12-03T15:00:00-0500",
-        }
-        | fields,
-    )
+    appointment = rig.acuity.book_appointment(USER, booking(**fields))
     return int(appointment["id"])
 
 

@@ -30,6 +30,7 @@ from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.message import SyncRequest
 from acuity_sync.sync.service import Outcome, SyncService
 from tests.support.aws import TEMPLATE, add_tenant, set_fake_credentials, tenant_store
+from tests.support.bookings import booking
 from tests.support.memory_ledger import MemoryLedger
 
 TENANT = "5555555555555555aaaaaaaaaaaaaaaa"
@@ -70,17 +71,7 @@ class World:
         return SyncService(**(arguments | overrides))
 
     def book(self, **fields: Any) -> int:
-        appointment = self.acuity.book_appointment(
-            USER,
-            {
-                "firstName": "Jane",
-                "lastName": "Doe",
-                "email": "jane@example.com",
-                "price": "80.00",
-                "datetime": "2026-12-03T15:00:00-0500",
-            }
-            | fields,
-        )
+        appointment = self.acuity.book_appointment(USER, booking(**fields))
         return int(appointment["id"])
 
 

@@ -17,6 +17,7 @@ import boto3
 import httpx
 
 from acuity_sync.ledgers import LedgerName
+from acuity_sync.local import demo_run
 from acuity_sync.local.devstack import REGION, DevInfo
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.sync.settings import parse_settings
@@ -230,13 +231,8 @@ def queue_depth(info: DevInfo, url: str) -> int:
 
 def wait_until_drained(info: DevInfo, ledger: str, timeout: float = 60.0) -> None:
     """Returns once the ledger's queue shows nothing visible and nothing in flight, twice in a row."""
-    empty_checks, deadline = 0, time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        empty_checks = empty_checks + 1 if queue_depth(info, info.queue_urls[ledger]) == 0 else 0
-        if empty_checks == 2:
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"the {ledger} queue did not drain in {timeout:.0f} s")
+    if not demo_run.wait_until_drained(info, ledger, timeout):
+        raise AssertionError(f"the {ledger} queue did not drain in {timeout:.0f} s")
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
