@@ -4,6 +4,7 @@ below. Money is Decimal, always tax-inclusive as Acuity states it; the adapter a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -79,6 +80,17 @@ class CustomerDraft:
     email: str | None
     phone: str = ""
     notes: str = ""
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or (self.email or "Acuity client")
+
+    def display_names(self, tries: int = 9) -> Iterator[str]:
+        """The name, then "Name (2)", "Name (3)"...: for ledgers whose customer names must be unique."""
+        yield self.display_name
+        for number in range(2, tries + 1):
+            yield f"{self.display_name} ({number})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,3 +30,13 @@ def dumps(document: Any) -> str:
 def loads(text: str | bytes) -> Any:
     """`json.loads`, reading every non-integer number as a Decimal (never a float)."""
     return json.loads(text, parse_float=Decimal)
+
+
+def money(value: Decimal) -> Decimal:
+    """An amount as a ledger takes it: to the cent, written exactly by `dumps`."""
+    return value.quantize(Decimal("0.01"))
+
+
+def to_decimal(value: Any) -> Decimal:
+    """An amount a ledger answered (a Decimal from `loads`, an int, or a string), to the cent."""
+    return Decimal(str(value)).quantize(Decimal("0.01"))

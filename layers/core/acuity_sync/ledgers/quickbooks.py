@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import httpx
-from aws_lambda_powertools.metrics import MetricUnit
 
 from acuity_sync.ledgers import LedgerName, jsonmoney
 from acuity_sync.ledgers.base import (
-    AuthExpired,
     Choice,
     CompanyInfo,
     CreditNoteDraft,
@@ -40,9 +36,10 @@ from acuity_sync.ledgers.base import (
     TaxMode,
     Transient,
 )
+from acuity_sync.ledgers.jsonmoney import money, to_decimal
 from acuity_sync.ledgers.pacing import Pace
-from acuity_sync.observability import MetricName, count, logger, redact
-from acuity_sync.secret import Secret
+from acuity_sync.ledgers.transport import AccessToken, LedgerTransport, payload_key
+from acuity_sync.observability import redact
 
 MINOR_VERSION = "75"
 PRODUCTION_URL = "https://quickbooks.api.intuit.com"
@@ -52,27 +49,10 @@ NAME_CLASH = "6240"  # Duplicate Name Exists Error
 STALE_OBJECT = "5010"  # Stale Object Error: re-read the SyncToken and try again
 PAYMENT_MARK = "acuity-payment:"
 
-# A function that returns the connection's access token; True asks for a refresh (the one we used was refused).
-AccessToken = Callable[[bool], Secret]
-
 
 def quote(value: str) -> str:
     """A string literal of QBO's query language: single quotes, escaped with a backslash."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def money(value: Decimal) -> Decimal:
-    """QBO takes JSON numbers: written exactly from the Decimal by jsonmoney.dumps."""
-    return value.quantize(Decimal("0.01"))
-
-
-def to_decimal(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
-
-
-def request_id(method: str, path: str, body: Mapping[str, Any] | None) -> str:
-    payload = jsonmoney.dumps(body) if body is not None else ""
-    return hashlib.sha256(f"{method} {path} {payload}".encode()).hexdigest()[:36]
 
 
 def credit_memo_number(reference: str) -> str:
@@ -94,13 +74,18 @@ class QuickBooksLedger:
         tax_code_id: str | None = None,
         pace: Pace = lambda: None,
     ) -> None:
-        self._http = http
+        self._transport = LedgerTransport(
+            ledger=self.name,
+            app_name="QuickBooks",
+            http=http,
+            access_token=access_token,
+            pace=pace,
+            trace_header="intuit_tid",  # Intuit support asks for it
+        )
         self._realm_id = realm_id
-        self._access_token = access_token
         self._base = f"{api_url.rstrip('/')}/v3/company/{realm_id}"
         self._item_for = item_for
         self._tax_code_id = tax_code_id
-        self._pace = pace
 
     # ------------------------------------------------------------------------------------------- company
     def company(self) -> CompanyInfo:
@@ -130,7 +115,7 @@ class QuickBooksLedger:
         if draft.email:
             where = f"PrimaryEmailAddr = {quote(draft.email)}"
         else:
-            where = f"DisplayName = {quote(display_name(draft))}"
+            where = f"DisplayName = {quote(draft.display_name)}"
         found = self._query(f"SELECT * FROM Customer WHERE {where} AND Active IN (true, false)").get("Customer", [])
         for customer in sorted(found, key=lambda c: not c.get("Active", True)):
             email = customer.get("PrimaryEmailAddr", {}).get("Address", "")
@@ -150,15 +135,16 @@ class QuickBooksLedger:
             body["PrimaryPhone"] = {"FreeFormNumber": draft.phone}
         if draft.notes:
             body["Notes"] = draft.notes[:2000]
-        base = display_name(draft)
-        for attempt in range(1, 10):
-            body["DisplayName"] = base if attempt == 1 else f"{base} ({attempt})"
+        for name in draft.display_names():
+            body["DisplayName"] = name
             try:
                 return str(self._post("customer", body)["Customer"]["Id"])
             except Rejected as error:
                 if error.code != NAME_CLASH:
                     raise
-        raise Rejected(NAME_CLASH, f"the name {base!r} and its numbered variants are all taken in QuickBooks")
+        raise Rejected(
+            NAME_CLASH, f"the name {draft.display_name!r} and its numbered variants are all taken in QuickBooks"
+        )
 
     # ------------------------------------------------------------------------------------------- invoices
     def find_invoice(self, reference: str, draft: InvoiceDraft | None = None) -> LedgerInvoice | None:
@@ -346,7 +332,7 @@ class QuickBooksLedger:
     ) -> dict[str, Any]:
         query = {
             **(params or {}),
-            "requestid": request_id("POST", path + json.dumps(params or {}, sort_keys=True), body),
+            "requestid": payload_key("POST", path + json.dumps(params or {}, sort_keys=True), body),
         }
         return self._request("POST", path, params=query, body=body, content_type=content_type)
 
@@ -360,39 +346,8 @@ class QuickBooksLedger:
         content_type: str = "application/json",
     ) -> dict[str, Any]:
         query = {"minorversion": MINOR_VERSION, **(params or {})}
-        content = jsonmoney.dumps(body) if body is not None else b""
-        for refreshed in (False, True):
-            headers = {
-                "Authorization": f"Bearer {self._access_token(refreshed).reveal()}",
-                "Accept": "application/json",
-                "Content-Type": content_type,
-            }
-            self._pace()
-            started = time.monotonic()
-            try:
-                response = self._http.request(
-                    method, f"{self._base}/{path}", params=query, content=content, headers=headers
-                )
-            except httpx.HTTPError as error:
-                raise Transient(f"QuickBooks did not answer ({type(error).__name__})") from None
-            elapsed_ms = (time.monotonic() - started) * 1000
-            count(MetricName.LEDGER_LATENCY, elapsed_ms, MetricUnit.Milliseconds, ledger=self.name)
-            if response.status_code == 429:
-                count(MetricName.LEDGER_THROTTLED, ledger=self.name)
-            # Intuit support asks for the intuit_tid of a call; the path is redacted (queries can hold e-mails).
-            logger.info(
-                "quickbooks call",
-                extra={
-                    "method": method,
-                    "path": redact(path),
-                    "status": response.status_code,
-                    "intuit_tid": response.headers.get("intuit_tid", ""),
-                    "ms": round(elapsed_ms),
-                },
-            )
-            if response.status_code != 401:
-                return self._answer(response)
-        raise AuthExpired("QuickBooks refused the access token twice")
+        url = f"{self._base}/{path}"
+        return self._answer(self._transport.send(method, url, params=query, body=body, content_type=content_type))
 
     @staticmethod
     def _answer(response: httpx.Response) -> dict[str, Any]:
@@ -413,8 +368,3 @@ class QuickBooksLedger:
             words = ": ".join(part for part in (first.get("Message"), first.get("Detail")) if part)
             raise Rejected(code, redact(words or f"QuickBooks answered {status}"))
         return document
-
-
-def display_name(draft: CustomerDraft) -> str:
-    name = f"{draft.first_name} {draft.last_name}".strip()
-    return name or (draft.email or "Acuity client")
