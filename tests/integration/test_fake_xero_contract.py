@@ -204,3 +204,21 @@ def test_unknown_ids_are_404_and_connections_match_the_identity_spec(xero: FakeX
         bearer = {"Authorization": f"Bearer {xero.issue_tokens(TENANT).access_token}"}
         answer = client.get("/connections", headers=bearer)
     assert spec.connections_errors(answer.content) == []
+
+
+def test_credit_notes_and_contacts_are_filtered_as_asked(api: httpx.Client) -> None:
+    contact_id = _contact(api)
+    _contact(api, "Someone Else", "someone@example.com")
+    searched = api.get("/Contacts", params={"searchTerm": "JANE@example"}).json()["Contacts"]
+    assert [c["ContactID"] for c in searched] == [contact_id]
+    line = {"Description": "refund", "Quantity": 1, "UnitAmount": 10.0, "AccountCode": "200"}
+    for reference in ("credit-1", "credit-2"):
+        note = {
+            "Type": "ACCRECCREDIT",
+            "Contact": {"ContactID": contact_id},
+            "LineItems": [line],
+            "Reference": reference,
+        }
+        assert api.put("/CreditNotes", json={"CreditNotes": [note]}).status_code == 200
+    found = api.get("/CreditNotes", params={"where": 'Reference=="credit-2"'}).json()["CreditNotes"]
+    assert [n["Reference"] for n in found] == ["credit-2"]

@@ -194,3 +194,10 @@ def test_limiter_day_window() -> None:
     assert (refused["X-Rate-Limit-Problem"], refused["X-DayLimit-Remaining"]) == ("day", "0")
     assert int(refused["Retry-After"]) == 86400
     assert limiter.acquire("other").allowed  # limits are per tenant
+
+
+def test_contacts_search_term_is_case_insensitive_across_names_and_email(org: Organisation) -> None:
+    org.save_contact({"Name": "Mary Jane", "EmailAddress": "mary@example.com"}, create_only=True, now=NOW)
+    assert [c["Name"] for c in org.find_contacts(None, "JANE@EXAMPLE.com")] == ["Jane"]
+    assert [c["Name"] for c in org.find_contacts(None, "jane")] == ["Jane", "Mary Jane"]
+    assert org.find_contacts(None, "nobody") == []

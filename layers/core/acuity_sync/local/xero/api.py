@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from acuity_sync.local.xero import invoices
-from acuity_sync.local.xero.entities import Organisation, where_filter
+from acuity_sync.local.xero.entities import Organisation, matches, where_filter
 from acuity_sync.local.xero.values import JsonObject, XeroError
 
 
@@ -50,7 +50,7 @@ def get_accounts(org: Organisation, call: Call) -> tuple[int, JsonObject | None]
 
 
 def get_contacts(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
-    return _page(org.find_contacts(call.query.get("where")), "Contacts")
+    return _page(org.find_contacts(call.query.get("where"), call.query.get("searchTerm")), "Contacts")
 
 
 def get_contact(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
@@ -124,8 +124,9 @@ def put_credit_notes(org: Organisation, call: Call) -> tuple[int, JsonObject | N
     return _page(made, "CreditNotes")
 
 
-def get_credit_notes(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:  # noqa: ARG001
-    return _page(list(org.credit_notes.values()), "CreditNotes")
+def get_credit_notes(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
+    pairs = where_filter(call.query.get("where"))  # the spec's GET /CreditNotes takes `where`, as /Payments does
+    return _page([note for note in org.credit_notes.values() if matches(note, pairs)], "CreditNotes")
 
 
 def put_allocations(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:

@@ -20,6 +20,7 @@ from acuity_sync.local.xero.values import JsonObject, XeroError, money, ms_date,
 TAX_RATES = {"OUTPUT": Decimal("0.15"), "NONE": Decimal(0), "TAX001": Decimal("0.10")}
 LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
 EDITABLE = ("DRAFT", "SUBMITTED", "AUTHORISED")
+SEARCHED = ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")  # GET /Contacts?searchTerm=
 _WHERE = re.compile(r'^\s*(\w+)\s*==\s*"([^"]*)"\s*$')
 
 
@@ -128,9 +129,17 @@ class Organisation:
         self.contacts[contact["ContactID"]] = contact
         return contact
 
-    def find_contacts(self, where: str | None) -> list[JsonObject]:
+    def find_contacts(self, where: str | None, search_term: str | None = None) -> list[JsonObject]:
+        """`where` equalities, and `searchTerm`: "a case-insensitive text search across the Name, FirstName,
+        LastName, ContactNumber and EmailAddress fields" (the spec's GET /Contacts)."""
         pairs = where_filter(where)
-        return [contact for contact in self.contacts.values() if matches(contact, pairs)]
+        term = (search_term or "").lower()
+        return [
+            contact
+            for contact in self.contacts.values()
+            if matches(contact, pairs)
+            and (not term or any(term in str(contact.get(name, "")).lower() for name in SEARCHED))
+        ]
 
     # ------------------------------------------------------------------ lines and totals
 
