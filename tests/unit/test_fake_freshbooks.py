@@ -278,3 +278,30 @@ def test_authorization_code_is_single_use_and_bound_to_the_redirect(server: Fake
     assert me.json()["response"]["business_memberships"][0]["business"]["account_id"] == ACCOUNT
     again = httpx.post(f"{server.url}/auth/oauth/token", json={**body, "code": code, "redirect_uri": redirect})
     assert again.json()["error"] == "invalid_grant"
+
+
+def test_line_taxes_are_percentages_added_on_top_of_the_lines(api: Api) -> None:
+    """taxAmount1/taxAmount2 are percentages (freshbooks.com/api/credits: "first tax amount in percentage"); the line's
+    amount stays qty x unit_cost and the invoice's amount adds each line's tax, rounded half-up to the cent."""
+    customer = api.client(email="a@example.com")
+    lines = [
+        {"name": "Session", "qty": 1, "unit_cost": {"amount": "8.86"}, "taxName1": "HST", "taxAmount1": "13"},
+        {"name": "Kit", "qty": 1, "unit_cost": {"amount": "10.00"}, "taxName1": "GST", "taxAmount1": "5",
+         "taxName2": "PST", "taxAmount2": "7.5"},
+        {"name": "Tip", "qty": 1, "unit_cost": {"amount": "2.00"}},
+    ]  # fmt: skip
+    invoice = api.invoice(customer["id"], lines=lines)
+    assert [line["amount"]["amount"] for line in invoice["lines"]] == ["8.86", "10.00", "2.00"]
+    assert [(line["taxName1"], line["taxAmount1"]) for line in invoice["lines"]] == [
+        ("HST", "13"),
+        ("GST", "5"),
+        (None, None),
+    ]
+    # 8.86 + 1.15 (1.1518) + 10.00 + 0.50 + 0.75 + 2.00
+    assert invoice["amount"]["amount"] == invoice["outstanding"]["amount"] == "23.26"
+    bad = api.http.post(
+        "/invoices/invoices",
+        json={"invoice": {"customerid": customer["id"], "create_date": "2026-07-20", "lines": [
+            {"name": "x", "qty": 1, "unit_cost": {"amount": "1.00"}, "taxAmount1": "13.1234"}]}},
+    )  # fmt: skip
+    assert (bad.status_code, bad.json()["response"]["errors"][0]["field"]) == (422, "taxAmount1")

@@ -1,5 +1,11 @@
 """One FreshBooks business's state: clients, invoices, payments, credit notes, and the rules between them
-(research xero_freshbooks.md §B1). Every method takes and returns the JSON objects the API speaks."""
+(research xero_freshbooks.md §B1). Every method takes and returns the JSON objects the API speaks.
+
+Line taxes: `taxAmount1`/`taxAmount2` are the tax's percentage, not an amount ("first tax amount in percentage, up
+to 3 decimal places (i.e. "13.175")", freshbooks.com/api/credits; the CData driver says the same of invoice lines).
+FreshBooks adds them on top of the lines: a line's `amount` stays qty x unit_cost and the document's `amount` is the
+lines plus their taxes. Each line's tax is rounded half-up to the cent (the exact rounding rule is UNCONFIRMED; with
+one taxed line per invoice, per-line and per-invoice rounding agree)."""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from acuity_sync.local.freshbooks import errors
@@ -240,12 +246,18 @@ class Business:
             qty = money(line.get("qty", 1), "line", "qty")
             line_amount = (cost * qty).quantize(CENT)
             total += line_amount
-            built.append({
+            shaped: Json = {
                 "lineid": number, "type": int(line.get("type") or 0), "name": str(line.get("name") or ""),
                 "description": str(line.get("description") or ""), "qty": str(qty.normalize()),
                 "unit_cost": amount(cost, code), "amount": amount(line_amount, code),
-                "taxName1": line.get("taxName1"), "taxAmount1": line.get("taxAmount1"),
-            })  # fmt: skip
+            }  # fmt: skip
+            for n in (1, 2):
+                percent = _percent(line.get(f"taxAmount{n}"), f"taxAmount{n}")
+                shaped[f"taxName{n}"] = line.get(f"taxName{n}")
+                shaped[f"taxAmount{n}"] = None if percent is None else str(percent.normalize())
+                if percent is not None:
+                    total += (line_amount * percent / 100).quantize(CENT, ROUND_HALF_UP)
+            built.append(shaped)
         record["lines"] = built
         record["amount"] = amount(total, code)
         if "invoiceid" in record:
@@ -273,6 +285,19 @@ class Business:
     @staticmethod
     def _touch(record: Json, now: datetime) -> None:
         record["updated"] = now.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _percent(value: object, name: str) -> Decimal | None:
+    """A line tax's percentage: a decimal string with up to three places, or nothing."""
+    if value in (None, ""):
+        return None
+    try:
+        percent = Decimal(str(value))
+    except InvalidOperation:
+        raise errors.invalid("line", name, value) from None
+    if not percent.is_finite() or percent < 0 or percent != percent.quantize(Decimal("0.001")):
+        raise errors.invalid("line", name, value)
+    return percent
 
 
 def _int(value: object, obj: str, name: str) -> int:
