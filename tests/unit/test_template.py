@@ -64,6 +64,22 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         ("sqs:ChangeMessageVisibility", "QuickBooksQueue.Arn"),
         ("secretsmanager:GetSecretValue", "QuickBooksOAuthSecret"),
     },
+    **{
+        f"Sync{name}Function": {
+            ("dynamodb:GetItem", "AppTable.Arn"),
+            ("dynamodb:PutItem", "AppTable.Arn"),
+            ("dynamodb:UpdateItem", "AppTable.Arn"),
+            ("dynamodb:DeleteItem", "AppTable.Arn"),
+            ("kms:Decrypt", "AppKey.Arn"),
+            ("kms:Encrypt", "AppKey.Arn"),
+            ("sqs:ReceiveMessage", f"{name}Queue.Arn"),
+            ("sqs:DeleteMessage", f"{name}Queue.Arn"),
+            ("sqs:GetQueueAttributes", f"{name}Queue.Arn"),
+            ("sqs:ChangeMessageVisibility", f"{name}Queue.Arn"),
+            ("secretsmanager:GetSecretValue", f"{name}OAuthSecret"),
+        }
+        for name in ("Xero", "FreshBooks")
+    },
 }
 WEBHOOK_ROUTE = "POST /webhooks/acuity/{tenant_id}"
 
@@ -343,8 +359,16 @@ def test_function_handler_exists(logical_id: str) -> None:
     module, _, name = function["Handler"].rpartition(".")
     source = PROJECT_ROOT / function["CodeUri"] / f"{module.replace('.', '/')}.py"
     tree = ast.parse(source.read_text(encoding="utf-8"))
+    # A function defined there, or a name assigned there (`lambda_handler = sync_lambda_handler(...)`).
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    assert name in defined
+    assigned = {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    assert name in defined | assigned
 
 
 def test_layer_is_built_from_the_package() -> None:
@@ -557,6 +581,8 @@ FAKE_PHYSICAL_IDS = {
     "AppKey": "1234abcd-0000-0000-0000-000000000000",
     "AppTable": "existing-table",
     "QuickBooksOAuthSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-quickbooks-AbCdEf",
+    "XeroOAuthSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-xero-AbCdEf",
+    "FreshBooksOAuthSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-freshbooks-AbCdEf",
     **{
         logical_id: f"https://sqs.eu-west-1.amazonaws.com/123456789012/existing-{logical_id}.fifo"
         for logical_id in [*SOURCE_QUEUES.values(), *DEAD_LETTER_QUEUES.values()]

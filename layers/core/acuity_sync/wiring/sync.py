@@ -1,26 +1,37 @@
-"""A sync function's worker, from its environment: stores, token keeper, Acuity client and ledger adapter."""
+"""A sync function, from its environment: stores, token keeper, Acuity client and the ledger's adapter, and the
+Lambda handler every ledger's function (functions/sync_<ledger>/app.py) is."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import boto3
 import httpx
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from acuity_sync.acuity.client import AcuityClient
 from acuity_sync.auth.kms import SecretBox
-from acuity_sync.auth.oauth import OAuthProvider
+from acuity_sync.auth.oauth import FRESHBOOKS_TOKEN_URL, INTUIT_TOKEN_URL, XERO_TOKEN_URL, OAuthProvider
 from acuity_sync.auth.tokens import ConnectionStore, TokenKeeper
 from acuity_sync.config import SYNC_AWS_CONFIG, SyncFunctionSettings
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.ledgers.base import Ledger
-from acuity_sync.ledgers.pacing import pacer
+from acuity_sync.ledgers.freshbooks import PRODUCTION_URL as FRESHBOOKS_PRODUCTION_URL
+from acuity_sync.ledgers.freshbooks import FreshBooksLedger
+from acuity_sync.ledgers.pacing import Pace, pacer
 from acuity_sync.ledgers.quickbooks import PRODUCTION_URL as QUICKBOOKS_PRODUCTION_URL
 from acuity_sync.ledgers.quickbooks import QuickBooksLedger
+from acuity_sync.ledgers.xero import PRODUCTION_URL as XERO_PRODUCTION_URL
+from acuity_sync.ledgers.xero import XeroLedger
+from acuity_sync.observability import logger, tracer
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
-from acuity_sync.store.budgets import ACUITY_BUDGET, LEDGER_BUDGETS, QUICKBOOKS_BUDGET, BudgetStore, ledger_budget_name
+from acuity_sync.store.budgets import ACUITY_BUDGET, LEDGER_BUDGETS, BudgetStore, ledger_budget_name
 from acuity_sync.store.customers import CustomerCache
 from acuity_sync.store.parking import ParkingLot
 from acuity_sync.store.records import RecordStore
@@ -28,8 +39,39 @@ from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.service import LedgerFactory, SyncService
-from acuity_sync.sync.settings import AnyLedgerSettings, QuickBooksSettings
-from acuity_sync.sync.worker import SyncWorker
+from acuity_sync.sync.settings import AnyLedgerSettings, FreshBooksSettings, QuickBooksSettings, XeroSettings
+from acuity_sync.sync.worker import SyncWorker, fifo_batch_processor
+
+PRODUCTION_TOKEN_URLS = {
+    LedgerName.QUICKBOOKS: INTUIT_TOKEN_URL,
+    LedgerName.XERO: XERO_TOKEN_URL,
+    LedgerName.FRESHBOOKS: FRESHBOOKS_TOKEN_URL,
+}
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
+
+
+def sync_lambda_handler(ledger: LedgerName) -> LambdaHandler:
+    """The handler of one ledger's sync function: FIFO batches from its queue, one message at a time per
+    appointment; a failed message fails only its own group (skip_group_on_error), so other appointments in the
+    batch go on. Built at import, once per cold start."""
+    processor = fifo_batch_processor()
+    worker = build_sync_worker(ledger)
+
+    @tracer.capture_method(capture_response=False)
+    def record_handler(record: SQSRecord) -> None:
+        worker.handle(record.body, record.receipt_handle)
+
+    # No @metrics.log_metrics: each outcome is flushed as its own EMF document (single_metric), with its dimensions.
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+        response: PartialItemFailureResponse = process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+        return response
+
+    handler: LambdaHandler = lambda_handler  # Powertools' decorators are typed as returning Any
+    return handler
 
 
 def build_sync_worker(ledger: LedgerName) -> SyncWorker:
@@ -64,15 +106,16 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
 
 
 def oauth_provider(ledger: LedgerName, settings: SyncFunctionSettings) -> OAuthProvider:
-    """Our OAuth client for the ledger: `{"client_id", "client_secret", "token_url"?}` in Secrets Manager."""
+    """Our OAuth client at the ledger: `{"client_id", "client_secret", "token_url"?, "redirect_uri"?}` in Secrets
+    Manager (FreshBooks' token endpoint wants the redirect URI with every refresh)."""
     secret: dict[str, str] = parameters.get_secret(settings.oauth_secret_name, transform="json", max_age=300)
-    client_secret = Secret(secret["client_secret"])
-    token_url = secret.get("token_url")
+    client_id, client_secret = secret["client_id"], Secret(secret["client_secret"])
+    token_url = secret.get("token_url") or PRODUCTION_TOKEN_URLS[ledger]
     if ledger is LedgerName.QUICKBOOKS:
-        if token_url:
-            return OAuthProvider.quickbooks(secret["client_id"], client_secret, token_url=token_url)
-        return OAuthProvider.quickbooks(secret["client_id"], client_secret)
-    raise ValueError(f"no sync adapter for {ledger} yet")
+        return OAuthProvider.quickbooks(client_id, client_secret, token_url=token_url)
+    if ledger is LedgerName.XERO:
+        return OAuthProvider.xero(client_id, client_secret, token_url=token_url)
+    return OAuthProvider.freshbooks(client_id, client_secret, redirect_uri=secret["redirect_uri"], token_url=token_url)
 
 
 class _Tokens:
@@ -90,6 +133,10 @@ class _Tokens:
         return self._last
 
 
+def _pace(budgets: BudgetStore, tenant_id: str, ledger: LedgerName) -> Pace:
+    return pacer(budgets, ledger_budget_name(tenant_id, ledger), LEDGER_BUDGETS[ledger])
+
+
 def quickbooks_adapters(
     http: httpx.Client, keeper: TokenKeeper, budgets: BudgetStore, api_url: str | None
 ) -> LedgerFactory:
@@ -104,7 +151,46 @@ def quickbooks_adapters(
             api_url=api_url or QUICKBOOKS_PRODUCTION_URL,
             item_for=lambda key: options.item_for(int(key)) if key.isdigit() else options.default_item_id,
             tax_code_id=options.tax_code_id,
-            pace=pacer(budgets, ledger_budget_name(profile.tenant_id, LedgerName.QUICKBOOKS), QUICKBOOKS_BUDGET),
+            pace=_pace(budgets, profile.tenant_id, LedgerName.QUICKBOOKS),
+        )
+
+    return build
+
+
+def xero_adapters(http: httpx.Client, keeper: TokenKeeper, budgets: BudgetStore, api_url: str | None) -> LedgerFactory:
+    def build(profile: TenantProfile, settings: AnyLedgerSettings) -> Ledger:
+        assert isinstance(settings, XeroSettings)
+        options = settings.xero
+        credentials = keeper.credentials(profile.tenant_id, LedgerName.XERO)
+        return XeroLedger(
+            http=http,
+            tenant_id=credentials.company_id,  # Xero's tenant id: the organisation the owner connected
+            access_token=_Tokens(keeper, profile.tenant_id, LedgerName.XERO, credentials.access_token),
+            api_url=api_url or XERO_PRODUCTION_URL,
+            invoice_account_id=options.invoice_account_id,
+            payment_account_id=options.payment_account_id,
+            tax_type=options.tax_type,
+            pace=_pace(budgets, profile.tenant_id, LedgerName.XERO),
+        )
+
+    return build
+
+
+def freshbooks_adapters(
+    http: httpx.Client, keeper: TokenKeeper, budgets: BudgetStore, api_url: str | None
+) -> LedgerFactory:
+    def build(profile: TenantProfile, settings: AnyLedgerSettings) -> Ledger:
+        assert isinstance(settings, FreshBooksSettings)
+        options = settings.freshbooks
+        credentials = keeper.credentials(profile.tenant_id, LedgerName.FRESHBOOKS)
+        return FreshBooksLedger(
+            http=http,
+            account_id=credentials.company_id,  # the accounting account id, read from users/me at connect time
+            access_token=_Tokens(keeper, profile.tenant_id, LedgerName.FRESHBOOKS, credentials.access_token),
+            api_url=api_url or FRESHBOOKS_PRODUCTION_URL,
+            tax_name=options.tax_name,
+            tax_percent=options.tax_percent,
+            pace=_pace(budgets, profile.tenant_id, LedgerName.FRESHBOOKS),
         )
 
     return build
@@ -112,4 +198,6 @@ def quickbooks_adapters(
 
 LEDGER_ADAPTERS: dict[LedgerName, Callable[[httpx.Client, TokenKeeper, BudgetStore, str | None], LedgerFactory]] = {
     LedgerName.QUICKBOOKS: quickbooks_adapters,
+    LedgerName.XERO: xero_adapters,
+    LedgerName.FRESHBOOKS: freshbooks_adapters,
 }
