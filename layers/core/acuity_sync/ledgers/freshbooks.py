@@ -49,7 +49,7 @@ from acuity_sync.ledgers.base import (
 )
 from acuity_sync.ledgers.jsonmoney import money, to_decimal
 from acuity_sync.ledgers.pacing import Pace
-from acuity_sync.ledgers.transport import AccessToken, LedgerTransport
+from acuity_sync.ledgers.transport import AccessToken, LedgerTransport, retry_after
 from acuity_sync.observability import redact
 from acuity_sync.secret import Secret
 
@@ -366,7 +366,7 @@ def _answer(response: httpx.Response) -> dict[str, Any]:
     """The JSON of a successful answer, or the ledger interface's error for a failed one."""
     status = response.status_code
     if status == 429:
-        raise RateLimited(_retry_after(response), "FreshBooks asked us to slow down (429)")
+        raise RateLimited(retry_after(response, THROTTLE_WAIT_SECONDS), "FreshBooks asked us to slow down (429)")
     if status >= 500 or status == 409:  # 409: "being modified by another request", or an invoice number collision
         raise Transient(f"FreshBooks could not take the request now ({status}); it will be retried")
     try:
@@ -403,13 +403,6 @@ def _fault(document: Mapping[str, Any], status: int) -> tuple[str, str]:
     field = first.get("field")
     words = f"{message} (field {field})" if field and str(field) not in str(message) else str(message)
     return str(code), redact(words)
-
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        return max(float(response.headers.get("Retry-After", "")), 1.0)
-    except ValueError:
-        return THROTTLE_WAIT_SECONDS
 
 
 def _invoice(invoice: Mapping[str, Any]) -> LedgerInvoice:

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from acuity_sync.ledgers import LedgerName, jsonmoney
+from acuity_sync.ledgers import LedgerName
 from acuity_sync.ledgers.base import (
     Choice,
     CompanyInfo,
@@ -34,11 +34,16 @@ from acuity_sync.ledgers.base import (
     RateLimited,
     Rejected,
     TaxMode,
-    Transient,
 )
 from acuity_sync.ledgers.jsonmoney import money, to_decimal
 from acuity_sync.ledgers.pacing import Pace
-from acuity_sync.ledgers.transport import AccessToken, LedgerTransport, payload_key
+from acuity_sync.ledgers.transport import (
+    AccessToken,
+    LedgerTransport,
+    json_document,
+    payload_key,
+    raise_for_server_error,
+)
 from acuity_sync.observability import redact
 
 MINOR_VERSION = "75"
@@ -354,12 +359,8 @@ class QuickBooksLedger:
         status = response.status_code
         if status == 429 or (status == 403 and b"ThrottleExceeded" in response.content):
             raise RateLimited(THROTTLE_WAIT_SECONDS, "QuickBooks asked us to slow down (429)")
-        if status >= 500:
-            raise Transient(f"QuickBooks had a problem ({status}); it will be retried")
-        try:
-            document: dict[str, Any] = jsonmoney.loads(response.content)
-        except ValueError:
-            raise Transient(f"QuickBooks answered {status} with a body that is not JSON") from None
+        raise_for_server_error(response, "QuickBooks")
+        document = json_document(response, "QuickBooks")
         fault = document.get("Fault")
         if status >= 400 or fault:
             errors = (fault or {}).get("Error") or [{}]

@@ -92,3 +92,33 @@ class LedgerTransport:
         if self._trace_header:
             extra[self._trace_header.lower().replace("-", "_")] = response.headers.get(self._trace_header, "")
         logger.info(f"{self.ledger} call", extra=extra)
+
+
+# --------------------------------------------------------------------------------------------- reading answers
+# What every app's answer has in common; each adapter maps the rest (its error bodies, 403, 404) itself.
+
+
+def retry_after(response: httpx.Response, default: float) -> float:
+    """The wait a 429 asks for: `Retry-After` in seconds (at least 1), else `default`."""
+    try:
+        return max(float(response.headers.get("Retry-After", "")), 1.0)
+    except ValueError:
+        return default
+
+
+def raise_for_server_error(response: httpx.Response, app_name: str) -> None:
+    """5xx: the same call may succeed later."""
+    if response.status_code >= 500:
+        raise Transient(f"{app_name} had a problem ({response.status_code}); it will be retried")
+
+
+def json_document(response: httpx.Response, app_name: str) -> dict[str, Any]:
+    """The answer's JSON object, every non-integer number a Decimal; a body that is not one is Transient (a proxy's
+    error page, a truncated answer): retried, never read as an empty success."""
+    try:
+        document = jsonmoney.loads(response.content)
+    except ValueError:
+        raise Transient(f"{app_name} answered {response.status_code} with a body that is not JSON") from None
+    if not isinstance(document, dict):
+        raise Transient(f"{app_name} answered {response.status_code} with JSON that is not an object")
+    return document

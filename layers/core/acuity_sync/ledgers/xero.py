@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from acuity_sync.ledgers import LedgerName, jsonmoney
+from acuity_sync.ledgers import LedgerName
 from acuity_sync.ledgers.base import (
     Choice,
     CompanyInfo,
@@ -47,11 +47,17 @@ from acuity_sync.ledgers.base import (
     RateLimited,
     Rejected,
     TaxMode,
-    Transient,
 )
 from acuity_sync.ledgers.jsonmoney import money, to_decimal
 from acuity_sync.ledgers.pacing import Pace
-from acuity_sync.ledgers.transport import AccessToken, LedgerTransport, payload_key
+from acuity_sync.ledgers.transport import (
+    AccessToken,
+    LedgerTransport,
+    json_document,
+    payload_key,
+    raise_for_server_error,
+    retry_after,
+)
 from acuity_sync.observability import redact
 
 PRODUCTION_URL = "https://api.xero.com"
@@ -536,18 +542,14 @@ class XeroLedger:
         status = response.status_code
         if status == 429:
             problem = response.headers.get("X-Rate-Limit-Problem") or "minute"
-            wait = _seconds(response.headers.get("Retry-After")) or MINUTE
+            wait = retry_after(response, MINUTE)
             raise RateLimited(wait, f"Xero's {problem} limit for this organisation is reached (429)")
         if status == 403:
             raise NeedsReauth("Xero no longer lets us into this organisation; reconnect Xero")
-        if status >= 500:
-            raise Transient(f"Xero had a problem ({status}); it will be retried")
+        raise_for_server_error(response, "Xero")
         if not response.content:
             return {}  # 204: e-mailed
-        try:
-            document: dict[str, Any] = jsonmoney.loads(response.content)
-        except ValueError:
-            raise Transient(f"Xero answered {status} with a body that is not JSON") from None
+        document = json_document(response, "Xero")
         if status == 404:
             raise Rejected("not_found", redact(_messages(document) or "Xero could not find it"))
         if status >= 400:
