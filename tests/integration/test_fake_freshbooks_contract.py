@@ -81,6 +81,14 @@ def test_users_me_without_auth(server: FakeFreshBooks) -> None:
     assert response.json() == fixture("auth_me_response__no_auth.json")
 
 
+def test_an_accounting_call_with_an_expired_token_is_401_and_logged(server: FakeFreshBooks) -> None:
+    before = len(server.requests(ACCOUNT))
+    stale = {"Authorization": "Bearer no-longer-valid"}
+    response = httpx.get(f"{server.url}/accounting/account/{ACCOUNT}/users/clients", headers=stale, timeout=30)
+    assert response.status_code == 401
+    assert [entry["status"] for entry in server.requests(ACCOUNT)[before:]] == [401]
+
+
 def test_create_client(http: httpx.Client) -> None:
     response = http.post(
         f"/accounting/account/{ACCOUNT}/users/clients", json={"client": {"email": "john.doe@abcorp.com"}}

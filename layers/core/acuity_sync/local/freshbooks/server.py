@@ -167,9 +167,12 @@ class FakeFreshBooks:
             return errors.FreshBooksError(404, errors.UNKNOWN_RESOURCE, "path", "Not found.", "request").response()
         account_id, relative = match.group(1), match.group(2)
         subject = self._subject(request)
-        if subject is None:
-            return errors.unauthenticated()
         with self._lock:
+            if subject is None:  # logged too: a test counts the 401s an expired token earned
+                refused = errors.unauthenticated()
+                if account_id in self._log:
+                    self._log[account_id].append(_entry(request, refused.status))
+                return refused
             business = self._businesses.get(account_id)
             if business is None or subject != account_id:
                 body = errors.FreshBooksError(401, 1003, "account_id", "Access denied.", "account", account_id)

@@ -24,6 +24,9 @@ SPEC_PATH = Path(__file__).resolve().parents[5].parent / "shared" / "reference" 
 IDENTITY_PATH = SPEC_PATH.with_name("xero-identity.yaml")
 HOST_URL = "https://api.xero.com"
 _LOCK = threading.Lock()
+# One validation at a time: `warnings.catch_warnings` swaps process-wide state, and openapi-core fills caches
+# lazily; the fake's server threads validating at once broke both ("dictionary changed size during iteration").
+_VALIDATING = threading.Lock()
 
 
 def _fix_defaults(node: Any) -> None:
@@ -62,7 +65,7 @@ def _mock_request(method: str, path: str, query: dict[str, str], headers: dict[s
 
 def request_errors(method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> list[str]:
     """Why the spec refuses this request (an empty list: it conforms)."""
-    with warnings.catch_warnings():
+    with _VALIDATING, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = openapi().unmarshal_request(_mock_request(method, path, query, headers, body))
     return [_describe(error) for error in result.errors]
@@ -73,7 +76,7 @@ def response_errors(
 ) -> list[str]:
     """Why the spec refuses this response to this request (an empty list: it conforms)."""
     response = MockResponse(content, status_code=status, content_type="application/json")
-    with warnings.catch_warnings():
+    with _VALIDATING, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = openapi().unmarshal_response(_mock_request(method, path, query, headers, body), response)
     return [
@@ -96,7 +99,7 @@ def connections_errors(content: bytes) -> list[str]:
     """Why the identity spec refuses this answer to GET /Connections."""
     request = MockRequest(HOST_URL, "get", "/Connections", headers={"Authorization": "Bearer x"})
     response = MockResponse(content, status_code=200, content_type="application/json")
-    with warnings.catch_warnings():
+    with _VALIDATING, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = identity_openapi().unmarshal_response(request, response)
     return [_describe(error) for error in result.errors]
