@@ -83,6 +83,11 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
     box = SecretBox(kms, settings.kms_key_id)
     table = settings.table_name
     budgets = BudgetStore(dynamodb, table)
+    ledger_budget = LEDGER_BUDGETS[ledger].in_time_scale(settings.time_scale)
+
+    def pace_for(tenant_id: str) -> Pace:
+        return pacer(budgets, ledger_budget_name(tenant_id, ledger), ledger_budget)
+
     http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
     keeper = TokenKeeper(ConnectionStore(dynamodb, table, box), {ledger: oauth_provider(ledger, settings)}, http)
     service = SyncService(
@@ -94,9 +99,9 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
         parking=ParkingLot(dynamodb, table),
         audit=AuditTrail(dynamodb, table),
         budgets=budgets,
-        acuity_budget=ACUITY_BUDGET,
-        ledger_budget=LEDGER_BUDGETS[ledger],
-        ledger_for=LEDGER_ADAPTERS[ledger](http, keeper, budgets, settings.api_url),
+        acuity_budget=ACUITY_BUDGET.in_time_scale(settings.time_scale),
+        ledger_budget=ledger_budget,
+        ledger_for=LEDGER_ADAPTERS[ledger](http, keeper, pace_for, settings.api_url),
         customers_for=lambda tenant_id: CustomerCache(dynamodb, table, tenant_id, ledger),
         acuity_for=lambda profile: AcuityClient(
             profile.acuity_base_url, profile.acuity_user_id, profile.acuity_api_key, http=http
@@ -133,12 +138,11 @@ class _Tokens:
         return self._last
 
 
-def _pace(budgets: BudgetStore, tenant_id: str, ledger: LedgerName) -> Pace:
-    return pacer(budgets, ledger_budget_name(tenant_id, ledger), LEDGER_BUDGETS[ledger])
+PaceFor = Callable[[str], Pace]  # a tenant's pacing under its budget for the ledger
 
 
 def quickbooks_adapters(
-    http: httpx.Client, keeper: TokenKeeper, budgets: BudgetStore, api_url: str | None
+    http: httpx.Client, keeper: TokenKeeper, pace_for: PaceFor, api_url: str | None
 ) -> LedgerFactory:
     def build(profile: TenantProfile, settings: AnyLedgerSettings) -> Ledger:
         assert isinstance(settings, QuickBooksSettings)
@@ -151,13 +155,13 @@ def quickbooks_adapters(
             api_url=api_url or QUICKBOOKS_PRODUCTION_URL,
             item_for=lambda key: options.item_for(int(key)) if key.isdigit() else options.default_item_id,
             tax_code_id=options.tax_code_id,
-            pace=_pace(budgets, profile.tenant_id, LedgerName.QUICKBOOKS),
+            pace=pace_for(profile.tenant_id),
         )
 
     return build
 
 
-def xero_adapters(http: httpx.Client, keeper: TokenKeeper, budgets: BudgetStore, api_url: str | None) -> LedgerFactory:
+def xero_adapters(http: httpx.Client, keeper: TokenKeeper, pace_for: PaceFor, api_url: str | None) -> LedgerFactory:
     def build(profile: TenantProfile, settings: AnyLedgerSettings) -> Ledger:
         assert isinstance(settings, XeroSettings)
         options = settings.xero
@@ -170,14 +174,14 @@ def xero_adapters(http: httpx.Client, keeper: TokenKeeper, budgets: BudgetStore,
             invoice_account_id=options.invoice_account_id,
             payment_account_id=options.payment_account_id,
             tax_type=options.tax_type,
-            pace=_pace(budgets, profile.tenant_id, LedgerName.XERO),
+            pace=pace_for(profile.tenant_id),
         )
 
     return build
 
 
 def freshbooks_adapters(
-    http: httpx.Client, keeper: TokenKeeper, budgets: BudgetStore, api_url: str | None
+    http: httpx.Client, keeper: TokenKeeper, pace_for: PaceFor, api_url: str | None
 ) -> LedgerFactory:
     def build(profile: TenantProfile, settings: AnyLedgerSettings) -> Ledger:
         assert isinstance(settings, FreshBooksSettings)
@@ -190,13 +194,13 @@ def freshbooks_adapters(
             api_url=api_url or FRESHBOOKS_PRODUCTION_URL,
             tax_name=options.tax_name,
             tax_percent=options.tax_percent,
-            pace=_pace(budgets, profile.tenant_id, LedgerName.FRESHBOOKS),
+            pace=pace_for(profile.tenant_id),
         )
 
     return build
 
 
-LEDGER_ADAPTERS: dict[LedgerName, Callable[[httpx.Client, TokenKeeper, BudgetStore, str | None], LedgerFactory]] = {
+LEDGER_ADAPTERS: dict[LedgerName, Callable[[httpx.Client, TokenKeeper, PaceFor, str | None], LedgerFactory]] = {
     LedgerName.QUICKBOOKS: quickbooks_adapters,
     LedgerName.XERO: xero_adapters,
     LedgerName.FRESHBOOKS: freshbooks_adapters,
