@@ -46,7 +46,7 @@ integration: $(STAMP)
 	$(PYTEST) tests/integration -q -n 2
 
 e2e: $(STAMP)
-	$(PYTEST) tests/e2e -q -n 2 --dist loadfile
+	$(PYTEST) tests/e2e -q -n 2 --dist loadgroup
 
 sam-build:
 	bash scripts/sam-build.sh

@@ -20,9 +20,10 @@ import pytest
 
 from acuity_sync.local.acuity_admin import AcuityAdmin
 from acuity_sync.local.devstack import DEMO_REALM_ID, DevStack
-from tests.support.scenarios import QuickBooksReader, wait_for, wait_until_drained
+from tests.support.scenarios import reader_for, wait_for, wait_until_drained
 
-pytestmark = pytest.mark.e2e
+# One xdist group per module (make e2e runs --dist loadgroup): its tests share a worker and its stack.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("crashes")]
 
 TIME_SCALE = 0.05  # the queue's visibility timeout is 18 s: a killed batch comes back after it
 SYNC_FUNCTION = "SyncQuickBooksFunction"
@@ -136,7 +137,7 @@ def test_killed_before_the_void_is_written(dev: DevStack) -> None:
 def test_the_books_read_through_the_api_agree(dev: DevStack) -> None:
     """The same books through QuickBooks' own API: no invoice of this module is there twice."""
     assert dev.info is not None
-    reader = QuickBooksReader(dev.info.ledgers["quickbooks"]["url"], DEMO_REALM_ID)
+    reader = reader_for(dev, "quickbooks")
     try:
         books = reader.read()
     finally:

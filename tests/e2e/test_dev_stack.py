@@ -1,6 +1,7 @@
 """The local stack end to end, as a user runs it: `acuity-sync dev` in its own process; the fake Acuity books
 an appointment and delivers a signed webhook; the gateway and the webhook function's worker processes queue
-one message per connected ledger; Ctrl-C stops it all and leaves no process behind."""
+one message per connected ledger; each ledger's sync function writes the invoice; Ctrl-C stops it all and leaves
+no process behind."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,12 @@ import httpx
 import pytest
 
 from acuity_sync.acuity.signature import sign
+from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.acuity_admin import AcuityAdmin
+from acuity_sync.local.books import Books, reader
 
-pytestmark = pytest.mark.e2e
+# One xdist group per module (make e2e runs --dist loadgroup): its tests share a worker and its stack.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("dev_stack")]
 ACUITY_SYNC = Path(sys.executable).parent / "acuity-sync"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -59,6 +64,12 @@ class RunningDev:
         self.state_dir = state_dir
         self.info = info
 
+    def log_tail(self, ledger: str) -> str:
+        """The end of the ledger's sync function log, for a failure's message."""
+        name = {"quickbooks": "QuickBooks", "xero": "Xero", "freshbooks": "FreshBooks"}[ledger]
+        path = self.state_dir / "logs" / f"Sync{name}Function.log"
+        return path.read_text(encoding="utf-8")[-3000:] if path.exists() else "(no log)"
+
     def sqs(self) -> Any:
         return boto3.client(
             "sqs",
@@ -67,6 +78,17 @@ class RunningDev:
             aws_access_key_id="local",
             aws_secret_access_key="local",
         )
+
+    def drained(self, ledger: str, timeout: float = 60) -> bool:
+        """True once the ledger's queue shows nothing visible and nothing in flight, twice in a row."""
+        names: list[Any] = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        empty, deadline = 0, time.monotonic() + timeout
+        while empty < 2 and time.monotonic() < deadline:
+            url = self.info["queue_urls"][ledger]
+            attributes = self.sqs().get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+            empty = empty + 1 if sum(int(attributes[name]) for name in names) == 0 else 0
+            time.sleep(0.5)
+        return empty >= 2
 
     def messages(self, ledger: str) -> list[dict[str, Any]]:
         received: list[dict[str, Any]] = []
@@ -123,26 +145,23 @@ def test_dev_json_holds_the_contract(dev: RunningDev) -> None:
     assert tenant["webhook_url"] == f"{info['gateway_url']}/webhooks/acuity/{tenant['id']}"
     for url in (info["gateway_url"], info["aws_endpoint_url"], info["acuity_url"]):
         assert url.startswith("http://127.0.0.1:")
-    quickbooks = info["ledgers"]["quickbooks"]
-    assert sorted(quickbooks) == ["access_token", "realm_id", "url"]
-    # The fake accepts the token for reads.
-    answer = httpx.get(
-        f"{quickbooks['url']}/v3/company/{quickbooks['realm_id']}/companyinfo/{quickbooks['realm_id']}",
-        headers={"Authorization": f"Bearer {quickbooks['access_token']}", "Accept": "application/json"},
-    )
-    assert answer.status_code == 200
+    ids = {"quickbooks": "realm_id", "xero": "tenant_id", "freshbooks": "account_id"}
+    for ledger, company_key in ids.items():
+        assert sorted(info["ledgers"][ledger]) == sorted(["access_token", company_key, "url"])
+        # Each fake accepts its token for reads through its own API.
+        books = reader(LedgerName(ledger), info["ledgers"][ledger])
+        try:
+            assert books.read().invoices == ()
+        finally:
+            books.close()
 
 
-def quickbooks_invoices(info: dict[str, Any]) -> list[dict[str, Any]]:
-    quickbooks = info["ledgers"]["quickbooks"]
-    answer = httpx.get(
-        f"{quickbooks['url']}/v3/company/{quickbooks['realm_id']}/query",
-        params={"query": "SELECT * FROM Invoice"},
-        headers={"Authorization": f"Bearer {quickbooks['access_token']}", "Accept": "application/json"},
-    )
-    answer.raise_for_status()
-    invoices: list[dict[str, Any]] = answer.json()["QueryResponse"].get("Invoice", [])
-    return invoices
+def books_of(info: dict[str, Any], ledger: str) -> Books:
+    books = reader(LedgerName(ledger), info["ledgers"][ledger])
+    try:
+        return books.read()
+    finally:
+        books.close()
 
 
 def test_a_booking_in_acuity_reaches_every_ledger_and_ctrl_c_stops_everything(dev: RunningDev) -> None:
@@ -161,20 +180,15 @@ def test_a_booking_in_acuity_reaches_every_ledger_and_ctrl_c_stops_everything(de
     assert deliveries, "the fake Acuity delivered nothing"
     assert {delivery["status"] for delivery in deliveries} == {200}
 
-    # QuickBooks: its sync function (worker processes fed by the poller) turns it into an invoice.
-    deadline = time.monotonic() + 60
-    while not quickbooks_invoices(info) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    (invoice,) = quickbooks_invoices(info)
-    assert f"acuity:appointment:{appointment['id']}" in invoice["PrivateNote"]
-    assert invoice["TotalAmt"] == 80
-    # Xero and FreshBooks: their queues hold the message until their sync functions come.
-    group = f"{tenant['id']}#appointment#{appointment['id']}"
-    for ledger in ("xero", "freshbooks"):
-        messages = dev.messages(ledger)
-        assert [message["Attributes"]["MessageGroupId"] for message in messages] == [group] * len(deliveries)
-        body = json.loads(messages[0]["Body"])
-        assert (body["tenant_id"], body["object_id"]) == (tenant["id"], appointment["id"])
+    # Each ledger's sync function (worker processes fed by the poller) turns it into an invoice. The books are read
+    # once the queues are drained: polling them would spend the ledger's rate limit the sync needs.
+    for ledger in ("quickbooks", "xero", "freshbooks"):
+        assert dev.drained(ledger), f"{ledger}: {dev.log_tail(ledger)}"
+        invoices = books_of(info, ledger).invoices
+        assert len(invoices) == 1, f"{ledger}: {invoices}; log: {dev.log_tail(ledger)}"
+        (invoice,) = invoices
+        assert (invoice.total, invoice.date) == (Decimal("80.00"), "2026-12-03"), ledger
+        assert invoice.reference, f"{ledger}: our marker for appointment {appointment['id']} is on the invoice"
 
     forged = httpx.post(
         tenant["webhook_url"],
@@ -312,7 +326,7 @@ def test_tenant_add_takes_the_stack_from_flags_as_for_a_deployed_stack(dev: Runn
     assert b"studio-d-key" not in item["acuity_api_key"]["B"]
 
 
-def test_the_readme_demo_shows_each_booking_in_quickbooks(tmp_path: Path) -> None:
+def test_the_readme_demo_shows_each_booking_in_every_ledger_side_by_side(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(ACUITY_SYNC), "demo", "--state-dir", str(tmp_path / "state")],
         capture_output=True,
@@ -325,11 +339,16 @@ def test_the_readme_demo_shows_each_booking_in_quickbooks(tmp_path: Path) -> Non
     assert "200 accepted, queued for quickbooks, xero, freshbooks" in out
     assert "401 rejected_signature" in out
     assert "404 rejected_tenant" in out
-    lines = [line for line in out.splitlines() if "customer" in line and "invoice" in line]
-    assert len(lines) == 4, out
-    assert any("Jane Doe" in line and "$80.00" in line and "paid" in line for line in lines)
-    assert any("Sam Lee" in line and "open, balance $45.50" in line for line in lines)
-    assert "canceled after it was paid" in out
+    ledgers = ("QuickBooks", "Xero", "FreshBooks")
+    lines = [line.split() for line in out.splitlines() if line.split()[:1] and line.split()[0] in ledgers]
+    assert len(lines) == 12, out  # 4 bookings x 3 ledgers
+    assert sorted(line[0] for line in lines) == ["FreshBooks"] * 4 + ["QuickBooks"] * 4 + ["Xero"] * 4
+    for ledger in ledgers:
+        mine = [" ".join(line) for line in lines if line[0] == ledger]
+        assert any("Jane Doe" in line and "80.00 paid; payment $80.00" in line for line in mine), out
+        assert any("Sam Lee" in line and "open, balance $45.50" in line for line in mine), out
+        assert any("Lee Park" in line and "100.00 paid; payment $100.00" in line for line in mine), out
+    assert out.count("canceled after it was paid") == 3
 
 
 def test_tenant_add_without_a_stack_says_what_to_pass(tmp_path: Path) -> None:

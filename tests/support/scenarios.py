@@ -1,222 +1,113 @@
 """Helpers for the end-to-end scenarios (tests/e2e/test_scenarios.py): a ledger's books read back through the
-ledger's own API into one neutral shape, so that the same scenarios check QuickBooks now and Xero and FreshBooks
-next; waiting for a ledger's queue to drain; changing a tenant's settings for one scenario.
-
-The readers know nothing of the engine: they read what an accountant would see."""
+ledger's own API (acuity_sync.local.books: one neutral shape for QuickBooks, Xero and FreshBooks); what a
+scenario does to a fake ledger from outside its API; waiting for a ledger's queue to drain; changing a tenant's
+settings for one scenario."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import boto3
-import httpx
 
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local import demo_run
-from acuity_sync.local.devstack import REGION, DevInfo
+from acuity_sync.local.books import (
+    Books,
+    CreditNote,
+    Customer,
+    Invoice,
+    LedgerReader,
+    Line,
+    Payment,
+    cents,
+    reader,
+)
+from acuity_sync.local.devstack import REGION, DevInfo, DevStack
+from acuity_sync.local.freshbooks import FakeFreshBooks
+from acuity_sync.local.qbo import FakeQuickBooks
+from acuity_sync.local.xero import FakeXero
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.sync.settings import parse_settings
 
-CENT = Decimal("0.01")
+__all__ = [
+    "Books",
+    "CreditNote",
+    "Customer",
+    "FakeLedgerControls",
+    "Invoice",
+    "LedgerReader",
+    "Line",
+    "Payment",
+    "cents",
+    "changed_settings",
+    "controls_for",
+    "queue_depth",
+    "reader_for",
+    "wait_for",
+    "wait_until_drained",
+]
 
 
-def cents(value: object) -> Decimal:
-    return Decimal(str(value)).quantize(CENT)
+def reader_for(dev: DevStack, ledger: str) -> LedgerReader:
+    """The reader of `ledger` in the running stack, with tokens the in-process fake issues on each read (so that
+    a scenario moving the fake's clock never expires the reader's) and the fake's log of e-mails sent."""
+    assert dev.info is not None
+    name = LedgerName(ledger)
+    controls = controls_for(dev, name)
+    return reader(name, dev.info.ledgers[name], token=controls.token, emails=controls.emails)
 
 
-# ------------------------------------------------------------------------------------------ the neutral shape
-@dataclass(frozen=True, slots=True)
-class Line:
-    description: str
-    amount: Decimal
+class FakeLedgerControls:
+    """What a scenario does to a fake ledger from outside its API: tokens for reading, the e-mail log, planned
+    throttling, its clock, and the statuses it answered. One shape for the three fakes."""
 
+    def __init__(self, fake: FakeQuickBooks | FakeXero | FakeFreshBooks, company_id: str) -> None:
+        self.fake = fake
+        self.company_id = company_id
 
-@dataclass(frozen=True, slots=True)
-class Customer:
-    id: str
-    display_name: str
-    email: str  # "" when none
+    def token(self) -> str:
+        return self.fake.issue_tokens(self.company_id).access_token
 
+    def emails(self) -> list[str]:
+        fake = self.fake
+        if isinstance(fake, FakeQuickBooks):
+            return [str(email["invoice_id"]) for email in fake.state(self.company_id)["emails"]]
+        if isinstance(fake, FakeXero):
+            return [str(invoice_id) for invoice_id in fake.state(self.company_id)["Emails"]]
+        return [str(email["invoiceid"]) for email in fake.state(self.company_id)["emails"]]
 
-@dataclass(frozen=True, slots=True)
-class Invoice:
-    id: str
-    customer_id: str
-    number: str
-    date: str  # YYYY-MM-DD
-    total: Decimal
-    balance: Decimal
-    status: str  # "open" (something due), "paid" (nothing due), "voided"
-    lines: tuple[Line, ...]
-    emailed: bool
-    emails_sent: int  # e-mails the ledger sent for it
-
-
-@dataclass(frozen=True, slots=True)
-class Payment:
-    id: str
-    customer_id: str
-    amount: Decimal
-    invoice_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class CreditNote:
-    id: str
-    customer_id: str
-    total: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class Books:
-    customers: tuple[Customer, ...] = field(default=())
-    invoices: tuple[Invoice, ...] = field(default=())
-    payments: tuple[Payment, ...] = field(default=())
-    credit_notes: tuple[CreditNote, ...] = field(default=())
-
-    def customers_with_email(self, email: str) -> list[Customer]:
-        return [c for c in self.customers if c.email.lower() == email.lower()]
-
-    def customers_named(self, base: str) -> list[Customer]:
-        """Customers whose display name is `base`, or `base` with a disambiguating suffix."""
-        return [c for c in self.customers if c.display_name == base or c.display_name.startswith(base + " ")]
-
-    def invoices_of(self, customer_id: str) -> list[Invoice]:
-        return [i for i in self.invoices if i.customer_id == customer_id]
-
-    def payments_of(self, customer_id: str) -> list[Payment]:
-        return [p for p in self.payments if p.customer_id == customer_id]
-
-    def credit_notes_of(self, customer_id: str) -> list[CreditNote]:
-        return [c for c in self.credit_notes if c.customer_id == customer_id]
-
-
-class LedgerReader(Protocol):
-    """Reads one ledger company's books through the ledger's own API."""
-
-    def read(self) -> Books: ...
-
-    def close(self) -> None: ...
-
-
-# ------------------------------------------------------------------------------------------ QuickBooks
-LIST_QUERIES = {
-    entity: f"SELECT * FROM {entity} MAXRESULTS 1000"  # noqa: S608 - fixed entity names, no input
-    for entity in ("Customer", "Invoice", "Payment", "CreditMemo")
-}
-
-
-class QuickBooksReader:
-    """QuickBooks Online through its v3 API, with a grant of its own (the fake's admin route issues one, so that
-    moving the fake's clock never leaves the reader with an expired token)."""
-
-    def __init__(self, url: str, realm_id: str) -> None:
-        self._url = url.rstrip("/")
-        self._realm = realm_id
-        self._http = httpx.Client(timeout=15, trust_env=False)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def _token(self) -> str:
-        answer = self._http.post(f"{self._url}/_admin/companies/{self._realm}/tokens")
-        answer.raise_for_status()
-        token: str = answer.json()["access_token"]
-        return token
-
-    def _query(self, token: str, entity: str) -> list[dict[str, Any]]:
-        for _ in range(20):  # a fault a scenario planned may still be pending: 429s are waited out
-            answer = self._http.get(
-                f"{self._url}/v3/company/{self._realm}/query",
-                params={"query": LIST_QUERIES[entity], "minorversion": "75"},
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            )
-            if answer.status_code in (429, 500, 503):
-                time.sleep(0.2)
-                continue
-            answer.raise_for_status()
-            found: list[dict[str, Any]] = answer.json()["QueryResponse"].get(entity, [])
-            return found
-        raise AssertionError(f"QuickBooks kept refusing to list {entity}")
-
-    def emails(self) -> dict[str, int]:
-        """E-mails the fake QuickBooks sent, by invoice id (what the client's inbox would show)."""
-        answer = self._http.get(f"{self._url}/_admin/companies/{self._realm}/state")
-        answer.raise_for_status()
-        counts: dict[str, int] = {}
-        for email in answer.json()["emails"]:
-            counts[str(email["invoice_id"])] = counts.get(str(email["invoice_id"]), 0) + 1
-        return counts
-
-    def read(self) -> Books:
-        token = self._token()
-        emails = self.emails()
-        customers = tuple(
-            Customer(
-                str(c["Id"]),
-                str(c.get("DisplayName", "")),
-                str(c.get("PrimaryEmailAddr", {}).get("Address", "")),
-            )
-            for c in self._query(token, "Customer")
-        )
-        invoices = tuple(self._invoice(i, emails) for i in self._query(token, "Invoice"))
-        payments = tuple(
-            Payment(
-                str(p["Id"]),
-                str(p["CustomerRef"]["value"]),
-                cents(p["TotalAmt"]),
-                tuple(
-                    str(linked["TxnId"])
-                    for line in p.get("Line", [])
-                    for linked in line.get("LinkedTxn", [])
-                    if linked.get("TxnType") == "Invoice"
-                ),
-            )
-            for p in self._query(token, "Payment")
-        )
-        credit_notes = tuple(
-            CreditNote(str(m["Id"]), str(m["CustomerRef"]["value"]), cents(m["TotalAmt"]))
-            for m in self._query(token, "CreditMemo")
-        )
-        return Books(customers, invoices, payments, credit_notes)
-
-    @staticmethod
-    def _invoice(invoice: dict[str, Any], emails: dict[str, int]) -> Invoice:
-        total, balance = cents(invoice["TotalAmt"]), cents(invoice["Balance"])
-        if str(invoice.get("PrivateNote", "")).startswith("Voided"):  # how QuickBooks marks a voided invoice
-            status = "voided"
+    def throttle_next(self, count: int) -> None:
+        """The company's next `count` API calls answer 429."""
+        fake = self.fake
+        if isinstance(fake, FakeQuickBooks):
+            fake.plan_fault(self.company_id, next_requests=count, status=429)
+        elif isinstance(fake, FakeXero):
+            fake.plan_fault(self.company_id, 429, count=count, retry_after=60, problem="minute")
         else:
-            status = "open" if balance > 0 else "paid"
-        lines = tuple(
-            Line(str(line.get("Description", "")), cents(line["Amount"]))
-            for line in invoice.get("Line", [])
-            if line.get("DetailType") == "SalesItemLineDetail"
-        )
-        return Invoice(
-            id=str(invoice["Id"]),
-            customer_id=str(invoice["CustomerRef"]["value"]),
-            number=str(invoice.get("DocNumber", "")),
-            date=str(invoice["TxnDate"]),
-            total=total,
-            balance=balance,
-            status=status,
-            lines=lines,
-            emailed=invoice.get("EmailStatus") == "EmailSent",
-            emails_sent=emails.get(str(invoice["Id"]), 0),
-        )
+            fake.plan_fault(self.company_id, 429, count=count)
+
+    def statuses(self) -> list[int]:
+        """The status of each API call the company received, in order."""
+        fake = self.fake
+        if isinstance(fake, FakeQuickBooks):
+            return [int(entry["status"]) for entry in fake.requests(self.company_id)]
+        if isinstance(fake, FakeXero):
+            return [request.status for request in fake.requests(self.company_id)]
+        return [int(entry["status"]) for entry in fake.requests(self.company_id)]
+
+    def expire_access_tokens(self) -> None:
+        """Moves the fake's clock past its access tokens' lifetime (1 h, 30 min, 12 h), not past refresh tokens'."""
+        lifetime = {FakeQuickBooks: 3600, FakeXero: 1800, FakeFreshBooks: 12 * 3600}[type(self.fake)]
+        self.fake.clock.advance(lifetime + 100)
 
 
-def reader_for(info: DevInfo, ledger: str) -> LedgerReader:
-    """The reader of `ledger` in the running stack (Xero and FreshBooks come with their sync functions)."""
-    if ledger == LedgerName.QUICKBOOKS:
-        quickbooks = info.ledgers["quickbooks"]
-        return QuickBooksReader(quickbooks["url"], quickbooks["realm_id"])
-    raise NotImplementedError(f"no reader for {ledger} yet")
+def controls_for(dev: DevStack, ledger: LedgerName) -> FakeLedgerControls:
+    assert dev.info is not None
+    company_id = next(value for key, value in dev.info.ledgers[ledger].items() if key not in ("url", "access_token"))
+    return FakeLedgerControls(dev.fake_ledger(ledger), company_id)
 
 
 # ------------------------------------------------------------------------------------------ the queues

@@ -1,11 +1,11 @@
 """`make demo`: start the local stack, act as a business in the fake Acuity, and show what happened to each
-webhook it sent (accepted, queued for which ledgers, or refused and why), then stop."""
+webhook it sent (accepted, queued for which ledgers, or refused and why), then each appointment's documents in
+QuickBooks, Xero and FreshBooks side by side, read back through each ledger's own API, and stop."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,9 +18,11 @@ from acuity_sync.acuity.signature import sign
 from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.acuity_admin import AcuityAdmin
+from acuity_sync.local.books import Books, reader
 from acuity_sync.local.demo import DEMO_ACUITY_USER_ID
 from acuity_sync.local.devstack import REGION, DevInfo, DevStack
 from acuity_sync.store.audit import AuditTrail
+from acuity_sync.store.records import RecordKey, RecordStore
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -114,8 +116,7 @@ class Demo:
             ("appointment", ana["id"]),
             ("order", order["id"]),
         ]
-        self._show_quickbooks(booked)
-        self._show_queues()
+        self._show_ledgers(booked)
 
     def _step(self, title: str, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         self._say(f"• {title}")
@@ -140,35 +141,59 @@ class Demo:
         unknown = httpx.post(self._info.webhook_base_url + "no-such-tenant-0000", content=body, headers=FORM)
         self._say(f"    gateway answered {unknown.status_code} {answer_summary(unknown)}\n")
 
-    def _show_quickbooks(self, booked: list[tuple[str, int]]) -> None:
-        """What the QuickBooks sync function wrote, read back through QuickBooks' own API."""
-        drained = wait_until_drained(self._info, "quickbooks")
-        quickbooks = self._info.ledgers["quickbooks"]
-        books = QuickBooksReader(quickbooks["url"], quickbooks["realm_id"], quickbooks["access_token"])
-        self._say(
-            f"QuickBooks Online (the fake; company {quickbooks['realm_id']})"
-            + ("" if drained else " — the sync is still running, this is what it wrote so far")
-            + ":"
-        )
+    def _show_ledgers(self, booked: list[tuple[str, int]]) -> None:
+        """What each ledger's sync function wrote, read back through the ledger's own API, one appointment or
+        order at a time: our sync record names the invoice, the ledger's books show it."""
+        drained = {ledger: wait_until_drained(self._info, str(ledger)) for ledger in LedgerName}
+        books: dict[LedgerName, Books] = {}
+        for ledger in LedgerName:
+            ledger_reader = reader(ledger, self._info.ledgers[ledger])
+            try:
+                books[ledger] = ledger_reader.read()
+            finally:
+                ledger_reader.close()
         dynamodb = boto3.client("dynamodb", endpoint_url=self._info.aws_endpoint_url, region_name=REGION)
-        trail = AuditTrail(dynamodb, self._info.table_name)
+        records, trail = RecordStore(dynamodb, self._info.table_name), AuditTrail(dynamodb, self._info.table_name)
+        tenant = self._info.demo_tenant["id"]
+        self._say("In the books (the fake ledgers, read through their APIs):")
+        for ledger, done in drained.items():
+            if not done:
+                self._say(f"  ({LEDGER_LABELS[ledger]}'s sync is still running: this is what it wrote so far)")
         for kind, object_id in booked:
-            self._say("  " + books.describe(f"acuity:{kind}:{object_id}", f"{kind} {object_id}"))
-            entries = trail.entries(self._info.demo_tenant["id"], LedgerName.QUICKBOOKS, EventKind(kind), object_id)
-            reasons = {entry["detail"] for entry in entries if entry["decision"] == "skipped"}
-            for reason in sorted(reasons):
-                self._say(f"      why: {reason}")
+            self._say(f"  {kind} {object_id}")
+            for ledger in LedgerName:
+                key = RecordKey(tenant, ledger, EventKind(kind), object_id)
+                record = records.load(key).record
+                invoice_id = record.invoice.invoice_id if record.invoice else None
+                self._say(f"    {LEDGER_LABELS[ledger]:<11} {describe(books[ledger], invoice_id)}")
+                entries = trail.entries(tenant, ledger, EventKind(kind), object_id)
+                for reason in sorted({entry["detail"] for entry in entries if entry["decision"] == "skipped"}):
+                    self._say(f"{'':16}why: {reason}")
         self._say("")
 
-    def _show_queues(self) -> None:
-        sqs = boto3.client("sqs", endpoint_url=self._info.aws_endpoint_url, region_name=REGION)
-        self._say("The other ledgers' queues hold their messages until their sync functions come (next issue):")
-        for ledger, url in self._info.queue_urls.items():
-            if ledger == "quickbooks":
-                continue
-            groups = Counter(message_groups(sqs, url))
-            listing = ", ".join(f"{group.split('#', 1)[1]} x{count}" for group, count in sorted(groups.items()))
-            self._say(f"  {ledger:<11} {sum(groups.values())} messages: {listing}")
+
+LEDGER_LABELS = {LedgerName.QUICKBOOKS: "QuickBooks", LedgerName.XERO: "Xero", LedgerName.FRESHBOOKS: "FreshBooks"}
+
+
+def describe(books: Books, invoice_id: str | None) -> str:
+    """One invoice as a line: customer, number, date, total, status, payments, credit notes, e-mailed or not."""
+    invoice = next((i for i in books.invoices if i.id == invoice_id), None)
+    if invoice is None:
+        return "no invoice"
+    customer = books.customer(invoice.customer_id)
+    name = customer.display_name if customer else "?"
+    if invoice.status == "voided":
+        status = "voided"
+    elif invoice.total == 0:
+        status = "nothing due"
+    else:
+        status = "paid" if invoice.balance == 0 else f"open, balance ${invoice.balance:,.2f}"
+    payments = ", ".join(f"payment ${p.amount:,.2f}" for p in books.payments_to(invoice.id)) or "no payment"
+    emailed = "emailed" if invoice.emailed else "not sent"
+    return (
+        f"{name:<10} invoice {invoice.number:<9} {invoice.date}  ${invoice.total:>7,.2f}  {status}; {payments}; "
+        f"{emailed}"
+    )
 
 
 def wait_until_drained(info: DevInfo, ledger: str, timeout: float = 90.0) -> bool:
@@ -181,62 +206,8 @@ def wait_until_drained(info: DevInfo, ledger: str, timeout: float = 90.0) -> boo
         empty_checks = empty_checks + 1 if sum(int(attributes[name]) for name in names) == 0 else 0
         if empty_checks == 2:
             return True
-        time.sleep(0.5)
+        time.sleep(0.25)
     return False
-
-
-class QuickBooksReader:
-    """Reads the books as an accountant would, through QuickBooks' API (with a read token of its own)."""
-
-    def __init__(self, url: str, realm_id: str, access_token: str) -> None:
-        self._base = f"{url}/v3/company/{realm_id}"
-        self._headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-        self._invoices = self._query("SELECT * FROM Invoice").get("Invoice", [])
-        self._customers = {c["Id"]: c for c in self._query("SELECT * FROM Customer").get("Customer", [])}
-        self._payments = {p["Id"]: p for p in self._query("SELECT * FROM Payment").get("Payment", [])}
-
-    def _query(self, statement: str) -> dict[str, Any]:
-        response = httpx.get(
-            f"{self._base}/query", params={"query": statement, "minorversion": "75"}, headers=self._headers, timeout=10
-        )
-        response.raise_for_status()
-        answer: dict[str, Any] = response.json()["QueryResponse"]
-        return answer
-
-    def describe(self, marker: str, label: str) -> str:
-        invoice = next((i for i in self._invoices if marker in i.get("PrivateNote", "")), None)
-        if invoice is None:
-            return f"{label:<18} no invoice"
-        customer = self._customers.get(invoice["CustomerRef"]["value"], {}).get("DisplayName", "?")
-        paid = [
-            self._payments[link["TxnId"]] for link in invoice.get("LinkedTxn", []) if link.get("TxnType") == "Payment"
-        ]
-        total, balance = invoice["TotalAmt"], invoice["Balance"]
-        if invoice.get("PrivateNote", "").startswith("Voided"):
-            status = "voided"
-        elif total == 0:
-            status = "nothing due"
-        else:
-            status = "paid" if balance == 0 else f"open, balance ${balance:,.2f}"
-        payments = ", ".join(f"payment ${p['TotalAmt']:,.2f}" for p in paid) or "no payment"
-        emailed = "emailed" if invoice.get("EmailStatus") == "EmailSent" else "draft, not sent"
-        return (
-            f"{label:<18} customer {customer:<10} invoice {invoice.get('DocNumber', ''):<5} {invoice['TxnDate']}  "
-            f"${total:,.2f}  {status}; {payments}; {emailed}"
-        )
-
-
-def message_groups(sqs: Any, queue_url: str) -> list[str]:
-    """Every message's group. FIFO hides a group while one of its messages is in flight, so receive until
-    nothing comes back, then make them all visible again: the messages stay for the sync functions."""
-    received: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60, AttributeNames=["MessageGroupId"]
-    ).get("Messages", []):
-        received.extend(batch)
-    for message in received:
-        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
-    return [message["Attributes"]["MessageGroupId"] for message in received]
 
 
 def describe_delivery(delivery: dict[str, Any]) -> str:

@@ -2,9 +2,9 @@
 
 Embedded AWS (moto in server mode) with the table, GSI, key, queues and secrets created from template.yaml; the
 local gateway in front of the webhook function's worker processes; pollers that feed each queue to its sync
-function's worker processes, as Lambda's event source mapping does; the fake Acuity and the fake QuickBooks; a
-demo tenant connected to the ledgers (QuickBooks through the token store), whose Acuity account has webhooks
-registered to the gateway. Everything binds 127.0.0.1.
+function's worker processes, as Lambda's event source mapping does; the fake Acuity and the fake QuickBooks,
+Xero and FreshBooks; a demo tenant connected to the three ledgers through the token store, whose Acuity account
+has webhooks registered to the gateway. Everything binds 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from acuity_sync.auth.kms import SecretBox
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
-from acuity_sync.local.connections import connect_quickbooks, store_quickbooks_oauth_client
+from acuity_sync.local.connections import LOCAL_LEDGERS, FakeLedger, connect, open_company, store_oauth_client
 from acuity_sync.local.demo import (
     DEMO_ACUITY_API_KEY,
     DEMO_ACUITY_USER_ID,
@@ -33,11 +33,13 @@ from acuity_sync.local.demo import (
     demo_profile,
 )
 from acuity_sync.local.fake_acuity import FakeAcuity
+from acuity_sync.local.freshbooks import FakeFreshBooks
 from acuity_sync.local.functions import HttpRoute
 from acuity_sync.local.gateway import LocalGateway
 from acuity_sync.local.lambda_runtime import FunctionPool
 from acuity_sync.local.pollers import PollerGroup, maximum_concurrency
 from acuity_sync.local.qbo import FakeQuickBooks
+from acuity_sync.local.xero import FakeXero
 from acuity_sync.store.tenants import TenantStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[4]
@@ -54,6 +56,8 @@ QUEUE_OUTPUTS = {
     LedgerName.FRESHBOOKS: "FreshBooksQueueUrl",
 }
 DEMO_REALM_ID = "9130357766420001"
+DEMO_XERO_TENANT_ID = "3f1c2b9e-5d7a-4e61-9c08-0d5e6a7b8c90"  # Xero's tenant ids are uuids
+DEMO_FRESHBOOKS_ACCOUNT_ID = "Dm0St7"
 LOCAL_AWS_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -104,6 +108,8 @@ class DevStack:
         self._moto: ThreadedMotoServer | None = None
         self._acuity: FakeAcuity | None = None
         self._quickbooks: FakeQuickBooks | None = None
+        self._xero: FakeXero | None = None
+        self._freshbooks: FakeFreshBooks | None = None
         self._pollers: PollerGroup | None = None
         self._pools: list[FunctionPool] = []
         self._gateway: LocalGateway | None = None
@@ -125,16 +131,23 @@ class DevStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         aws_url = f"http://{host}:{port}"
-        self._quickbooks = FakeQuickBooks().start()
-        self._quickbooks.add_company(DEMO_REALM_ID, country="US", currency=DEMO_CURRENCY, company_name="Demo Studio")
+        # At a time scale below 1 our pacing runs that much faster (Budget.in_time_scale), and so do the fakes'
+        # rate windows: a scaled minute holds a minute's calls.
+        speed = 1 / self._time_scale
+        self._quickbooks = FakeQuickBooks(per_minute=round(500 * speed), per_second=round(10 * speed)).start()
+        self._xero = FakeXero(per_minute=round(60 * speed)).start()
+        self._freshbooks = FakeFreshBooks().start()
+        companies = self._companies()
         stack = provision(
             self._template,
             stack_name=STACK_NAME,
             endpoint_url=aws_url,
             region=REGION,
-            parameters={"QuickBooksApiUrl": self._quickbooks.url},
+            parameters={LOCAL_LEDGERS[ledger].api_url_parameter: fake.url for ledger, (fake, _) in companies.items()},
         )
-        store_quickbooks_oauth_client(stack, self._quickbooks, endpoint_url=aws_url)
+        for fake, company_id in companies.values():
+            open_company(fake, company_id, currency=DEMO_CURRENCY, name="Demo Studio")
+            store_oauth_client(stack, fake, endpoint_url=aws_url)
 
         self._acuity = FakeAcuity(port=self._acuity_port).start()
         self._acuity.add_account(
@@ -145,7 +158,8 @@ class DevStack:
             currency=DEMO_CURRENCY,
         )
         self._create_demo_tenant(stack, aws_url, self._acuity.url)
-        connect_quickbooks(stack, self._quickbooks, DEMO_TENANT_ID, DEMO_REALM_ID, endpoint_url=aws_url)
+        for fake, company_id in companies.values():
+            connect(stack, fake, DEMO_TENANT_ID, company_id, endpoint_url=aws_url)
         self._gateway = self._start_gateway(stack, aws_url)
         self._pollers = self._start_pollers(stack, aws_url)
         webhook_base = self._gateway.url + WEBHOOK_PATH
@@ -171,17 +185,31 @@ class DevStack:
                 "acuity_api_key": DEMO_ACUITY_API_KEY,
                 "webhook_url": webhook_url,
             },
-            ledgers={
-                str(LedgerName.QUICKBOOKS): {
-                    "url": self._quickbooks.url,
-                    "realm_id": DEMO_REALM_ID,
-                    # A token of its own, so reading the books never races the sync's refreshes.
-                    "access_token": self._quickbooks.issue_tokens(DEMO_REALM_ID).access_token,
-                }
-            },
+            ledgers=self._ledger_access(),
         )
         (self._state_dir / "dev.json").write_text(self.info.to_json() + "\n", encoding="utf-8")
         return self.info
+
+    def _companies(self) -> dict[LedgerName, tuple[FakeLedger, str]]:
+        """The demo business's company at each fake ledger."""
+        return {
+            LedgerName.QUICKBOOKS: (self.quickbooks, DEMO_REALM_ID),
+            LedgerName.XERO: (self.xero, DEMO_XERO_TENANT_ID),
+            LedgerName.FRESHBOOKS: (self.freshbooks, DEMO_FRESHBOOKS_ACCOUNT_ID),
+        }
+
+    def _ledger_access(self) -> dict[str, dict[str, str]]:
+        """dev.json's `ledgers`: where each fake answers, the demo company, and an access token of its own (so
+        that reading the books never races the sync's refreshes; Xero's lasts 30 minutes, as Xero's do)."""
+        ids = {LedgerName.QUICKBOOKS: "realm_id", LedgerName.XERO: "tenant_id", LedgerName.FRESHBOOKS: "account_id"}
+        return {
+            str(ledger): {
+                "url": fake.url,
+                ids[ledger]: company_id,
+                "access_token": fake.issue_tokens(company_id).access_token,
+            }
+            for ledger, (fake, company_id) in self._companies().items()
+        }
 
     def _functions_environment(self, aws_url: str) -> dict[str, str]:
         environment = {**LOCAL_AWS_CREDENTIALS, "AWS_ENDPOINT_URL": aws_url, "POWERTOOLS_TRACE_DISABLED": "1"}
@@ -243,6 +271,19 @@ class DevStack:
         assert self._quickbooks is not None, "the stack is not started"
         return self._quickbooks
 
+    @property
+    def xero(self) -> FakeXero:
+        assert self._xero is not None, "the stack is not started"
+        return self._xero
+
+    @property
+    def freshbooks(self) -> FakeFreshBooks:
+        assert self._freshbooks is not None, "the stack is not started"
+        return self._freshbooks
+
+    def fake_ledger(self, ledger: LedgerName) -> FakeLedger:
+        return self._companies()[ledger][0]
+
     def worker_pids(self, logical_id: str) -> list[int]:
         """The live worker processes of one function (tests kill them to prove a crash loses nothing)."""
         return [pid for pool in self._pools if pool.spec.logical_id == logical_id for pid in pool.worker_pids]
@@ -263,9 +304,10 @@ class DevStack:
         if self._acuity is not None:
             self._acuity.stop()
             self._acuity = None
-        if self._quickbooks is not None:
-            self._quickbooks.stop()
-            self._quickbooks = None
+        for fake in (self._quickbooks, self._xero, self._freshbooks):
+            if fake is not None:
+                fake.stop()
+        self._quickbooks = self._xero = self._freshbooks = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
