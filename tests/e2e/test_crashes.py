@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.acuity_admin import AcuityAdmin
 from acuity_sync.local.devstack import DEMO_REALM_ID, DevStack
 from tests.support.scenarios import reader_for, wait_for, wait_until_drained
@@ -32,7 +33,13 @@ SYNC_FUNCTION = "SyncQuickBooksFunction"
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     state_dir: Path = tmp_path_factory.mktemp("crashes")
-    with DevStack(state_dir=state_dir, gateway_port=0, time_scale=TIME_SCALE) as stack:
+    with DevStack(
+        state_dir=state_dir,
+        gateway_port=0,
+        time_scale=TIME_SCALE,
+        stack_name="crashes",
+        ledgers=(LedgerName.QUICKBOOKS,),  # the crashes are staged with the fake QuickBooks' hanging answers
+    ) as stack:
         yield stack
 
 

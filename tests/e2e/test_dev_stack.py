@@ -183,7 +183,7 @@ def test_a_booking_in_acuity_reaches_every_ledger_and_ctrl_c_stops_everything(de
     # Each ledger's sync function (worker processes fed by the poller) turns it into an invoice. The books are read
     # once the queues are drained: polling them would spend the ledger's rate limit the sync needs.
     for ledger in ("quickbooks", "xero", "freshbooks"):
-        assert dev.drained(ledger), f"{ledger}: {dev.log_tail(ledger)}"
+        assert dev.drained(ledger, timeout=120), f"{ledger}: {dev.log_tail(ledger)}"
         invoices = books_of(info, ledger).invoices
         assert len(invoices) == 1, f"{ledger}: {invoices}; log: {dev.log_tail(ledger)}"
         (invoice,) = invoices

@@ -51,19 +51,29 @@ UNIQUE_CUSTOMER_NAMES = {"quickbooks", "xero"}
 D = Decimal
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    state_dir: Path = tmp_path_factory.mktemp("scenarios")
-    with DevStack(state_dir=state_dir, gateway_port=0, time_scale=TIME_SCALE) as dev:
-        assert dev.info is not None
-        yield dev
-
-
 # One xdist group per ledger (make e2e runs --dist loadgroup): a ledger's scenarios run in order on one worker,
-# with that worker's stack, while another worker runs another ledger's.
-@pytest.fixture(params=[pytest.param(ledger, marks=pytest.mark.xdist_group(ledger)) for ledger in LEDGERS])
+# while another worker runs another ledger's.
+@pytest.fixture(
+    scope="module", params=[pytest.param(ledger, marks=pytest.mark.xdist_group(ledger)) for ledger in LEDGERS]
+)
 def ledger(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, ledger: str) -> Iterator[DevStack]:
+    """A stack of the ledger's own, its demo tenant connected to that ledger alone: another ledger's sync never
+    spends this one's rate limit, planned faults or clock."""
+    state_dir: Path = tmp_path_factory.mktemp(f"scenarios-{ledger}")
+    with DevStack(
+        state_dir=state_dir,
+        gateway_port=0,
+        time_scale=TIME_SCALE,
+        stack_name=f"scenarios-{ledger}",
+        ledgers=(LedgerName(ledger),),
+    ) as dev:
+        assert dev.info is not None
+        yield dev
 
 
 @dataclass

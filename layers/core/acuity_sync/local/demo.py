@@ -3,7 +3,7 @@ sample events in events/ verify against it; a real tenant's id is random (store/
 
 from __future__ import annotations
 
-from acuity_sync.ledgers import ALL_LEDGERS
+from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
 from acuity_sync.secret import Secret
 from acuity_sync.store.tenants import TenantProfile
 
@@ -14,7 +14,7 @@ DEMO_TIMEZONE = "America/New_York"
 DEMO_CURRENCY = "USD"
 
 
-def demo_profile(acuity_base_url: str) -> TenantProfile:
+def demo_profile(acuity_base_url: str, ledgers: tuple[LedgerName, ...] = ALL_LEDGERS) -> TenantProfile:
     return TenantProfile(
         tenant_id=DEMO_TENANT_ID,
         name="Demo Studio",
@@ -23,5 +23,5 @@ def demo_profile(acuity_base_url: str) -> TenantProfile:
         acuity_base_url=acuity_base_url,
         currency=DEMO_CURRENCY,
         timezone=DEMO_TIMEZONE,
-        ledgers=ALL_LEDGERS,
+        ledgers=ledgers,
     )

@@ -21,7 +21,7 @@ import httpx
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from acuity_sync.auth.kms import SecretBox
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
 from acuity_sync.local.connections import LOCAL_LEDGERS, FakeLedger, connect, open_company, store_oauth_client
 from acuity_sync.local.demo import (
@@ -97,7 +97,11 @@ class DevStack:
         template: Path = DEFAULT_TEMPLATE,
         webhook_workers: int = 4,
         time_scale: float = 1.0,
+        stack_name: str = STACK_NAME,
+        ledgers: tuple[LedgerName, ...] = ALL_LEDGERS,
     ) -> None:
+        """`ledgers`: those the demo tenant is connected to (all fakes run either way). `stack_name`: another
+        name lets two stacks share one process (moto's state is per process), as the end-to-end tests do."""
         self._state_dir = state_dir
         self._gateway_port = gateway_port
         self._aws_port = aws_port
@@ -105,6 +109,8 @@ class DevStack:
         self._template = template
         self._webhook_workers = webhook_workers
         self._time_scale = time_scale
+        self._stack_name = stack_name
+        self._ledgers = ledgers
         self._moto: ThreadedMotoServer | None = None
         self._acuity: FakeAcuity | None = None
         self._quickbooks: FakeQuickBooks | None = None
@@ -140,7 +146,7 @@ class DevStack:
         companies = self._companies()
         stack = provision(
             self._template,
-            stack_name=STACK_NAME,
+            stack_name=self._stack_name,
             endpoint_url=aws_url,
             region=REGION,
             parameters={LOCAL_LEDGERS[ledger].api_url_parameter: fake.url for ledger, (fake, _) in companies.items()},
@@ -157,8 +163,9 @@ class DevStack:
             timezone=DEMO_TIMEZONE,
             currency=DEMO_CURRENCY,
         )
-        self._create_demo_tenant(stack, aws_url, self._acuity.url)
-        for fake, company_id in companies.values():
+        self._create_demo_tenant(stack, aws_url, self._acuity.url, self._ledgers)
+        for ledger in self._ledgers:
+            fake, company_id = companies[ledger]
             connect(stack, fake, DEMO_TENANT_ID, company_id, endpoint_url=aws_url)
         self._gateway = self._start_gateway(stack, aws_url)
         self._pollers = self._start_pollers(stack, aws_url)
@@ -252,11 +259,13 @@ class DevStack:
         return LocalGateway(routes, port=self._gateway_port).start()
 
     @staticmethod
-    def _create_demo_tenant(stack: ProvisionedStack, aws_url: str, acuity_url: str) -> None:
+    def _create_demo_tenant(
+        stack: ProvisionedStack, aws_url: str, acuity_url: str, ledgers: tuple[LedgerName, ...]
+    ) -> None:
         dynamodb = boto3.client("dynamodb", endpoint_url=aws_url, region_name=REGION)
         kms = boto3.client("kms", endpoint_url=aws_url, region_name=REGION)
         store = TenantStore(dynamodb, stack.table_name, SecretBox(kms, stack.kms_key_arn))
-        store.create(demo_profile(acuity_url))
+        store.create(demo_profile(acuity_url, ledgers))
 
     @staticmethod
     def _register_webhooks(acuity_url: str, target: str) -> None:
