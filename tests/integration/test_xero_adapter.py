@@ -28,7 +28,7 @@ from acuity_sync.ledgers.base import (
     TaxMode,
     Transient,
 )
-from acuity_sync.ledgers.xero import XeroLedger, account_problems, where_equals, xero_date
+from acuity_sync.ledgers.xero import AccountCharts, XeroLedger, account_problems, where_equals, xero_date
 from acuity_sync.local.clock import FakeClock
 from acuity_sync.local.xero import FakeXero, RecordedRequest
 from acuity_sync.secret import Secret
@@ -405,6 +405,20 @@ def test_accounts_not_chosen_default_to_sales_200_and_the_first_bank_read_once(o
     assert org.state("Invoices")[0]["LineItems"][0]["AccountID"] == org.account("200")
     assert org.state("Payments")[0]["Account"]["AccountID"] == org.bank_id
     assert [request.path for request in org.calls()].count("/api.xro/2.0/Accounts") == 1
+
+
+def test_the_chart_is_kept_between_messages_of_one_container_for_ten_minutes(org: Org) -> None:
+    now = [0.0]
+    charts = AccountCharts(ttl_seconds=600, clock=lambda: now[0])
+    for minute in (0, 5, 9):  # one adapter per message, as the sync function builds them
+        now[0] = minute * 60.0
+        ledger = org.ledger(invoice_account_id=None, payment_account_id=None, charts=charts)
+        ledger.create_invoice(invoice_draft(ledger.create_customer(replace(JANE, email=f"jane{minute}@example.com"))))
+    assert [request.path for request in org.calls()].count("/api.xro/2.0/Accounts") == 1
+    now[0] = 11 * 60.0
+    ledger = org.ledger(invoice_account_id=None, payment_account_id=None, charts=charts)
+    ledger.create_invoice(invoice_draft(ledger.create_customer(replace(JANE, email="jane11@example.com"))))
+    assert [request.path for request in org.calls()].count("/api.xro/2.0/Accounts") == 2
 
 
 def test_a_wrong_invoice_account_is_explained(org: Org) -> None:

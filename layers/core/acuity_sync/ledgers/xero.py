@@ -198,6 +198,30 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
+class AccountCharts:
+    """Organisations' charts of accounts, kept per container for ten minutes: with no account chosen in the
+    settings, every message that writes an invoice or a payment needs the chart to pick the default, and one
+    GET /Accounts per message would spend Xero's 60 calls a minute. A chart out of date is harmless: Xero refuses
+    an account that no longer qualifies, and the adapter then reads the chart again."""
+
+    def __init__(self, ttl_seconds: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._charts: dict[str, tuple[float, list[Choice]]] = {}
+
+    def get(self, tenant_id: str) -> list[Choice] | None:
+        kept = self._charts.get(tenant_id)
+        if kept is None or self._clock() - kept[0] > self._ttl:
+            return None
+        return list(kept[1])
+
+    def put(self, tenant_id: str, chart: list[Choice]) -> None:
+        self._charts[tenant_id] = (self._clock(), list(chart))
+
+    def forget(self, tenant_id: str) -> None:
+        self._charts.pop(tenant_id, None)
+
+
 # --------------------------------------------------------------------------------------------- the adapter
 class XeroLedger:
     name = LedgerName.XERO
@@ -213,6 +237,7 @@ class XeroLedger:
         payment_account_id: str | None = None,
         tax_type: str | None = None,
         pace: Pace = lambda: None,
+        charts: AccountCharts | None = None,
     ) -> None:
         self._transport = LedgerTransport(
             ledger=self.name,
@@ -227,7 +252,8 @@ class XeroLedger:
         self._invoice_account_id = invoice_account_id
         self._payment_account_id = payment_account_id
         self._tax_type = tax_type
-        self._chart: list[Choice] | None = None
+        self._charts = charts or AccountCharts()
+        self._chart: list[Choice] | None = self._charts.get(tenant_id)
         self._gate = RateGate()
 
     # ------------------------------------------------------------------------------------------- company
@@ -257,6 +283,7 @@ class XeroLedger:
                 )
                 for account in self._get("/Accounts")["Accounts"]
             ]
+            self._charts.put(self._tenant_id, self._chart)
         return list(self._chart)
 
     def list_items(self) -> list[Choice]:
@@ -486,6 +513,8 @@ class XeroLedger:
         a write Xero accepts costs no call to check its account)."""
         if "account" not in refused.message.lower():
             return
+        self._chart = None  # a kept chart may be what is out of date
+        self._charts.forget(self._tenant_id)
         accounts = self.list_accounts()
         if payment:
             problems = account_problems(None, self._payment_account_id, accounts)

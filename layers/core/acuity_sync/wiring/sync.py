@@ -27,7 +27,7 @@ from acuity_sync.ledgers.pacing import Pace, pacer
 from acuity_sync.ledgers.quickbooks import PRODUCTION_URL as QUICKBOOKS_PRODUCTION_URL
 from acuity_sync.ledgers.quickbooks import QuickBooksLedger
 from acuity_sync.ledgers.xero import PRODUCTION_URL as XERO_PRODUCTION_URL
-from acuity_sync.ledgers.xero import XeroLedger
+from acuity_sync.ledgers.xero import AccountCharts, XeroLedger
 from acuity_sync.observability import logger, tracer
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
@@ -162,6 +162,8 @@ def quickbooks_adapters(
 
 
 def xero_adapters(http: httpx.Client, keeper: TokenKeeper, pace_for: PaceFor, api_url: str | None) -> LedgerFactory:
+    charts = AccountCharts()  # per container, like the company info
+
     def build(profile: TenantProfile, settings: AnyLedgerSettings) -> Ledger:
         assert isinstance(settings, XeroSettings)
         options = settings.xero
@@ -175,6 +177,7 @@ def xero_adapters(http: httpx.Client, keeper: TokenKeeper, pace_for: PaceFor, ap
             payment_account_id=options.payment_account_id,
             tax_type=options.tax_type,
             pace=pace_for(profile.tenant_id),
+            charts=charts,
         )
 
     return build
