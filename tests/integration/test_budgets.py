@@ -173,6 +173,17 @@ def test_a_new_bucket_is_full_then_refills_at_the_rate_up_to_the_burst(
     assert int(item["expires_at"]["N"]) == math.ceil(clock() + 2 * 86400)
 
 
+def test_a_budget_in_a_time_scale_waits_that_much_less_and_keeps_its_limits(store: BudgetStore) -> None:
+    scaled = XERO_BUDGET.in_time_scale(0.05)  # the local stack's end-to-end scale
+    assert (scaled.rate_per_second, scaled.burst) == (pytest.approx(18.0), XERO_BUDGET.burst)
+    assert (scaled.daily_cap, scaled.max_concurrent) == (XERO_BUDGET.daily_cap, XERO_BUDGET.max_concurrent)
+    for _ in range(5):
+        store.take("t#scaled", scaled)
+    wait = store.take("t#scaled", scaled)
+    assert isinstance(wait, Wait)
+    assert wait.seconds == pytest.approx((1 / 0.9) * 0.05)  # Xero's 1.1 s between calls, at 0.05
+
+
 def test_fractional_rates_grant_whole_tokens_on_time(store: BudgetStore, clock: ManualClock) -> None:
     budget = Budget(rate_per_second=0.9, burst=1.0)
     assert isinstance(store.take("slow", budget), Granted)
