@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -79,23 +80,34 @@ def reference_marker(reference: str) -> str:
     return "acuity:" + hashlib.sha256(reference.encode()).hexdigest()[: REFERENCE_LIMIT - len("acuity:")]
 
 
-def split_tax(price: Decimal, tax_name: str, percent: Decimal) -> tuple[Decimal, Decimal]:
-    """The net amount and tax that FreshBooks will add up to exactly `price`, with the tax rounded half-up to the
-    cent. Prices a cent apart can need nets two cents apart, so some prices have no such net (at 13 %, 100.00 is
-    88.49 + 11.50 = 99.99 or 88.50 + 11.51 = 100.01): those are refused rather than billed a cent off."""
+@dataclass(frozen=True, slots=True)
+class TaxSplit:
+    net: Decimal  # the line's unit cost
+    tax: Decimal  # what FreshBooks adds: net x rate, rounded half-up to the cent
+    rounding: Decimal  # a cent on a line of its own (no tax) when no net gives the price exactly; else 0.00
+
+
+def split_tax(price: Decimal, percent: Decimal) -> TaxSplit:
+    """The net amount and tax that FreshBooks will add up to `price`, with the tax rounded half-up to the cent.
+    Prices a cent apart can need nets two cents apart, so some prices have no such net (at 13 %, 100.00 is
+    88.49 + 11.50 = 99.99 or 88.50 + 11.51 = 100.01): those get the net below and a one-cent rounding line, so the
+    invoice still totals Acuity's price to the cent."""
     rate = percent / 100
     guess = money(price / (1 + rate))
+    best: TaxSplit | None = None
     for step in (0, -1, 1, -2, 2, -3, 3):
         net = guess + step * CENT
         tax = (net * rate).quantize(CENT, ROUND_HALF_UP)
-        if net >= 0 and net + tax == price:
-            return net, tax
-    raise Rejected(
-        "tax_rounding",
-        f"{price} cannot be split into a net amount plus {tax_name} at {percent}% that adds up to exactly {price}: "
-        "FreshBooks rounds the tax to the cent and no net amount gives this price. Change the price by a cent in "
-        "Acuity, or use tax_mode non_taxable.",
-    )
+        if net < 0 or net + tax > price:
+            continue
+        split = TaxSplit(net, tax, price - net - tax)
+        if split.rounding == 0:
+            return split
+        if best is None or split.rounding < best.rounding:
+            best = split
+    if best is None:
+        raise Rejected("tax_rounding", f"{price} cannot be split into a net amount and {percent}% tax")
+    return best
 
 
 def account_id_of(http: httpx.Client, access_token: str, api_url: str = PRODUCTION_URL) -> str:
@@ -283,13 +295,13 @@ class FreshBooksLedger:
         return None
 
     def create_credit_note(self, draft: CreditNoteDraft) -> LedgerCreditNote:
-        line = self._line(InvoiceLine(draft.reason, draft.amount), draft.currency, draft.tax)
+        lines = self._line(InvoiceLine(draft.reason, draft.amount), draft.currency, draft.tax)
         body = {
             "clientid": _id(draft.customer_id),
             "create_date": draft.issued_on.isoformat(),
             "credit_type": "goodwill",  # documented types: goodwill, prepayment
             "notes": f"{draft.reason}\n{CREDIT_MARK}{draft.reference}",
-            "lines": [{**line, "name": "Credit"}],
+            "lines": [{**lines[0], "name": "Credit"}, *lines[1:]],
         }
         if draft.currency:
             body["currency_code"] = draft.currency
@@ -298,20 +310,34 @@ class FreshBooksLedger:
 
     # ------------------------------------------------------------------------------------------- shapes
     def _lines(self, lines: tuple[InvoiceLine, ...], currency: str, tax: TaxMode) -> list[dict[str, Any]]:
-        return [self._line(line, currency, tax) for line in lines]
+        return [shaped for line in lines for shaped in self._line(line, currency, tax)]
 
-    def _line(self, line: InvoiceLine, currency: str, tax: TaxMode) -> dict[str, Any]:
-        """One line, quantity 1. In the inclusive mode a service line's price is split into net + tax; a tip is
-        not a price for a supply and carries no tax."""
+    def _line(self, line: InvoiceLine, currency: str, tax: TaxMode) -> list[dict[str, Any]]:
+        """One line, quantity 1. In the inclusive mode a service line's price is split into net + tax (and, for a
+        price no net gives exactly, a one-cent rounding line without tax); a tip is not a price for a supply and
+        carries no tax."""
         shaped: dict[str, Any] = {"type": 0, "name": _line_name(line), "description": line.description, "qty": 1}
-        net = money(line.amount)
-        if tax is TaxMode.INCLUSIVE and line.kind is LineKind.SERVICE:
-            if not self._tax_name or self._tax_percent is None:
-                raise Rejected("tax_settings", "tax_mode inclusive needs tax_name and tax_percent in the settings")
-            net, _ = split_tax(net, self._tax_name, self._tax_percent)
-            shaped |= {"taxName1": self._tax_name, "taxAmount1": f"{self._tax_percent:f}"}
-        shaped["unit_cost"] = _money(net, currency)
-        return shaped
+        if tax is not TaxMode.INCLUSIVE or line.kind is not LineKind.SERVICE:
+            return [shaped | {"unit_cost": _money(money(line.amount), currency)}]
+        if not self._tax_name or self._tax_percent is None:
+            raise Rejected("tax_settings", "tax_mode inclusive needs tax_name and tax_percent in the settings")
+        split = split_tax(money(line.amount), self._tax_percent)
+        taxed = shaped | {
+            "unit_cost": _money(split.net, currency),
+            "taxName1": self._tax_name,
+            "taxAmount1": f"{self._tax_percent:f}",
+        }
+        if split.rounding == 0:
+            return [taxed]
+        rounding = {
+            "type": 0,
+            "name": "Rounding",
+            "description": f"{self._tax_name} at {self._tax_percent:f}% rounds to the cent: this keeps the total at "
+            f"{money(line.amount)}",
+            "qty": 1,
+            "unit_cost": _money(split.rounding, currency),
+        }
+        return [taxed, rounding]
 
     # ------------------------------------------------------------------------------------------- HTTP
     def _find_invoice(self, reference: str) -> dict[str, Any] | None:
