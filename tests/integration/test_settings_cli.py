@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,10 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from acuity_sync.auth.kms import SecretBox
 from acuity_sync.cli import main
 from acuity_sync.ledgers import LedgerName
+from acuity_sync.local.clock import FakeClock
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
+from acuity_sync.local.connections import connect
+from acuity_sync.local.xero import FakeXero
 from acuity_sync.secret import Secret
 from acuity_sync.store.settings import SettingsStore, VersionedSettings
 from acuity_sync.store.tenants import TenantProfile, TenantStore
@@ -148,9 +152,10 @@ def test_set_validates_saves_and_prints_the_new_settings(
 def test_each_set_builds_on_the_last(stack: ProvisionedStack, tenant: str, capsys: pytest.CaptureFixture[str]) -> None:
     run_json(stack, capsys, "set", "--tenant", tenant, "--ledger", "xero", "mode=customer_only")
     account = "EBD06280-AF70-4BED-97C6-7451A454AD85"
-    document = run_json(
-        stack, capsys, "set", "--tenant", tenant, "--ledger", "xero", f"xero.invoice_account_id={account}"
-    )
+    assert run(stack, "set", "--tenant", tenant, "--ledger", "xero", f"xero.invoice_account_id={account}") == 0
+    output = capsys.readouterr()
+    assert "not connected to Xero yet: the accounts are checked at the first sync" in output.err
+    document = json.loads(output.out)
     assert document["version"] == 2
     assert document["settings"]["mode"] == "customer_only"
     assert document["settings"]["xero"]["invoice_account_id"] == account.lower()
@@ -263,3 +268,65 @@ def test_a_concurrent_change_is_reported_not_overwritten(
     monkeypatch.setattr(SettingsStore, "get", read)
     document = run_json(stack, capsys, "get", "--tenant", tenant, "--ledger", "xero")
     assert (document["version"], document["settings"]["mode"]) == (1, "customer_only")
+
+
+# ----------------------------------------------------------------------------------------------- Xero's accounts
+@pytest.fixture
+def xero(stack: ProvisionedStack, tenant: str) -> Iterator[tuple[FakeXero, str]]:
+    """The tenant connected to an organisation at the fake Xero."""
+    organisation = str(uuid.uuid4())
+    with FakeXero(clock=FakeClock(frozen=True), per_minute=1000) as fake:
+        fake.add_organisation(organisation, name="Calm Clinic")
+        connect(stack, fake, tenant, organisation, endpoint_url=stack.endpoint_url)
+        yield fake, organisation
+
+
+def account_id(fake: FakeXero, organisation: str, kind: str, code: str | None) -> str:
+    accounts = fake.state(organisation)["Accounts"]
+    return next(str(a["AccountID"]) for a in accounts if a["Type"] == kind and a.get("Code") == code)
+
+
+def test_a_xero_account_of_the_wrong_kind_is_refused_with_those_that_qualify(
+    stack: ProvisionedStack, tenant: str, xero: tuple[FakeXero, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake, organisation = xero
+    bank = account_id(fake, organisation, "BANK", "090")
+    status = run(
+        stack,
+        "set",
+        "--tenant",
+        tenant,
+        "--ledger",
+        "xero",
+        f"xero.invoice_account_id={bank}",
+        "--xero-api-url",
+        fake.url,
+    )
+    assert status == 2
+    output = capsys.readouterr()
+    assert output.out == ""
+    assert "is not an active revenue or sales account" in output.err
+    assert "Sales (200)" in output.err  # the accounts that qualify are listed
+    assert run_json(stack, capsys, "get", "--tenant", tenant, "--ledger", "xero")["version"] == 0  # nothing written
+
+
+def test_a_xero_bank_account_without_a_code_can_be_chosen_for_payments(
+    stack: ProvisionedStack, tenant: str, xero: tuple[FakeXero, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake, organisation = xero
+    codeless_bank = account_id(fake, organisation, "BANK", None)
+    document = run_json(
+        stack,
+        capsys,
+        "set",
+        "--tenant",
+        tenant,
+        "--ledger",
+        "xero",
+        f"xero.payment_account_id={codeless_bank}",
+        "--xero-api-url",
+        fake.url,
+    )
+    assert document["settings"]["xero"]["payment_account_id"] == codeless_bank
+    reads = [request.path for request in fake.requests(organisation)]
+    assert reads == ["/api.xro/2.0/Accounts"]  # one read of the chart, nothing written to Xero

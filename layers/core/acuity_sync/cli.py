@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +20,12 @@ import httpx
 from pydantic import ValidationError
 
 from acuity_sync.auth.kms import SecretBox
+from acuity_sync.auth.tokens import ConnectionStore
 from acuity_sync.ledgers import LedgerName
+from acuity_sync.ledgers.base import LedgerError
+from acuity_sync.ledgers.xero import PRODUCTION_URL as XERO_PRODUCTION_URL
+from acuity_sync.ledgers.xero import XeroLedger, account_problems
+from acuity_sync.observability import logger
 from acuity_sync.secret import Secret
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.settings import (
@@ -30,7 +36,7 @@ from acuity_sync.store.settings import (
     VersionedSettings,
 )
 from acuity_sync.store.tenants import DEFAULT_ACUITY_BASE_URL, TenantProfile, TenantStore, new_tenant_id
-from acuity_sync.sync.settings import parse_settings, settings_error_messages
+from acuity_sync.sync.settings import XeroSettings, parse_settings, settings_error_messages
 
 DEV_STATE = Path(".acuity-sync") / "dev.json"
 
@@ -84,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_settings_target(put)
     put.add_argument("assignments", nargs="+", metavar="KEY=VALUE", help="e.g. mode=send quickbooks.default_item_id=1")
+    put.add_argument(
+        "--xero-api-url",
+        default=os.environ.get("ACUITY_SYNC_XERO_API_URL"),
+        help="where chosen Xero accounts are checked (default: the dev stack's fake, else Xero)",
+    )
     put.set_defaults(run=_run_settings_set)
     return parser
 
@@ -189,6 +200,7 @@ def _add_settings_target(parser: argparse.ArgumentParser) -> None:
 def _settings_store(arguments: argparse.Namespace) -> tuple[SettingsStore, LedgerName]:
     """The settings store, after checking that the tenant exists (settings of an unknown tenant are a typo)."""
     location = _locate_stack(arguments)
+    arguments.location = location  # for the checks against the ledger (`settings set`)
     dynamodb = boto3.client("dynamodb", endpoint_url=location.endpoint_url, region_name=location.region)
     kms = boto3.client("kms", endpoint_url=location.endpoint_url, region_name=location.region)
     try:
@@ -235,11 +247,77 @@ def _run_settings_set(arguments: argparse.Namespace) -> int:
             for message in settings_error_messages(error):
                 print(f"  {message}", file=sys.stderr)
             return 2
+        if isinstance(changed, XeroSettings) and isinstance(current.settings, XeroSettings):
+            problems = _xero_account_problems(arguments, current.settings, changed)
+            if problems:
+                print(f"acuity-sync: the {ledger} settings were not changed:", file=sys.stderr)
+                for problem in problems:
+                    print(f"  {problem}", file=sys.stderr)
+                return 2
         version = store.put(arguments.tenant, ledger, changed, current.version)
     except (StoreUnavailable, StoredSettingsInvalid, SettingsConflict, UnknownTenant) as error:
         raise CommandError(str(error)) from error
     _print_settings(arguments.tenant, ledger, VersionedSettings(changed, version))
     return 0
+
+
+def _xero_account_problems(arguments: argparse.Namespace, before: XeroSettings, after: XeroSettings) -> list[str]:
+    """A newly chosen invoice or payment account checked against the organisation's chart (GET /Accounts), with
+    the connection's current access token. The CLI never refreshes a token (refresh tokens are single use: that
+    is the sync functions' token keeper's job), so without a usable token the check is left to the first sync,
+    which parks the event with the same message."""
+    invoice_id, payment_id = after.xero.invoice_account_id, after.xero.payment_account_id
+    new_invoice = invoice_id if invoice_id != before.xero.invoice_account_id else None
+    new_payment = payment_id if payment_id != before.xero.payment_account_id else None
+    if new_invoice is None and new_payment is None:
+        return []
+    location: StackLocation = arguments.location
+    dynamodb = boto3.client("dynamodb", endpoint_url=location.endpoint_url, region_name=location.region)
+    kms = boto3.client("kms", endpoint_url=location.endpoint_url, region_name=location.region)
+    connection = ConnectionStore(dynamodb, location.table, SecretBox(kms, location.kms_key_id)).get(
+        arguments.tenant, LedgerName.XERO
+    )
+    if connection is None:
+        print("acuity-sync: not connected to Xero yet: the accounts are checked at the first sync", file=sys.stderr)
+        return []
+    token = connection.access_token
+    with httpx.Client(timeout=20) as http, _quiet_logger():
+        xero = XeroLedger(
+            http=http, tenant_id=connection.company_id, access_token=lambda _: token, api_url=_xero_url(arguments)
+        )
+        try:
+            chart = xero.list_accounts()
+        except LedgerError as error:
+            print(
+                f"acuity-sync: could not read Xero's accounts now ({error.message}): the first sync checks them",
+                file=sys.stderr,
+            )
+            return []
+    return account_problems(new_invoice, new_payment, chart)
+
+
+@contextlib.contextmanager
+def _quiet_logger() -> Iterator[None]:
+    """No INFO log lines or EMF metrics (both for Lambda's CloudWatch, both on stdout) in a command's answer."""
+    level = logger.log_level
+    logger.setLevel("WARNING")
+    try:
+        with open(os.devnull, "w", encoding="utf-8") as nowhere, contextlib.redirect_stdout(nowhere):
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _xero_url(arguments: argparse.Namespace) -> str:
+    """Xero's API: --xero-api-url, else the running `acuity-sync dev`'s fake, else Xero's own."""
+    if arguments.xero_api_url:
+        return str(arguments.xero_api_url)
+    if arguments.dev_state.exists() and not arguments.stack:
+        dev = json.loads(arguments.dev_state.read_text(encoding="utf-8"))
+        url = dev.get("ledgers", {}).get("xero", {}).get("url")
+        if url:
+            return str(url)
+    return XERO_PRODUCTION_URL
 
 
 def _reject_constant(name: str) -> object:
