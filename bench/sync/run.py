@@ -201,9 +201,9 @@ class CountingXero(FakeXero):
         self.wire = Wire()
         super().__init__(per_minute=UNLIMITED)
 
-    def __call__(self, request: Request) -> Response:
+    def _handle(self, request: Request) -> Response:
         self.wire.record(request)
-        return super().__call__(request)
+        return super()._handle(request)
 
 
 class CountingFreshBooks(FakeFreshBooks):

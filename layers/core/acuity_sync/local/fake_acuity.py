@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from types import TracebackType
 from typing import Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,7 +39,7 @@ import httpx
 
 from acuity_sync.acuity.signature import sign
 from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.httpserver import HttpServer, Request, Response, Router, empty, json_response
+from acuity_sync.local.httpserver import FakeService, Request, Response, Router, empty, json_response
 
 logger = logging.getLogger(__name__)
 
@@ -617,7 +616,7 @@ class _RetryScheduler:
 # --------------------------------------------------------------------------------------------------- the fake
 
 
-class FakeAcuity:
+class FakeAcuity(FakeService):
     """The fake Acuity API server. `start()` it (or use `with`), point clients at `url`, drive it via /_admin."""
 
     def __init__(
@@ -631,8 +630,7 @@ class FakeAcuity:
         retry_delays: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 16.0),
         delivery_timeout: float = 5.0,
     ) -> None:
-        self._host = host
-        self._port = port
+        super().__init__(host, port)
         self.clock = clock or FakeClock()
         self._limiter = RequestLimiter(self.clock, rate_limit_per_second, max_concurrent)
         self._retry_delays = tuple(retry_delays)
@@ -646,7 +644,6 @@ class FakeAcuity:
         self._order_ids = itertools.count(_FIRST_ORDER_ID)
         self._webhook_ids = itertools.count(1)
         self._calendar_ids = itertools.count(_FIRST_CALENDAR_ID)
-        self._server: HttpServer | None = None
         self._http: httpx.Client | None = None
         self._retries = _RetryScheduler(self.clock, self._attempt)
         self._api = self._api_router()
@@ -654,37 +651,19 @@ class FakeAcuity:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> FakeAcuity:
-        if self._server is not None:
+    def start(self) -> Self:
+        if self.running:
             raise RuntimeError("FakeAcuity already started")
         self._retries.start()
-        self._server = HttpServer(self._handle, self._host, self._port).start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
-        server, self._server = self._server, None
         self._retries.stop()
-        if server is not None:
-            server.stop()
+        super().stop()
         with self._lock:
             http, self._http = self._http, None
         if http is not None:
             http.close()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeAcuity not started")
-        return self._server.url
 
     @property
     def api_url(self) -> str:
@@ -1085,7 +1064,7 @@ class FakeAcuity:
     def _delivery_client(self) -> httpx.Client | None:
         """The HTTP client for deliveries, made on first use (it costs ~50 ms, and most tests deliver nothing)."""
         with self._lock:
-            if self._http is None and self._server is not None:
+            if self._http is None and self.running:
                 # trust_env=False: a proxy set in the environment must not intercept deliveries to 127.0.0.1.
                 self._http = httpx.Client(timeout=self._delivery_timeout, trust_env=False, follow_redirects=False)
             return self._http

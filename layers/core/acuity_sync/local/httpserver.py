@@ -417,3 +417,46 @@ class HttpServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class FakeService:
+    """A fake of an outside service (Acuity, QuickBooks, Xero, FreshBooks) on an HttpServer of its own:
+    `start()` / `stop()`, `url`, and use as a context manager. A subclass answers in `_handle` and may extend
+    `start` and `stop` (calling these)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._host, self._port = host, port
+        self._server: HttpServer | None = None
+
+    def _handle(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        if self._server is not None:
+            raise RuntimeError(f"{type(self).__name__} already started")
+        self._server = HttpServer(self._handle, self._host, self._port).start()
+        return self
+
+    def stop(self) -> None:
+        """Safe to call twice, or before start."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} not started")
+        return self._server.url
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

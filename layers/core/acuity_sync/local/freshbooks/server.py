@@ -26,14 +26,13 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs
 
 from acuity_sync.local.clock import FakeClock
 from acuity_sync.local.freshbooks import api, errors
 from acuity_sync.local.freshbooks.entities import Business, Json
-from acuity_sync.local.httpserver import HttpServer, Request, Response, json_response
+from acuity_sync.local.httpserver import FakeService, Request, Response, json_response
 from acuity_sync.local.oauth_authority import DAY, HOUR, InvalidGrant, TokenAuthority, TokenPair
 
 TOKEN_PATH = "/auth/oauth/token"  # noqa: S105 - a URL path, not a secret
@@ -57,7 +56,7 @@ class _Fault:
     path_contains: str
 
 
-class FakeFreshBooks:
+class FakeFreshBooks(FakeService):
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -67,7 +66,7 @@ class FakeFreshBooks:
         client_id: str = "local-client",
         client_secret: str = "local-secret",  # noqa: S107 - a fake's default credentials
     ) -> None:
-        self._host, self._port = host, port
+        super().__init__(host, port)
         self.clock = clock or FakeClock()
         self.client_id, self.client_secret = client_id, client_secret
         self.authority = freshbooks_authority(self.clock)
@@ -76,34 +75,6 @@ class FakeFreshBooks:
         self._log: dict[str, list[Json]] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._codes: dict[str, tuple[str, str, float]] = {}  # code -> account_id, redirect_uri, expires at
-        self._server: HttpServer | None = None
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> Self:
-        if self._server is not None:
-            raise RuntimeError("FakeFreshBooks already started")
-        self._server = HttpServer(self._handle, self._host, self._port).start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeFreshBooks not started")
-        return self._server.url
 
     # ------------------------------------------------------------------ set-up and inspection (for tests)
 

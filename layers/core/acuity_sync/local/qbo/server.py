@@ -27,12 +27,11 @@ import secrets
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs
 
 from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.httpserver import HttpServer, Request, Response, json_response, status
+from acuity_sync.local.httpserver import FakeService, Request, Response, json_response, status
 from acuity_sync.local.oauth_authority import InvalidGrant, TokenAuthority, TokenPair
 from acuity_sync.local.qbo import api, faults
 from acuity_sync.local.qbo.admin import admin_router
@@ -53,7 +52,7 @@ def intuit_tid(now: datetime) -> str:
     return f"1-{int(now.timestamp()):08x}-{secrets.token_hex(12)}"
 
 
-class FakeQuickBooks:
+class FakeQuickBooks(FakeService):
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -67,7 +66,7 @@ class FakeQuickBooks:
         client_secret: str = "local-secret",  # noqa: S107 - a fake's default credentials
         throttle_format: FaultFormat = "json",
     ) -> None:
-        self._host, self._port = host, port
+        super().__init__(host, port)
         self.clock = clock or FakeClock()
         self.client_id, self._client_secret = client_id, client_secret
         if throttle_format not in FAULT_FORMATS:
@@ -84,36 +83,16 @@ class FakeQuickBooks:
         self._log: list[JsonObject] = []
         self._stopping = threading.Event()
         self._admin = admin_router(self)
-        self._server: HttpServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> Self:
-        if self._server is not None:
-            raise RuntimeError("FakeQuickBooks already started")
         self._stopping.clear()
-        self._server = HttpServer(self._handle, self._host, self._port).start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
-        server, self._server = self._server, None
         self._stopping.set()  # ends any hang a test planned
-        if server is not None:
-            server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeQuickBooks not started")
-        return self._server.url
+        super().stop()
 
     @property
     def client_secret(self) -> str:

@@ -20,12 +20,11 @@ import threading
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs
 
 from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.httpserver import HttpServer, Request, Response, compile_pattern
+from acuity_sync.local.httpserver import FakeService, Request, Response, compile_pattern
 from acuity_sync.local.oauth_authority import DAY, InvalidGrant, TokenAuthority, TokenPair
 from acuity_sync.local.xero import spec
 from acuity_sync.local.xero.api import ROUTES, Call
@@ -63,7 +62,7 @@ class RecordedRequest:
     status: int
 
 
-class FakeXero:
+class FakeXero(FakeService):
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -75,6 +74,7 @@ class FakeXero:
         per_day: int = 5000,
         max_concurrent: int = 5,
     ) -> None:
+        super().__init__(host, port)
         self.clock = clock or FakeClock()
         self.strict = strict
         self.tokens = xero_authority(self.clock)
@@ -86,28 +86,6 @@ class FakeXero:
         self._connections: dict[str, str] = {}  # tenant id -> connection id
         self._lock = threading.RLock()
         spec.openapi()  # load the spec before the first request
-        self._server = HttpServer(self, host, port)
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> Self:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ test controls
 
@@ -155,7 +133,7 @@ class FakeXero:
 
     # ------------------------------------------------------------------ HTTP
 
-    def __call__(self, request: Request) -> Response:
+    def _handle(self, request: Request) -> Response:
         if request.method == "POST" and request.path == TOKEN_PATH:
             return self._token(request)
         if request.method == "GET" and request.path.lower() == CONNECTIONS_PATH:
