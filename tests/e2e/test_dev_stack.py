@@ -24,6 +24,8 @@ from acuity_sync.acuity.signature import sign
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.acuity_admin import AcuityAdmin
 from acuity_sync.local.books import Books, reader
+from acuity_sync.local.demo_run import wait_until_drained
+from acuity_sync.local.devstack import DevInfo
 
 # One xdist group per module (make e2e runs --dist loadgroup): its tests share a worker and its stack.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("dev_stack")]
@@ -80,15 +82,7 @@ class RunningDev:
         )
 
     def drained(self, ledger: str, timeout: float = 60) -> bool:
-        """True once the ledger's queue shows nothing visible and nothing in flight, twice in a row."""
-        names: list[Any] = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        empty, deadline = 0, time.monotonic() + timeout
-        while empty < 2 and time.monotonic() < deadline:
-            url = self.info["queue_urls"][ledger]
-            attributes = self.sqs().get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-            empty = empty + 1 if sum(int(attributes[name]) for name in names) == 0 else 0
-            time.sleep(0.5)
-        return empty >= 2
+        return wait_until_drained(DevInfo(**self.info), ledger, timeout, sqs=self.sqs())
 
     def messages(self, ledger: str) -> list[dict[str, Any]]:
         received: list[dict[str, Any]] = []

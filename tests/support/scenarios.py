@@ -111,13 +111,9 @@ def controls_for(dev: DevStack, ledger: LedgerName) -> FakeLedgerControls:
 
 
 # ------------------------------------------------------------------------------------------ the queues
-QUEUE_COUNTS: list[Any] = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-
-
 def queue_depth(info: DevInfo, url: str) -> int:
     sqs = boto3.client("sqs", endpoint_url=info.aws_endpoint_url, region_name=REGION)
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=QUEUE_COUNTS)["Attributes"]
-    return sum(int(attributes[name]) for name in QUEUE_COUNTS)
+    return demo_run.queue_depth(sqs, url)
 
 
 def wait_until_drained(info: DevInfo, ledger: str, timeout: float = 60.0) -> None:

@@ -196,14 +196,22 @@ def describe(books: Books, invoice_id: str | None) -> str:
     )
 
 
-def wait_until_drained(info: DevInfo, ledger: str, timeout: float = 90.0) -> bool:
-    """True once the ledger's queue is empty, nothing in flight, twice in a row."""
-    sqs = boto3.client("sqs", endpoint_url=info.aws_endpoint_url, region_name=REGION)
-    names: list[Any] = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+QUEUE_COUNTS: list[Any] = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+
+
+def queue_depth(sqs: Any, queue_url: str) -> int:
+    """Messages visible plus in flight."""
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=QUEUE_COUNTS)["Attributes"]
+    return sum(int(attributes[name]) for name in QUEUE_COUNTS)
+
+
+def wait_until_drained(info: DevInfo, ledger: str, timeout: float = 90.0, *, sqs: Any = None) -> bool:
+    """True once the ledger's queue is empty, nothing in flight, twice in a row. `sqs`: a client of the caller's
+    (e.g. with credentials of its own), else one for the stack's endpoint."""
+    sqs = sqs or boto3.client("sqs", endpoint_url=info.aws_endpoint_url, region_name=REGION)
     empty_checks, deadline = 0, time.monotonic() + timeout
     while time.monotonic() < deadline:
-        attributes = sqs.get_queue_attributes(QueueUrl=info.queue_urls[ledger], AttributeNames=names)["Attributes"]
-        empty_checks = empty_checks + 1 if sum(int(attributes[name]) for name in names) == 0 else 0
+        empty_checks = empty_checks + 1 if queue_depth(sqs, info.queue_urls[ledger]) == 0 else 0
         if empty_checks == 2:
             return True
         time.sleep(0.25)
