@@ -58,7 +58,7 @@ from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local.books import COMPANY_KEYS, Books, Invoice, LedgerReader, reader
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
-from acuity_sync.local.connections import LOCAL_LEDGERS, FakeLedger, connected_tenant
+from acuity_sync.local.connections import LOCAL_LEDGERS, FakeLedger, connected_tenant, emails_sent
 from acuity_sync.local.fake_acuity import FakeAcuity
 from acuity_sync.local.freshbooks import FakeFreshBooks
 from acuity_sync.local.httpserver import Request, Response
@@ -263,7 +263,6 @@ class LedgerBench:
     make_fake: Callable[[], CountingLedger]
     kind: Callable[[WireCall], str]
     label: Callable[[WireCall], str]
-    emails: Callable[[CountingLedger, str], int]
 
     @property
     def label_name(self) -> str:
@@ -272,21 +271,6 @@ class LedgerBench:
     @property
     def token_path(self) -> str:
         return LOCAL_LEDGERS[self.name].token_path
-
-
-def _emails_quickbooks(fake: CountingLedger, company: str) -> int:
-    assert isinstance(fake, FakeQuickBooks)
-    return fake.emails_sent(company)
-
-
-def _emails_xero(fake: CountingLedger, company: str) -> int:
-    assert isinstance(fake, FakeXero)
-    return len(fake.state(company)["Emails"])
-
-
-def _emails_freshbooks(fake: CountingLedger, company: str) -> int:
-    assert isinstance(fake, FakeFreshBooks)
-    return len(fake.state(company)["emails"])
 
 
 LEDGERS: list[LedgerBench] = [
@@ -300,7 +284,6 @@ LEDGERS: list[LedgerBench] = [
         CountingQuickBooks,
         quickbooks_kind,
         quickbooks_label,
-        _emails_quickbooks,
     ),
     LedgerBench(
         LedgerName.XERO,
@@ -312,7 +295,6 @@ LEDGERS: list[LedgerBench] = [
         CountingXero,
         lambda call: call.method,
         lambda call: generic_label(call, r"^/api\.xro/2\.0/"),
-        _emails_xero,
     ),
     LedgerBench(
         LedgerName.FRESHBOOKS,
@@ -324,7 +306,6 @@ LEDGERS: list[LedgerBench] = [
         CountingFreshBooks,
         lambda call: call.method,
         lambda call: generic_label(call, r"^/accounting/account/[^/]+/|^/auth/api/v1/"),
-        _emails_freshbooks,
     ),
 ]
 
@@ -404,7 +385,7 @@ class Rig:
         return self.reader.read()
 
     def emails(self) -> int:
-        return self.ledger.emails(self.fake, self.ledger.company_id)
+        return len(emails_sent(self.fake, self.ledger.company_id))
 
 
 @dataclass

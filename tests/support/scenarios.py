@@ -15,6 +15,7 @@ import boto3
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.local import demo_run
 from acuity_sync.local.books import (
+    COMPANY_KEYS,
     Books,
     CreditNote,
     Customer,
@@ -25,6 +26,7 @@ from acuity_sync.local.books import (
     cents,
     reader,
 )
+from acuity_sync.local.connections import emails_sent
 from acuity_sync.local.devstack import REGION, DevInfo, DevStack
 from acuity_sync.local.freshbooks import FakeFreshBooks
 from acuity_sync.local.qbo import FakeQuickBooks
@@ -72,12 +74,7 @@ class FakeLedgerControls:
         return self.fake.issue_tokens(self.company_id).access_token
 
     def emails(self) -> list[str]:
-        fake = self.fake
-        if isinstance(fake, FakeQuickBooks):
-            return [str(email["invoice_id"]) for email in fake.state(self.company_id)["emails"]]
-        if isinstance(fake, FakeXero):
-            return [str(invoice_id) for invoice_id in fake.state(self.company_id)["Emails"]]
-        return [str(email["invoiceid"]) for email in fake.state(self.company_id)["emails"]]
+        return emails_sent(self.fake, self.company_id)
 
     def throttle_next(self, count: int) -> None:
         """The company's next `count` API calls answer 429."""
@@ -106,7 +103,7 @@ class FakeLedgerControls:
 
 def controls_for(dev: DevStack, ledger: LedgerName) -> FakeLedgerControls:
     assert dev.info is not None
-    company_id = next(value for key, value in dev.info.ledgers[ledger].items() if key not in ("url", "access_token"))
+    company_id = dev.info.ledgers[ledger][COMPANY_KEYS[ledger]]
     return FakeLedgerControls(dev.fake_ledger(ledger), company_id)
 
 

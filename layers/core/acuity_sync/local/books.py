@@ -96,9 +96,6 @@ class Books:
     def invoices_of(self, customer_id: str) -> list[Invoice]:
         return [i for i in self.invoices if i.customer_id == customer_id]
 
-    def invoice_marked(self, reference: str) -> Invoice | None:
-        return next((i for i in self.invoices if reference in i.reference), None)
-
     def payments_of(self, customer_id: str) -> list[Payment]:
         return [p for p in self.payments if p.customer_id == customer_id]
 

@@ -70,6 +70,15 @@ def open_company(fake: FakeLedger, company_id: str, *, currency: str = "USD", na
         fake.add_business(company_id, currency=currency, name=name)
 
 
+def emails_sent(fake: FakeLedger, company_id: str) -> list[str]:
+    """The invoice id of each e-mail the fake sent for the company, in order (what clients' inboxes show)."""
+    if isinstance(fake, FakeQuickBooks):
+        return [str(email["invoice_id"]) for email in fake.state(company_id)["emails"]]
+    if isinstance(fake, FakeXero):
+        return [str(invoice_id) for invoice_id in fake.state(company_id)["Emails"]]
+    return [str(email["invoiceid"]) for email in fake.state(company_id)["emails"]]
+
+
 def store_oauth_client(stack: ProvisionedStack, fake: FakeLedger, *, endpoint_url: str | None = None) -> None:
     """Our OAuth client at the fake's token endpoint, in the stack's secret, where a deployed stack's owner puts
     the real one (wiring.sync.oauth_provider reads it)."""

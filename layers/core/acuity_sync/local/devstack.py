@@ -22,6 +22,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from acuity_sync.auth.kms import SecretBox
 from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
+from acuity_sync.local.books import COMPANY_KEYS
 from acuity_sync.local.cloudformation import ProvisionedStack, provision
 from acuity_sync.local.connections import LOCAL_LEDGERS, FakeLedger, connect, open_company, store_oauth_client
 from acuity_sync.local.demo import (
@@ -208,11 +209,10 @@ class DevStack:
     def _ledger_access(self) -> dict[str, dict[str, str]]:
         """dev.json's `ledgers`: where each fake answers, the demo company, and an access token of its own (so
         that reading the books never races the sync's refreshes; Xero's lasts 30 minutes, as Xero's do)."""
-        ids = {LedgerName.QUICKBOOKS: "realm_id", LedgerName.XERO: "tenant_id", LedgerName.FRESHBOOKS: "account_id"}
         return {
             str(ledger): {
                 "url": fake.url,
-                ids[ledger]: company_id,
+                COMPANY_KEYS[ledger]: company_id,
                 "access_token": fake.issue_tokens(company_id).access_token,
             }
             for ledger, (fake, company_id) in self._companies().items()
