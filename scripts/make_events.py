@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from acuity_sync.acuity.signature import sign
-from acuity_sync.local.demo import DEMO_ACUITY_API_KEY, DEMO_TENANT_ID
+from acuity_sync_toolkit.demo.tenant import DEMO_ACUITY_API_KEY, DEMO_TENANT_ID
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 ROUTE_KEY = "POST /webhooks/acuity/{tenant_id}"

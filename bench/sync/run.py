@@ -6,7 +6,7 @@ minimum the APIs allow.
 The same 8 scenarios run for each ledger, one ledger at a time, each in a rig of its own (as
 tests/integration/test_sync_quickbooks_function.py sets one up): moto in-process (a fresh mock_aws) with the
 template's table, key, queues and OAuth secrets; the fake Acuity and the ledger's fake on 127.0.0.1; one tenant
-connected to that ledger alone (acuity_sync.local.connections.connected_tenant); for Xero, the tenant's settings
+connected to that ledger alone (acuity_sync_toolkit.stack.connections.connected_tenant); for Xero, the tenant's settings
 name the invoice (REVENUE) and payment (BANK) accounts, so that no chart-of-accounts read is made. The handler
 module the template names for the ledger's function is loaded once, like a container, and warmed with one
 uncounted booking of another client; then each scenario's message is queued and received (uncounted), the handler
@@ -22,7 +22,7 @@ Counted per invocation:
   API request (method and path) before serving it.
 
 Whether a scenario ended as expected is read back through the ledger's own API with the neutral readers of
-acuity_sync.local.books (customers, invoices, payments; a voided or deleted invoice reads as "voided"), plus the
+acuity_sync_toolkit.demo.books (customers, invoices, payments; a voided or deleted invoice reads as "voided"), plus the
 fake's e-mail log for the send-mode scenario. Those reads are made between invocations, so they are not counted;
 the fakes' own rate limits are raised so that they cannot push the function's calls into a 429 (the function's
 pacing, in DynamoDB, is the product's and is unchanged).
@@ -56,18 +56,18 @@ from moto import mock_aws
 
 from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers import LedgerName
-from acuity_sync.local.books import COMPANY_KEYS, Books, Invoice, LedgerReader, reader
-from acuity_sync.local.cloudformation import ProvisionedStack, provision
-from acuity_sync.local.connections import LOCAL_LEDGERS, FakeLedger, connected_tenant, emails_sent
-from acuity_sync.local.fake_acuity import FakeAcuity
-from acuity_sync.local.freshbooks import FakeFreshBooks
-from acuity_sync.local.httpserver import Request, Response
-from acuity_sync.local.pollers import sqs_event
-from acuity_sync.local.qbo import FakeQuickBooks
-from acuity_sync.local.xero import FakeXero
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.sync.message import SyncRequest
 from acuity_sync.sync.settings import Mode, parse_settings
+from acuity_sync_toolkit.demo.books import COMPANY_KEYS, Books, Invoice, LedgerReader, reader
+from acuity_sync_toolkit.fakes.acuity import FakeAcuity
+from acuity_sync_toolkit.fakes.freshbooks import FakeFreshBooks
+from acuity_sync_toolkit.fakes.httpserver import Request, Response
+from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
+from acuity_sync_toolkit.fakes.xero import FakeXero
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
+from acuity_sync_toolkit.stack.connections import LOCAL_LEDGERS, FakeLedger, connected_tenant, emails_sent
+from acuity_sync_toolkit.stack.pollers import sqs_event
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_ROOT))  # tests.support, as when run from the project root

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from acuity_sync.ledgers import LedgerName
-from acuity_sync.local.acuity_admin import AcuityAdmin
-from acuity_sync.local.devstack import DEMO_REALM_ID, DevStack
+from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin
+from acuity_sync_toolkit.stack.devstack import DEMO_REALM_ID, DevStack
 from tests.support.scenarios import reader_for, wait_for, wait_until_drained
 
 # One xdist group per module (make e2e runs --dist loadgroup): its tests share a worker and its stack.

@@ -22,10 +22,10 @@ import pytest
 
 from acuity_sync.acuity.signature import sign
 from acuity_sync.ledgers import LedgerName
-from acuity_sync.local.acuity_admin import AcuityAdmin
-from acuity_sync.local.books import Books, reader
-from acuity_sync.local.demo_run import wait_until_drained
-from acuity_sync.local.devstack import DevInfo
+from acuity_sync_toolkit.demo.books import Books, reader
+from acuity_sync_toolkit.demo.run import wait_until_drained
+from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin
+from acuity_sync_toolkit.stack.devstack import DevInfo
 
 # One xdist group per module (make e2e runs --dist loadgroup): its tests share a worker and its stack.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("dev_stack")]

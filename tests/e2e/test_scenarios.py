@@ -3,7 +3,7 @@ books or changes appointments in the fake Acuity, Acuity's signed webhooks go th
 to each ledger's sync function, and the ledger's books, read back through the ledger's own API, hold exactly what
 each scenario's oracle says.
 
-Written once for every ledger: `ledger` is a parameter, and only the reader (acuity_sync.local.books) and the
+Written once for every ledger: `ledger` is a parameter, and only the reader (acuity_sync_toolkit.demo.books) and the
 fake's controls (tests/support/scenarios.py) know a ledger's API. The oracles are literal (documents and amounts
 to the cent), written from the scenario, not from the engine's plan. One stack serves the module; each scenario
 has a client of its own (unique names and e-mails), so that scenarios never see each other's documents, and puts
@@ -24,8 +24,8 @@ import httpx
 import pytest
 
 from acuity_sync.ledgers import LedgerName
-from acuity_sync.local.acuity_admin import AcuityAdmin
-from acuity_sync.local.devstack import DevInfo, DevStack
+from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin
+from acuity_sync_toolkit.stack.devstack import DevInfo, DevStack
 from tests.support.scenarios import (
     Books,
     Customer,

@@ -25,10 +25,10 @@ from acuity_sync.acuity.client import (
     AcuityUnavailable,
 )
 from acuity_sync.acuity.models import OrderStatus
-from acuity_sync.local.acuity_admin import AcuityAdmin
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.fake_acuity import MAX_WEBHOOKS_PER_ACCOUNT, FakeAcuity
 from acuity_sync.secret import Secret
+from acuity_sync_toolkit.fakes.acuity import MAX_WEBHOOKS_PER_ACCOUNT, FakeAcuity
+from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin
+from acuity_sync_toolkit.fakes.clock import FakeClock
 
 USER, KEY = 1001, "key-one-SECRET-value"
 OTHER_USER, OTHER_KEY = 1002, "key-two-SECRET-value"

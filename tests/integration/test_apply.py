@@ -15,7 +15,6 @@ from moto import mock_aws
 from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.ledgers.base import TaxMode
-from acuity_sync.local.cloudformation import ProvisionedStack, provision
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.records import RecordConflict, RecordKey, RecordStore
 from acuity_sync.sync.apply import Applier, Context
@@ -23,6 +22,7 @@ from acuity_sync.sync.billable import Billable, Client, ReceivedPayment
 from acuity_sync.sync.plan import Rules, plan
 from acuity_sync.sync.record import SyncRecord
 from acuity_sync.sync.settings import Mode
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
 from tests.support.aws import TEMPLATE, set_fake_credentials
 from tests.support.memory_ledger import Crash, MemoryLedger
 

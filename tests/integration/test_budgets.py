@@ -17,7 +17,6 @@ from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
 from acuity_sync.ledgers import LedgerName
-from acuity_sync.local.cloudformation import ProvisionedStack, provision
 from acuity_sync.store.budgets import (
     ACUITY_BUDGET,
     ACUITY_BUDGET_NAME,
@@ -36,6 +35,7 @@ from acuity_sync.store.budgets import (
     budget_pk,
     ledger_budget_name,
 )
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
 from tests.support.aws import TEMPLATE, set_fake_credentials
 
 START = datetime(2025, 4, 24, 18, 0, tzinfo=UTC).timestamp()  # six hours before midnight UTC

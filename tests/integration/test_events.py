@@ -11,8 +11,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from acuity_sync.local.cloudformation import ProvisionedStack, load_template, provision
-from acuity_sync.local.demo import demo_profile
+from acuity_sync_toolkit.demo.tenant import demo_profile
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, load_template, provision
 from tests.support.aws import PROJECT_ROOT, TEMPLATE, add_tenant, loaded_handler, queue_depths, set_fake_credentials
 from tests.support.http_events import FakeLambdaContext
 

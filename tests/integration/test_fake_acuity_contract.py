@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from acuity_sync.acuity.signature import sign, signature_matches
-from acuity_sync.local.acuity_admin import AcuityAdmin
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.fake_acuity import FakeAcuity
+from acuity_sync_toolkit.fakes.acuity import FakeAcuity
+from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin
+from acuity_sync_toolkit.fakes.clock import FakeClock
 
 REFERENCE = Path(__file__).parents[2] / ".." / "shared" / "reference" / "acuity"
 

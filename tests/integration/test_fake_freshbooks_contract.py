@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.freshbooks import FakeFreshBooks
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.freshbooks import FakeFreshBooks
 
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "freshbooks" / "fixtures"
 ACCOUNT = "ABC123"

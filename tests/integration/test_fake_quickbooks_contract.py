@@ -20,9 +20,9 @@ import httpx
 import pytest
 import yaml
 
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.qbo import FakeQuickBooks
-from acuity_sync.local.qbo.jsontext import loads
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
+from acuity_sync_toolkit.fakes.quickbooks.jsontext import loads
 
 RECORDED = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "quickbooks" / "recorded"
 REALM = "9130355"

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.xero import FakeXero, spec
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.xero import FakeXero, spec
 
 TENANT = str(uuid.uuid4())
 

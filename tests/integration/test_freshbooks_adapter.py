@@ -32,9 +32,9 @@ from acuity_sync.ledgers.freshbooks import (
     account_id_of,
     split_tax,
 )
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.freshbooks import FakeFreshBooks
 from acuity_sync.secret import Secret
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.freshbooks import FakeFreshBooks
 
 ACCOUNT = "ABC123"
 JANE = CustomerDraft("Jane", "Doe", "jane.doe@example.com", "555-0100")

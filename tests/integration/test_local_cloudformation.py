@@ -15,13 +15,13 @@ from moto import mock_aws
 
 from acuity_sync.config import queue_url_variable
 from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
-from acuity_sync.local.cloudformation import (
+from acuity_sync.store.keys import TTL_ATTRIBUTE
+from acuity_sync_toolkit.stack.cloudformation import (
     ProvisionedStack,
     StackAlreadyProvisioned,
     load_template,
     provision,
 )
-from acuity_sync.store.keys import TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from acuity_sync.local.functions import FunctionSpec, HttpRoute
-from acuity_sync.local.gateway import MAX_PAYLOAD_BYTES, LocalGateway, is_text_media_type, map_response
-from acuity_sync.local.lambda_runtime import FunctionPool
+from acuity_sync_toolkit.stack.functions import FunctionSpec, HttpRoute
+from acuity_sync_toolkit.stack.gateway import MAX_PAYLOAD_BYTES, LocalGateway, is_text_media_type, map_response
+from acuity_sync_toolkit.stack.lambda_runtime import FunctionPool
 
 ROOT = Path(__file__).resolve().parents[2]
 ECHO = FunctionSpec(

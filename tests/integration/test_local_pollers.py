@@ -23,10 +23,10 @@ import boto3
 import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from acuity_sync.local.cloudformation import ProvisionedStack, provision
-from acuity_sync.local.functions import FunctionSpec, QueueSource
-from acuity_sync.local.lambda_runtime import FunctionPool
-from acuity_sync.local.pollers import (
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
+from acuity_sync_toolkit.stack.functions import FunctionSpec, QueueSource
+from acuity_sync_toolkit.stack.lambda_runtime import FunctionPool
+from acuity_sync_toolkit.stack.pollers import (
     DEFAULT_MAXIMUM_CONCURRENCY,
     PollerGroup,
     QueuePoller,

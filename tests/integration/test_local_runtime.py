@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from acuity_sync.local.functions import FunctionSpec
-from acuity_sync.local.lambda_runtime import FunctionError, FunctionPool
+from acuity_sync_toolkit.stack.functions import FunctionSpec
+from acuity_sync_toolkit.stack.lambda_runtime import FunctionError, FunctionPool
 
 ROOT = Path(__file__).resolve().parents[2]
 ECHO_DIR = ROOT / "tests" / "fixtures" / "functions" / "echo"
@@ -296,8 +296,8 @@ def test_close_ends_a_busy_worker_and_its_caller_gets_a_crash() -> None:
 PARENT_SCRIPT = """
 import json, sys, threading, time
 from pathlib import Path
-from acuity_sync.local.functions import FunctionSpec
-from acuity_sync.local.lambda_runtime import FunctionPool
+from acuity_sync_toolkit.stack.functions import FunctionSpec
+from acuity_sync_toolkit.stack.lambda_runtime import FunctionPool
 
 spec = FunctionSpec(
     logical_id="EchoFunction", code_dir=Path(sys.argv[1]), handler="app.lambda_handler",

@@ -24,8 +24,8 @@ from acuity_sync.ledgers.base import (
     Transient,
 )
 from acuity_sync.ledgers.quickbooks import QuickBooksLedger, quote
-from acuity_sync.local.qbo import FakeQuickBooks
 from acuity_sync.secret import Secret
+from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
 
 REALM = "9130350000000001"
 JANE = CustomerDraft("Jane", "Doe", "jane.doe@example.com", "555-0100")

@@ -14,16 +14,16 @@ import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from acuity_sync.auth.kms import SecretBox
-from acuity_sync.cli import main
 from acuity_sync.ledgers import LedgerName
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.cloudformation import ProvisionedStack, provision
-from acuity_sync.local.connections import connect
-from acuity_sync.local.xero import FakeXero
 from acuity_sync.secret import Secret
 from acuity_sync.store.settings import SettingsStore, VersionedSettings
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.settings import parse_settings
+from acuity_sync_toolkit.cli import main
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.xero import FakeXero
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
+from acuity_sync_toolkit.stack.connections import connect
 from tests.support.aws import TEMPLATE
 
 REGION = "us-east-1"

@@ -11,7 +11,6 @@ import pytest
 from moto import mock_aws
 
 from acuity_sync.ledgers import LedgerName
-from acuity_sync.local.cloudformation import ProvisionedStack, provision
 from acuity_sync.secret import Secret
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.settings import (
@@ -23,6 +22,7 @@ from acuity_sync.store.settings import (
 )
 from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.settings import Mode, default_settings, parse_settings
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
 from tests.support.aws import TEMPLATE, add_tenant, set_fake_credentials
 
 TENANT = "0123456789abcdef0123456789abcdef"

@@ -17,12 +17,12 @@ import pytest
 from moto import mock_aws
 
 from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.local.cloudformation import ProvisionedStack, provision
-from acuity_sync.local.connections import quickbooks_tenant
-from acuity_sync.local.fake_acuity import FakeAcuity
-from acuity_sync.local.pollers import sqs_event
-from acuity_sync.local.qbo import FakeQuickBooks
 from acuity_sync.sync.message import SyncRequest
+from acuity_sync_toolkit.fakes.acuity import FakeAcuity
+from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
+from acuity_sync_toolkit.stack.connections import quickbooks_tenant
+from acuity_sync_toolkit.stack.pollers import sqs_event
 from tests.support.aws import TEMPLATE, loaded_handler, set_fake_credentials
 from tests.support.bookings import booking
 from tests.support.http_events import FakeLambdaContext

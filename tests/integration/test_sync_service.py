@@ -17,8 +17,6 @@ from acuity_sync.acuity.client import AcuityClient
 from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.ledgers.base import NeedsReauth, RateLimited, Rejected
-from acuity_sync.local.cloudformation import ProvisionedStack, provision
-from acuity_sync.local.fake_acuity import FakeAcuity
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.budgets import Budget, BudgetStore, Wait
@@ -29,6 +27,8 @@ from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.message import SyncRequest
 from acuity_sync.sync.service import Outcome, SyncService
+from acuity_sync_toolkit.fakes.acuity import FakeAcuity
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
 from tests.support.aws import TEMPLATE, add_tenant, set_fake_credentials, tenant_store
 from tests.support.bookings import booking
 from tests.support.memory_ledger import MemoryLedger

@@ -38,18 +38,18 @@ from acuity_sync.auth.tokens import (
 )
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.ledgers.base import NeedsReauth, Transient
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.httpserver import HttpServer
 from acuity_sync.secret import Secret
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.httpserver import HttpServer
 from tests.unit.test_oauth import CLIENT_ID, CLIENT_SECRET, Style, TokenEndpoint, authority_for, provider_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
 
-    from acuity_sync.local.cloudformation import ProvisionedStack
-    from acuity_sync.local.oauth_authority import TokenAuthority, TokenPair
-    from acuity_sync.local.qbo import FakeQuickBooks
+    from acuity_sync_toolkit.fakes.oauth_authority import TokenAuthority, TokenPair
+    from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
+    from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
@@ -203,7 +203,7 @@ def stack() -> Iterator[ProvisionedStack]:
 
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-    from acuity_sync.local.cloudformation import provision
+    from acuity_sync_toolkit.stack.cloudformation import provision
 
     with pytest.MonkeyPatch.context() as patch:
         for name, value in CREDENTIALS.items():
@@ -246,7 +246,7 @@ class QuickBooksEndpoint:
 def make_world(stack: ProvisionedStack) -> Iterator[Callable[..., World]]:
     """make_world(style, faults=False): a fresh tenant and a token endpoint with `style`'s rules. QuickBooks is the
     fake QuickBooks itself unless the test needs faults only TokenEndpoint injects (holding an answer back)."""
-    from acuity_sync.local.qbo import FakeQuickBooks
+    from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
 
     with contextlib.ExitStack() as servers:
 

@@ -18,9 +18,9 @@ from moto import mock_aws
 
 from acuity_sync.acuity.signature import sign
 from acuity_sync.ledgers import ALL_LEDGERS
-from acuity_sync.local.cloudformation import provision
 from acuity_sync.secret import Secret
 from acuity_sync.store.tenants import TenantProfile
+from acuity_sync_toolkit.stack.cloudformation import provision
 from tests.support.aws import TEMPLATE, add_tenant, loaded_handler, queue_depths, set_fake_credentials
 from tests.support.http_events import FakeLambdaContext, webhook_event
 

@@ -16,11 +16,11 @@ from moto import mock_aws
 from acuity_sync import observability
 from acuity_sync.acuity.signature import sign
 from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
-from acuity_sync.local.cloudformation import ProvisionedStack, provision
 from acuity_sync.secret import Secret
 from acuity_sync.store import tenant_cache
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.tenants import TenantProfile
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
 from tests.support.aws import TEMPLATE, add_tenant, loaded_handler, queue_depths, set_fake_credentials, tenant_store
 from tests.support.http_events import FakeLambdaContext, webhook_event
 

@@ -29,9 +29,9 @@ from acuity_sync.ledgers.base import (
     Transient,
 )
 from acuity_sync.ledgers.xero import AccountCharts, XeroLedger, account_problems, where_equals, xero_date
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.xero import FakeXero, RecordedRequest
 from acuity_sync.secret import Secret
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.xero import FakeXero, RecordedRequest
 
 TENANT = str(uuid.uuid4())
 JANE = CustomerDraft("Jane", "Doe", "jane.doe@example.com", "555-0100")

@@ -13,8 +13,8 @@ import boto3
 import pytest
 
 from acuity_sync.auth.kms import SecretBox
-from acuity_sync.local.cloudformation import ProvisionedStack
 from acuity_sync.store.tenants import TenantProfile, TenantStore
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = PROJECT_ROOT / "template.yaml"

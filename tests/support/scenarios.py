@@ -1,5 +1,5 @@
 """Helpers for the end-to-end scenarios (tests/e2e/test_scenarios.py): a ledger's books read back through the
-ledger's own API (acuity_sync.local.books: one neutral shape for QuickBooks, Xero and FreshBooks); what a
+ledger's own API (acuity_sync_toolkit.demo.books: one neutral shape for QuickBooks, Xero and FreshBooks); what a
 scenario does to a fake ledger from outside its API; waiting for a ledger's queue to drain; changing a tenant's
 settings for one scenario."""
 
@@ -13,8 +13,10 @@ from typing import Any
 import boto3
 
 from acuity_sync.ledgers import LedgerName
-from acuity_sync.local import demo_run
-from acuity_sync.local.books import (
+from acuity_sync.store.settings import SettingsStore
+from acuity_sync.sync.settings import parse_settings
+from acuity_sync_toolkit.demo import run as demo_run
+from acuity_sync_toolkit.demo.books import (
     COMPANY_KEYS,
     Books,
     CreditNote,
@@ -26,13 +28,11 @@ from acuity_sync.local.books import (
     cents,
     reader,
 )
-from acuity_sync.local.connections import emails_sent
-from acuity_sync.local.devstack import REGION, DevInfo, DevStack
-from acuity_sync.local.freshbooks import FakeFreshBooks
-from acuity_sync.local.qbo import FakeQuickBooks
-from acuity_sync.local.xero import FakeXero
-from acuity_sync.store.settings import SettingsStore
-from acuity_sync.sync.settings import parse_settings
+from acuity_sync_toolkit.fakes.freshbooks import FakeFreshBooks
+from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
+from acuity_sync_toolkit.fakes.xero import FakeXero
+from acuity_sync_toolkit.stack.connections import emails_sent
+from acuity_sync_toolkit.stack.devstack import REGION, DevInfo, DevStack
 
 __all__ = [
     "Books",

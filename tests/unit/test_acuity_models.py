@@ -26,8 +26,8 @@ from acuity_sync.acuity.models import (
     parse_money,
     parse_yes_no,
 )
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.fake_acuity import FakeAcuity
+from acuity_sync_toolkit.fakes.acuity import FakeAcuity
+from acuity_sync_toolkit.fakes.clock import FakeClock
 
 REFERENCE = Path(__file__).parents[2] / ".." / "shared" / "reference" / "acuity"
 USER, KEY = 1001, "key-one"

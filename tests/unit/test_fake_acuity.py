@@ -11,9 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from acuity_sync.local.acuity_admin import AcuityAdmin, AcuityAdminError
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.fake_acuity import (
+from acuity_sync_toolkit.fakes.acuity import (
     FakeAcuity,
     FakeAcuityError,
     RequestLimiter,
@@ -28,7 +26,9 @@ from acuity_sync.local.fake_acuity import (
     parse_money,
     webhook_action,
 )
-from acuity_sync.local.httpserver import (
+from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin, AcuityAdminError
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.httpserver import (
     Headers,
     HttpServer,
     Request,

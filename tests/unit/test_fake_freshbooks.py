@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.freshbooks import FakeFreshBooks
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.freshbooks import FakeFreshBooks
 
 ACCOUNT = "ABC123"
 OTHER = "XYZ999"

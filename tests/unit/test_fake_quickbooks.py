@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.qbo import FakeQuickBooks
-from acuity_sync.local.qbo.jsontext import dumps, loads, money
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
+from acuity_sync_toolkit.fakes.quickbooks.jsontext import dumps, loads, money
 
 REALM = "4620816365"
 OTHER = "4620816366"

@@ -8,15 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.httpserver import Response
-from acuity_sync.local.oauth_authority import InvalidGrant
-from acuity_sync.local.xero import invoices, spec
-from acuity_sync.local.xero.entities import Organisation, where_filter
-from acuity_sync.local.xero.idempotency import KEEP_SECONDS, IdempotencyStore
-from acuity_sync.local.xero.limits import TenantLimiter
-from acuity_sync.local.xero.server import xero_authority
-from acuity_sync.local.xero.values import XeroError
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.httpserver import Response
+from acuity_sync_toolkit.fakes.oauth_authority import InvalidGrant
+from acuity_sync_toolkit.fakes.xero import invoices, spec
+from acuity_sync_toolkit.fakes.xero.entities import Organisation, where_filter
+from acuity_sync_toolkit.fakes.xero.idempotency import KEEP_SECONDS, IdempotencyStore
+from acuity_sync_toolkit.fakes.xero.limits import TenantLimiter
+from acuity_sync_toolkit.fakes.xero.server import xero_authority
+from acuity_sync_toolkit.fakes.xero.values import XeroError
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

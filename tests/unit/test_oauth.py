@@ -31,14 +31,14 @@ from acuity_sync.auth.oauth import (
     exchange_code,
     refresh,
 )
-from acuity_sync.local.clock import FakeClock
-from acuity_sync.local.httpserver import HttpServer, Request, Response, json_response
-from acuity_sync.local.oauth_authority import DAY, HOUR, TokenAuthority, TokenPair
-from acuity_sync.local.oauth_authority import InvalidGrant as AuthorityInvalidGrant
 from acuity_sync.secret import Secret
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.httpserver import HttpServer, Request, Response, json_response
+from acuity_sync_toolkit.fakes.oauth_authority import DAY, HOUR, TokenAuthority, TokenPair
+from acuity_sync_toolkit.fakes.oauth_authority import InvalidGrant as AuthorityInvalidGrant
 
 if TYPE_CHECKING:
-    from acuity_sync.local.qbo import FakeQuickBooks
+    from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
 
 Style = Literal["quickbooks", "xero", "freshbooks"]
 PATHS: dict[Style, str] = {
@@ -430,7 +430,7 @@ def test_nothing_secret_is_logged(
 @pytest.fixture
 def qbo() -> Iterator[FakeQuickBooks]:
     # Imported here: tests/integration/test_tokens.py's spawned workers import this module and need none of it.
-    from acuity_sync.local.qbo import FakeQuickBooks
+    from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
 
     with FakeQuickBooks(clock=FakeClock(frozen=True), client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as fake:
         fake.add_company("9130355")

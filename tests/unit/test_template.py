@@ -1,7 +1,7 @@
 """template.yaml keeps its promises: least privilege, FIFO queues that cannot lose or merge events, a
 throttled webhook, and a dashboard and alarms that name metrics the code really emits.
 
-Read with acuity_sync.local.cloudformation.load_template (the loader the local stack uses), so these tests
+Read with acuity_sync_toolkit.stack.cloudformation.load_template (the loader the local stack uses), so these tests
 also pin how the short-form tags are read.
 """
 
@@ -19,9 +19,9 @@ import pytest
 from acuity_sync.config import queue_url_variable
 from acuity_sync.intake import WebhookOutcome
 from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
-from acuity_sync.local.cloudformation import TemplateError, load_template, resolve_stack
 from acuity_sync.observability import NAMESPACE, MetricName
 from acuity_sync.store.keys import TTL_ATTRIBUTE
+from acuity_sync_toolkit.stack.cloudformation import TemplateError, load_template, resolve_stack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"

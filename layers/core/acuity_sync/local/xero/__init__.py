@@ -1,6 +1,0 @@
-"""A fake Xero (Accounting API, identity endpoints, limits) checked against Xero's official OpenAPI spec.
-See server.py."""
-
-from acuity_sync.local.xero.server import FakeXero, RecordedRequest
-
-__all__ = ["FakeXero", "RecordedRequest"]

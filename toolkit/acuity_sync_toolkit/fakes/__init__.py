@@ -1,0 +1,1 @@
+"""HTTP fakes of Acuity, QuickBooks Online, Xero and FreshBooks, faithful to ../shared/reference/."""

@@ -1,0 +1,281 @@
+"""A fake FreshBooks: the accounting API (clients, invoices, payments, credit notes) per business (account_id),
+/auth/api/v1/users/me, and the OAuth token endpoint, faithful to ../shared/reference/freshbooks/fixtures/ and
+../shared/research/xero_freshbooks.md Part B.
+
+    with FakeFreshBooks(clock=FakeClock(frozen=True)) as fb:
+        fb.add_business("ABC123")
+        tokens = fb.issue_tokens("ABC123")
+        httpx.post(f"{fb.url}/accounting/account/ABC123/users/clients", json={"client": {"email": "j@x.com"}},
+                   headers={"Authorization": f"Bearer {tokens.access_token}"})
+
+- Tokens (research §B2): access 12 h; the refresh token is single use with no grace: a second use is 400
+  `invalid_grant`. An unknown or expired access token is 401 `{"error": "unauthenticated", ...}`; a token of another
+  business is 401 too (errno 1003 AccessDenied body).
+- Invoices: drafts on create; PUT phases vis_state > actions (action_email, action_mark_as_sent) > data, a phase
+  that applies drops the rest. Searchable by `search[po_number]` (our reference), `search[invoice_number]`,
+  `search[customerid]`, `search[v3_status]`, `search[vis_state]`, `search[notes_like]`.
+- `plan_fault(account_id, status, count=1, path_contains="")`: the next matching requests answer `status`.
+- `authorize(account_id, redirect_uri)` returns a code for `grant_type=authorization_code` (single use, 5 min).
+- `requests(account_id)` logs the accounting requests only (not /auth/...).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.freshbooks import api, errors
+from acuity_sync_toolkit.fakes.freshbooks.entities import Business, Json
+from acuity_sync_toolkit.fakes.httpserver import FakeService, Request, Response, json_response
+from acuity_sync_toolkit.fakes.oauth_authority import DAY, HOUR, InvalidGrant, TokenAuthority, TokenPair
+
+TOKEN_PATH = "/auth/oauth/token"  # noqa: S105 - a URL path, not a secret
+ME_PATH = "/auth/api/v1/users/me"
+SCOPE = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write"
+CODE_TTL = 300.0  # research §B2: the authorization code expires in 5 minutes
+_ACCOUNT_PATH = re.compile(r"^/accounting/account/([^/]+)/(.*)$")
+
+
+def freshbooks_authority(clock: FakeClock) -> TokenAuthority:
+    """FreshBooks' rules (research §B2): access 12 h; refresh never expires but is single use, with no grace."""
+    return TokenAuthority(
+        clock, access_ttl=12 * HOUR, refresh_ttl=100 * 365 * DAY, rotation="single_use", old_refresh_grace=0.0
+    )
+
+
+@dataclass
+class _Fault:
+    status: int
+    remaining: int
+    path_contains: str
+
+
+class FakeFreshBooks(FakeService):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        clock: FakeClock | None = None,
+        client_id: str = "local-client",
+        client_secret: str = "local-secret",  # noqa: S107 - a fake's default credentials
+    ) -> None:
+        super().__init__(host, port)
+        self.clock = clock or FakeClock()
+        self.client_id, self.client_secret = client_id, client_secret
+        self.authority = freshbooks_authority(self.clock)
+        self._lock = threading.RLock()
+        self._businesses: dict[str, Business] = {}
+        self._log: dict[str, list[Json]] = {}
+        self._faults: dict[str, list[_Fault]] = {}
+        self._codes: dict[str, tuple[str, str, float]] = {}  # code -> account_id, redirect_uri, expires at
+
+    # ------------------------------------------------------------------ set-up and inspection (for tests)
+
+    def add_business(self, account_id: str, *, currency: str = "USD", name: str | None = None) -> None:
+        with self._lock:
+            if account_id in self._businesses:
+                raise ValueError(f"business {account_id} already exists")
+            self._businesses[account_id] = Business(account_id, name or f"Business {account_id}", currency)
+            self._log[account_id] = []
+
+    def issue_tokens(self, account_id: str) -> TokenPair:
+        """A consent by the owner of `account_id`: a new access and refresh token."""
+        with self._lock:
+            if account_id not in self._businesses:
+                raise KeyError(account_id)
+        return self.authority.issue(account_id)
+
+    def authorize(self, account_id: str, redirect_uri: str) -> str:
+        """The owner of `account_id` consents: an authorization code for `redirect_uri`, single use, 5 minutes."""
+        with self._lock:
+            if account_id not in self._businesses:
+                raise KeyError(account_id)
+            code = secrets.token_urlsafe(24)
+            self._codes[code] = (account_id, redirect_uri, self.clock.monotonic() + CODE_TTL)
+            return code
+
+    def state(self, account_id: str) -> dict[str, Any]:
+        """A deep copy of the business: clients, invoices, payments, credit_notes (lists by id), emails."""
+        with self._lock:
+            b = self._businesses[account_id]
+            return copy.deepcopy({
+                "clients": [b.clients[k] for k in sorted(b.clients)],
+                "invoices": [b.invoices[k] for k in sorted(b.invoices)],
+                "payments": [b.payments[k] for k in sorted(b.payments)],
+                "credit_notes": [b.credit_notes[k] for k in sorted(b.credit_notes)],
+                "emails": b.emails,
+            })  # fmt: skip
+
+    def requests(self, account_id: str) -> list[Json]:
+        """The accounting requests made to `account_id`: method, path, query, body (parsed JSON or None), status."""
+        with self._lock:
+            return copy.deepcopy(self._log.get(account_id, []))
+
+    def plan_fault(self, account_id: str, status: int, *, count: int = 1, path_contains: str = "") -> None:
+        """The next `count` accounting requests to `account_id` whose path contains `path_contains` answer `status`
+        (429 or 5xx: FreshBooks' bodies for those are undocumented; they carry errno = status) without effect."""
+        if count < 1 or not 400 <= status <= 599:
+            raise ValueError("count must be positive and status an error status")
+        with self._lock:
+            self._faults.setdefault(account_id, []).append(_Fault(status, count, path_contains))
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _handle(self, request: Request) -> Response:
+        if request.path == TOKEN_PATH:
+            return self._token(request) if request.method == "POST" else errors.oauth_error("invalid_request", "POST")
+        if request.path == ME_PATH and request.method == "GET":
+            return self._me(request)
+        match = _ACCOUNT_PATH.match(request.path)
+        if match is None:
+            return errors.FreshBooksError(404, errors.UNKNOWN_RESOURCE, "path", "Not found.", "request").response()
+        account_id, relative = match.group(1), match.group(2)
+        subject = self._subject(request)
+        with self._lock:
+            if subject is None:  # logged too: a test counts the 401s an expired token earned
+                refused = errors.unauthenticated()
+                if account_id in self._log:
+                    self._log[account_id].append(_entry(request, refused.status))
+                return refused
+            business = self._businesses.get(account_id)
+            if business is None or subject != account_id:
+                body = errors.FreshBooksError(401, 1003, "account_id", "Access denied.", "account", account_id)
+                return body.response()
+            fault = self._take_fault(account_id, request.path)
+            response = fault or api.handle(business, request, relative, self.clock.now().replace(tzinfo=None))
+            self._log[account_id].append(_entry(request, response.status))
+            return response
+
+    def _take_fault(self, account_id: str, path: str) -> Response | None:
+        for fault in self._faults.get(account_id, []):
+            if fault.remaining > 0 and fault.path_contains in path:
+                fault.remaining -= 1
+                return errors.FreshBooksError(fault.status, fault.status, "", "Planned fault.", "request").response()
+        return None
+
+    def _subject(self, request: Request) -> str | None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        return self.authority.check_access(token.strip())
+
+    def _me(self, request: Request) -> Response:
+        subject = self._subject(request)
+        if subject is None:
+            return errors.unauthenticated()
+        with self._lock:
+            business = self._businesses[subject]
+        return json_response({"response": _me_body(business)})
+
+    def _token(self, request: Request) -> Response:
+        form = _token_form(request)
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return errors.oauth_error("invalid_client", "Client authentication failed.", 401)
+        grant_type = form.get("grant_type")
+        if grant_type not in ("refresh_token", "authorization_code"):
+            return errors.oauth_error("unsupported_grant_type", "The authorization grant type is not supported.")
+        secret = form.get("refresh_token" if grant_type == "refresh_token" else "code")
+        if not secret:
+            return errors.oauth_error("invalid_request", "The request is missing a required parameter.")
+        try:
+            if grant_type == "authorization_code":
+                pair = self._redeem(secret, form.get("redirect_uri", ""))
+            else:
+                pair = self.authority.refresh(secret)
+        except InvalidGrant:
+            return errors.oauth_error(
+                "invalid_grant",
+                "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI "
+                "used in the authorization request, or was issued to another client.",
+            )
+        return json_response(token_json(pair, int(self.clock.now().timestamp())))
+
+    def _redeem(self, code: str, redirect_uri: str) -> TokenPair:
+        with self._lock:
+            found = self._codes.pop(code, None)
+        if found is None or found[1] != redirect_uri or self.clock.monotonic() >= found[2]:
+            raise InvalidGrant("unknown, used or expired code, or another redirect_uri")
+        return self.authority.issue(found[0])
+
+
+def token_json(pair: TokenPair, created_at: int) -> Json:
+    """The token endpoint's answer, shaped as fixtures/auth_token_response.json."""
+    return {
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "token_type": "Bearer",
+        "expires_in": pair.expires_in,
+        "scope": SCOPE,
+        "created_at": created_at,
+        "id_token": secrets.token_urlsafe(24),
+    }
+
+
+def _token_form(request: Request) -> dict[str, str]:
+    if "json" in request.headers.get("Content-Type", ""):
+        try:
+            data = request.json()
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    parsed = parse_qs(request.body.decode("utf-8", "replace"))
+    return {k: v[0] for k, v in parsed.items()}
+
+
+def _entry(request: Request, status: int) -> Json:
+    try:
+        body: Any = request.json() if request.body else None
+    except ValueError:
+        body = request.body.decode("utf-8", "replace")
+    return {
+        "method": request.method,
+        "path": request.path,
+        "query": dict(request.query),
+        "body": body,
+        "status": status,
+    }
+
+
+def _me_body(business: Business) -> Json:
+    """The shape of fixtures/auth_me_response.json, for the owner of one business."""
+    user_id = 1000 + business.business_id % 1000
+    return {
+        "id": user_id, "identity_id": user_id, "identity_uuid": f"uuid-{user_id}",
+        "first_name": "Local", "last_name": "Owner", "email": f"owner@{business.account_id.lower()}.example",
+        "language": "en", "confirmed_at": "2026-01-01T00:00:00Z", "created_at": "2026-01-01T00:00:00Z",
+        "unconfirmed_email": None, "setup_complete": True,
+        "profile": {
+            "setup_complete": True, "first_name": "Local", "last_name": "Owner", "phone_number": None,
+            "address": None, "professions": [], "has_password": True,
+        },
+        "phone_numbers": [], "addresses": [], "profession": None, "integrations": {}, "identity_origin": None,
+        "links": {
+            "me": f"/service/auth/api/v1/users?id={user_id}", "roles": f"/service/auth/api/v1/users/role/{user_id}",
+        },
+        "permissions": {business.account_id: {}},
+        "groups": [{
+            "id": user_id, "group_id": user_id, "role": "owner", "identity_id": user_id,
+            "identity_uuid": f"uuid-{user_id}", "business_id": business.business_id, "active": True,
+        }],
+        "subscription_statuses": {business.account_id: "active"},
+        "business_memberships": [{
+            "id": 100000 + user_id, "role": "owner", "unacknowledged_change": False,
+            "business": {
+                "id": business.business_id, "business_uuid": f"buuid-{business.business_id}",
+                "name": business.name, "account_id": business.account_id, "date_format": "mm/dd/yyyy",
+                "address": None, "phone_number": None, "business_clients": [],
+            },
+        }],
+        "roles": [{
+            "id": user_id, "role": "admin", "systemid": user_id, "userid": 1, "created_at": "2026-01-01T00:00:00Z",
+            "links": {"destroy": f"/service/auth/api/v1/users/role/{user_id}"}, "accountid": business.account_id,
+        }],
+    }  # fmt: skip

@@ -1,0 +1,125 @@
+"""One Accounting API call through the fake: route, auth, tenant, faults and limits, spec check, idempotency,
+the operation, and the spec check of the answer."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from acuity_sync_toolkit.fakes.httpserver import Request, Response
+from acuity_sync_toolkit.fakes.xero import spec
+from acuity_sync_toolkit.fakes.xero.api import Handler
+from acuity_sync_toolkit.fakes.xero.idempotency import MAX_KEY_LENGTH
+from acuity_sync_toolkit.fakes.xero.values import XeroError
+
+if TYPE_CHECKING:
+    from acuity_sync_toolkit.fakes.xero.server import FakeXero
+
+PREFIX = "/api.xro/2.0"
+Compiled = Sequence[tuple[str, str, re.Pattern[str], Handler]]
+_WRITES = ("PUT", "POST")
+
+
+def _unauthorized(xero: FakeXero, detail: str) -> Response:
+    return xero.json_response({"Title": "Unauthorized", "Status": 401, "Detail": detail}, 401)
+
+
+def _forbidden(xero: FakeXero) -> Response:
+    body = {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}
+    return xero.json_response(body, 403)
+
+
+def _route(request: Request, routes: Compiled) -> tuple[str, Handler, dict[str, str]] | None:
+    sub = request.path.removeprefix(PREFIX)
+    for method, pattern, regex, handler in routes:
+        match = regex.match(sub)
+        if match is not None and method == request.method:
+            return pattern, handler, match.groupdict()
+    return None
+
+
+def dispatch(xero: FakeXero, request: Request, routes: Compiled) -> Response:
+    found = _route(request, routes)
+    if found is None:
+        return xero.json_response({"Title": "Not Found", "Status": 404, "Detail": request.path}, 404)
+    pattern, handler, params = found
+    subject = xero.subject(request)
+    if subject is None:
+        return _unauthorized(xero, "TokenExpired or invalid: AuthenticationUnsuccessful")
+    tenant_id = request.headers.get("xero-tenant-id", "")
+    org = xero.organisation(tenant_id)
+    if org is None or subject != tenant_id:
+        return _forbidden(xero)
+    fault = xero.limiter.planned(tenant_id)
+    if fault is not None:
+        headers: list[tuple[str, str]] = []
+        if fault.status == 429:
+            headers.append(("X-Rate-Limit-Problem", fault.problem or "minute"))
+            headers.append(("Retry-After", str(fault.retry_after or 60)))
+        body = {"Title": "Planned fault", "Status": fault.status, "Detail": "a fault the test planned"}
+        return xero.json_response(body, fault.status, tuple(headers))
+    verdict = xero.limiter.acquire(tenant_id)
+    if not verdict.allowed:
+        body = {"Title": "Too Many Requests", "Status": 429, "Detail": f"Rate limit exceeded: {verdict.problem}"}
+        return xero.json_response(body, 429, verdict.headers)
+    try:
+        response = _checked(xero, request, pattern, handler, params, tenant_id)
+    finally:
+        xero.limiter.release(tenant_id)
+    return Response(response.status, response.body, (*response.headers, *verdict.headers))
+
+
+def _checked(
+    xero: FakeXero, request: Request, pattern: str, handler: Handler, params: dict[str, str], tenant_id: str
+) -> Response:
+    query = {key: values[0] for key, values in request.query.items()}
+    headers = dict(request.headers)
+    problems = spec.request_errors(request.method, request.path, query, headers, request.body)
+    if xero.strict:
+        problems += [f"unknown field {name}" for name in spec.unknown_fields(request.method, pattern, request.body)]
+    if problems:
+        return xero.error(XeroError("The request does not match the Xero API: " + "; ".join(problems)))
+    key = request.headers.get("Idempotency-Key") if request.method in _WRITES else None
+    fingerprint = ""
+    if key is not None:
+        if len(key) > MAX_KEY_LENGTH:
+            return xero.error(XeroError(f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters"))
+        fingerprint = xero.idempotency.fingerprint(request.method, f"{request.path}?{request.raw_query}", request.body)
+        kept = xero.idempotency.lookup(tenant_id, key, fingerprint)
+        if isinstance(kept, str):
+            return xero.error(XeroError(kept))
+        if kept is not None:
+            return kept
+    response = _operate(xero, request, handler, params, query, tenant_id)
+    if key is not None:
+        xero.idempotency.keep(tenant_id, key, fingerprint, response)
+    violations = spec.response_errors(
+        request.method, request.path, query, headers, request.body, response.status, response.body
+    )
+    if violations:
+        message = f"{request.method} {request.path} -> {response.status}: {'; '.join(violations)}"
+        xero.spec_violations.append(message)
+        if xero.strict:
+            return xero.json_response({"Title": "Fake Xero answer off spec", "Status": 500, "Detail": message}, 500)
+    return response
+
+
+def _operate(
+    xero: FakeXero, request: Request, handler: Handler, params: dict[str, str], query: dict[str, str], tenant_id: str
+) -> Response:
+    try:
+        body: Any = json.loads(request.body, parse_float=Decimal) if request.body else None
+    except ValueError:
+        return xero.error(XeroError("The request body is not valid JSON"))
+    org = xero.organisation(tenant_id)
+    if org is None:
+        return xero.error(XeroError("Organisation not found", status=404))
+    with xero.lock():
+        try:
+            status, data = handler(org, xero.call(params, query, body, xero.clock))
+        except XeroError as error:
+            return xero.error(error)
+    return xero.json_response(data, status)

@@ -1,0 +1,195 @@
+"""One Xero organisation: its chart of accounts, contacts, invoices, payments and credit notes, with Xero's rules.
+
+Rules (../shared/research/xero_freshbooks.md A1.1-A1.6): a contact Name is unique among active contacts; an
+invoice is created DRAFT, SUBMITTED or AUTHORISED; DRAFT/SUBMITTED may be edited, approved or DELETED; AUTHORISED
+may be edited while unpaid and VOIDED while unpaid; PAID, VOIDED and DELETED invoices cannot be changed; only a
+non-DRAFT invoice can be emailed; a payment goes to an AUTHORISED invoice, for at most its AmountDue, into a BANK
+account or one with EnablePaymentsToAccount.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from acuity_sync_toolkit.fakes.xero.values import JsonObject, XeroError, money, ms_date, new_id, number, parse_day
+
+TAX_RATES = {"OUTPUT": Decimal("0.15"), "NONE": Decimal(0), "TAX001": Decimal("0.10")}
+LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
+EDITABLE = ("DRAFT", "SUBMITTED", "AUTHORISED")
+SEARCHED = ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")  # GET /Contacts?searchTerm=
+_WHERE = re.compile(r'^\s*(\w+)\s*==\s*"([^"]*)"\s*$')
+
+
+def default_accounts() -> list[JsonObject]:
+    def account(code: str | None, name: str, kind: str, cls: str, **extra: Any) -> JsonObject:
+        found: JsonObject = {"AccountID": new_id(), "Name": name, "Type": kind, "Class": cls, "Status": "ACTIVE"}
+        if code is not None:
+            found["Code"] = code
+        found.update({"TaxType": "NONE", "EnablePaymentsToAccount": False, **extra})
+        return found
+
+    return [
+        account("200", "Sales", "REVENUE", "REVENUE", TaxType="OUTPUT"),
+        account("210", "Appointments", "SALES", "REVENUE", TaxType="OUTPUT"),
+        account("260", "Other Revenue", "REVENUE", "REVENUE", TaxType="OUTPUT"),
+        account(None, "Business Bank Account", "BANK", "ASSET", BankAccountType="BANK"),
+        account("090", "Checking Account", "BANK", "ASSET", BankAccountType="BANK"),
+        account("610", "Accounts Receivable", "CURRENT", "ASSET", SystemAccount="DEBTORS"),
+        account("880", "Owner Drawings", "CURRENT", "ASSET", EnablePaymentsToAccount=True),
+        account("400", "Advertising", "OVERHEADS", "EXPENSE"),
+    ]
+
+
+def where_filter(where: str | None) -> list[tuple[str, str]]:
+    """`EmailAddress=="a@b.c" AND Name=="x"` as (field, value) pairs; other syntax is refused."""
+    if not where:
+        return []
+    pairs = []
+    for clause in re.split(r"\s+AND\s+|&&", where):
+        match = _WHERE.match(clause)
+        if match is None:
+            raise XeroError(f'The fake supports only Field=="value" clauses, not {clause!r}')
+        pairs.append((match.group(1), match.group(2)))
+    return pairs
+
+
+def matches(entity: JsonObject, pairs: list[tuple[str, str]]) -> bool:
+    return all(str(entity.get(name, "")).lower() == value.lower() for name, value in pairs)
+
+
+@dataclass
+class Organisation:
+    tenant_id: str
+    name: str
+    base_currency: str
+    created: datetime
+    accounts: list[JsonObject] = field(default_factory=default_accounts)
+    contacts: dict[str, JsonObject] = field(default_factory=dict)
+    invoices: dict[str, JsonObject] = field(default_factory=dict)
+    payments: dict[str, JsonObject] = field(default_factory=dict)
+    credit_notes: dict[str, JsonObject] = field(default_factory=dict)
+    emails: list[str] = field(default_factory=list)  # InvoiceIDs emailed, in order
+    numbers: int = 0
+
+    def as_json(self) -> JsonObject:
+        return {
+            "OrganisationID": self.tenant_id,
+            "Name": self.name,
+            "LegalName": self.name,
+            "BaseCurrency": self.base_currency,
+            "CountryCode": "US" if self.base_currency == "USD" else "NZ",
+            "OrganisationType": "COMPANY",
+            "OrganisationStatus": "ACTIVE",
+            "IsDemoCompany": False,
+            "Version": "US" if self.base_currency == "USD" else "GLOBAL",
+            "PaysTax": True,
+            "CreatedDateUTC": ms_date(self.created),
+            "Timezone": "UTC",
+        }
+
+    # ------------------------------------------------------------------ accounts
+
+    def account(self, ref: Any, what: str) -> JsonObject:
+        ref = ref if isinstance(ref, dict) else {}
+        for account in self.accounts:
+            if ref.get("AccountID") and account["AccountID"] == ref["AccountID"]:
+                return account
+            if ref.get("Code") and account.get("Code") == ref["Code"]:
+                return account
+        raise XeroError(f"{what}: Account could not be found")
+
+    def account_by(self, account_id: Any, code: Any) -> JsonObject:
+        return self.account({"AccountID": account_id, "Code": code}, "LineItem")
+
+    # ------------------------------------------------------------------ contacts
+
+    def save_contact(self, data: JsonObject, *, create_only: bool, now: datetime) -> JsonObject:
+        contact_id = data.get("ContactID")
+        existing = self.contacts.get(str(contact_id)) if contact_id else None
+        if contact_id and existing is None:
+            raise XeroError("Contact could not be found", status=404 if not create_only else 400)
+        if existing is not None and create_only:
+            raise XeroError("A contact with this ContactID already exists")
+        name = data.get("Name", existing["Name"] if existing else None)
+        if not name or not str(name).strip():
+            raise XeroError("The contact name must be specified")
+        for other in self.contacts.values():
+            if other is not existing and other["ContactStatus"] == "ACTIVE" and other["Name"] == name:
+                raise XeroError(
+                    f"The contact name {name} is already assigned to another contact. "
+                    "The contact name must be unique across all active contacts."
+                )
+        contact = existing or {"ContactID": new_id(), "ContactStatus": "ACTIVE", "IsCustomer": False}
+        contact.update({key: value for key, value in data.items() if key != "ContactID"})
+        contact["UpdatedDateUTC"] = ms_date(now)
+        self.contacts[contact["ContactID"]] = contact
+        return contact
+
+    def find_contacts(self, where: str | None, search_term: str | None = None) -> list[JsonObject]:
+        """`where` equalities, and `searchTerm`: "a case-insensitive text search across the Name, FirstName,
+        LastName, ContactNumber and EmailAddress fields" (the spec's GET /Contacts)."""
+        pairs = where_filter(where)
+        term = (search_term or "").lower()
+        return [
+            contact
+            for contact in self.contacts.values()
+            if matches(contact, pairs)
+            and (not term or any(term in str(contact.get(name, "")).lower() for name in SEARCHED))
+        ]
+
+    # ------------------------------------------------------------------ lines and totals
+
+    def lines(self, data: Any, amount_types: str) -> tuple[list[JsonObject], Decimal, Decimal]:
+        if not isinstance(data, list) or not data:
+            raise XeroError("At least one line item is required")
+        lines, subtotal, tax_total = [], Decimal(0), Decimal(0)
+        for index, raw in enumerate(data):
+            where = f"LineItems[{index}]"
+            quantity = money(raw.get("Quantity", 1), f"{where}.Quantity")
+            unit = money(raw.get("UnitAmount", 0), f"{where}.UnitAmount")
+            account = self.account_by(raw.get("AccountID"), raw.get("AccountCode"))
+            tax_type = str(raw.get("TaxType") or account.get("TaxType", "NONE"))
+            if tax_type not in TAX_RATES:
+                raise XeroError(f"{where}: the TaxType code {tax_type} does not exist or cannot be used")
+            rate = Decimal(0) if amount_types == "NoTax" else TAX_RATES[tax_type]
+            amount = (quantity * unit).quantize(Decimal("0.01"))
+            if amount_types == "Inclusive":
+                tax = (amount - amount / (1 + rate)).quantize(Decimal("0.01"))
+                net = amount - tax
+            else:
+                tax = (amount * rate).quantize(Decimal("0.01"))
+                net = amount
+            subtotal, tax_total = subtotal + net, tax_total + tax
+            line: JsonObject = {
+                "LineItemID": raw.get("LineItemID") or new_id(),
+                "Description": raw.get("Description", ""),
+                "Quantity": float(quantity),
+                "UnitAmount": float(unit),
+                "AccountCode": account.get("Code", ""),
+                "AccountID": account["AccountID"],
+                "TaxType": tax_type,
+                "TaxAmount": number(tax),
+                "LineAmount": number(amount),
+            }
+            if "ItemCode" in raw:
+                line["ItemCode"] = raw["ItemCode"]
+            lines.append(line)
+        return lines, subtotal, tax_total
+
+    def contact_of(self, data: JsonObject) -> JsonObject:
+        ref = data.get("Contact")
+        contact_id = ref.get("ContactID") if isinstance(ref, dict) else None
+        contact = self.contacts.get(str(contact_id))
+        if contact is None:
+            raise XeroError("The Contact could not be found; give its ContactID")
+        return {"ContactID": contact["ContactID"], "Name": contact["Name"]}
+
+    def today(self, now: datetime) -> date:
+        return now.date()
+
+    def parse_date(self, value: Any, field_name: str, now: datetime) -> str:
+        return str(parse_day(value, field_name, self.today(now)))

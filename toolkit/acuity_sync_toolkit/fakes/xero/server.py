@@ -1,0 +1,229 @@
+"""A fake Xero: the Accounting API (/api.xro/2.0) per organisation, the identity endpoints, Xero's limits.
+
+    with FakeXero(clock=FakeClock(frozen=True)) as xero:
+        xero.add_organisation("tenant-1")
+        tokens = xero.issue_tokens("tenant-1")
+        httpx.get(f"{xero.url}/api.xro/2.0/Organisation",
+                  headers={"Authorization": f"Bearer {tokens.access_token}", "xero-tenant-id": "tenant-1"})
+
+Every request and every response is checked against Xero's official OpenAPI spec (spec.py). A request the spec
+refuses is a 400 ValidationException; in strict mode so is one with a body field the spec does not define, named
+in the message. A response the spec refuses is recorded in `spec_violations` and, in strict mode, becomes a 500.
+Tokens follow Xero's rules (research A4): access 30 min, refresh single-use with a 30-minute grace that replays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs
+
+from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.httpserver import FakeService, Request, Response, compile_pattern
+from acuity_sync_toolkit.fakes.oauth_authority import DAY, InvalidGrant, TokenAuthority, TokenPair
+from acuity_sync_toolkit.fakes.xero import spec
+from acuity_sync_toolkit.fakes.xero.api import ROUTES, Call
+from acuity_sync_toolkit.fakes.xero.dispatch import dispatch
+from acuity_sync_toolkit.fakes.xero.entities import Organisation
+from acuity_sync_toolkit.fakes.xero.idempotency import IdempotencyStore
+from acuity_sync_toolkit.fakes.xero.invoices import public
+from acuity_sync_toolkit.fakes.xero.limits import PlannedFault, TenantLimiter
+from acuity_sync_toolkit.fakes.xero.values import JsonObject, XeroError, validation_body
+
+PREFIX = "/api.xro/2.0"
+TOKEN_PATH = "/connect/token"  # noqa: S105 - a URL path
+CONNECTIONS_PATH = "/connections"
+_COMPILED = [(method, pattern, compile_pattern(pattern), handler) for method, pattern, handler in ROUTES]
+
+
+def xero_authority(clock: FakeClock) -> TokenAuthority:
+    """Xero's rules: access 30 min; refresh single-use, 60 days unused, a 30-minute grace that replays."""
+    return TokenAuthority(clock, access_ttl=1800, refresh_ttl=60 * DAY, rotation="single_use", old_refresh_grace=1800)
+
+
+def _json(data: Any, status: int, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    body = b"" if data is None else json.dumps(data, separators=(",", ":")).encode()
+    content = (("Content-Type", "application/json; charset=utf-8"),) if data is not None else ()
+    return Response(status=status, body=body, headers=(*content, *headers))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+
+class FakeXero(FakeService):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        clock: FakeClock | None = None,
+        strict: bool = True,
+        per_minute: int = 60,
+        per_day: int = 5000,
+        max_concurrent: int = 5,
+    ) -> None:
+        super().__init__(host, port)
+        self.clock = clock or FakeClock()
+        self.strict = strict
+        self.tokens = xero_authority(self.clock)
+        self.limiter = TenantLimiter(self.clock, per_minute=per_minute, per_day=per_day, max_concurrent=max_concurrent)
+        self.idempotency = IdempotencyStore(self.clock)
+        self.spec_violations: list[str] = []
+        self._orgs: dict[str, Organisation] = {}
+        self._requests: dict[str, list[RecordedRequest]] = {}
+        self._connections: dict[str, str] = {}  # tenant id -> connection id
+        self._lock = threading.RLock()
+        spec.openapi()  # load the spec before the first request
+
+    # ------------------------------------------------------------------ test controls
+
+    def add_organisation(self, tenant_id: str, *, base_currency: str = "USD", name: str | None = None) -> Organisation:
+        uuid.UUID(tenant_id)  # Xero's tenant ids are uuids (the spec's xero-tenant-id is a string; ids are uuids)
+        with self._lock:
+            org = Organisation(tenant_id, name or f"Org {tenant_id[:8]}", base_currency, self.clock.now())
+            self._orgs[tenant_id] = org
+            self._connections[tenant_id] = str(uuid.uuid4())
+            return org
+
+    def issue_tokens(self, tenant_id: str) -> TokenPair:
+        if tenant_id not in self._orgs:
+            raise KeyError(tenant_id)
+        return self.tokens.issue(tenant_id)
+
+    def state(self, tenant_id: str) -> JsonObject:
+        """A copy of the organisation's data as the API would show it."""
+        with self._lock:
+            org = self._orgs[tenant_id]
+            copy: JsonObject = json.loads(
+                json.dumps(
+                    {
+                        "Organisation": org.as_json(),
+                        "Accounts": [public(item) for item in org.accounts],
+                        "Contacts": [public(item) for item in org.contacts.values()],
+                        "Invoices": [public(item) for item in org.invoices.values()],
+                        "Payments": [public(item) for item in org.payments.values()],
+                        "CreditNotes": [public(item) for item in org.credit_notes.values()],
+                        "Emails": list(org.emails),
+                    }
+                )
+            )
+            return copy
+
+    def requests(self, tenant_id: str) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests.get(tenant_id, []))
+
+    def plan_fault(
+        self, tenant_id: str, status: int, *, count: int = 1, retry_after: int | None = None, problem: str | None = None
+    ) -> None:
+        """The tenant's next `count` API calls answer `status` (429 carries X-Rate-Limit-Problem and Retry-After)."""
+        self.limiter.plan(tenant_id, PlannedFault(status, retry_after, problem), count)
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _handle(self, request: Request) -> Response:
+        if request.method == "POST" and request.path == TOKEN_PATH:
+            return self._token(request)
+        if request.method == "GET" and request.path.lower() == CONNECTIONS_PATH:
+            return self._list_connections(request)
+        if not request.path.startswith(PREFIX + "/"):
+            return _json({"Title": "Not Found", "Status": 404}, 404)
+        return self._accounting(request)
+
+    def _token(self, request: Request) -> Response:
+        form = {key: values[0] for key, values in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        if form.get("grant_type") != "refresh_token" or not form.get("refresh_token"):
+            return _json({"error": "unsupported_grant_type"}, 400)
+        try:
+            pair = self.tokens.refresh(form["refresh_token"])
+        except InvalidGrant:
+            return _json({"error": "invalid_grant"}, 400)
+        body = {
+            "id_token": hashlib.sha256(pair.access_token.encode()).hexdigest(),  # a replay repeats it
+            "access_token": pair.access_token,
+            "expires_in": pair.expires_in,
+            "token_type": "Bearer",
+            "refresh_token": pair.refresh_token,
+            "scope": "offline_access accounting.contacts accounting.invoices accounting.payments accounting.settings",
+        }
+        return _json(body, 200, (("Cache-Control", "no-store"),))
+
+    def _list_connections(self, request: Request) -> Response:
+        tenant_id = self.subject(request)
+        if tenant_id is None:
+            return _json({"Title": "Unauthorized", "Status": 401, "Detail": "AuthenticationUnsuccessful"}, 401)
+        org = self._orgs[tenant_id]
+        now = org.created.isoformat().replace("+00:00", "Z")  # the spec's date-time needs the zone
+        connection = {
+            "id": self._connections[tenant_id],
+            "authEventId": str(uuid.uuid5(uuid.NAMESPACE_URL, tenant_id)),
+            "tenantId": tenant_id,
+            "tenantType": "ORGANISATION",
+            "tenantName": org.name,
+            "createdDateUtc": now,
+            "updatedDateUtc": now,
+        }
+        response = _json([connection], 200)
+        violations = spec.connections_errors(response.body)
+        if violations:
+            self.spec_violations.append(f"GET /connections: {'; '.join(violations)}")
+        return response
+
+    def subject(self, request: Request) -> str | None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        return self.tokens.check_access(header.removeprefix("Bearer ").strip())
+
+    def _accounting(self, request: Request) -> Response:
+        response = dispatch(self, request, _COMPILED)
+        tenant_id = request.headers.get("xero-tenant-id", "")
+        with self._lock:
+            self._requests.setdefault(tenant_id, []).append(
+                RecordedRequest(
+                    request.method,
+                    request.path,
+                    {key: values[0] for key, values in request.query.items()},
+                    dict(request.headers),
+                    request.body,
+                    response.status,
+                )
+            )
+        return response
+
+    # used by dispatch.py
+    def organisation(self, tenant_id: str) -> Organisation | None:
+        return self._orgs.get(tenant_id)
+
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    @staticmethod
+    def json_response(data: Any, status: int, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+        return _json(data, status, headers)
+
+    @staticmethod
+    def error(error: XeroError, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+        if error.status == 404:
+            return _json({"Title": "Not Found", "Status": 404, "Detail": error.message}, 404, headers)
+        return _json(validation_body(error.message, error.element), error.status, headers)
+
+    @staticmethod
+    def call(params: dict[str, str], query: dict[str, str], body: Any, clock: FakeClock) -> Call:
+        return Call(params, query, body, clock.now())
+
+
+def parse_body(body: bytes) -> Any:
+    return json.loads(body, parse_float=Decimal) if body else None
