@@ -54,10 +54,9 @@ import botocore
 import moto
 from moto import mock_aws
 
-from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.message import SyncRequest
+from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.store.settings import SettingsStore
-from acuity_sync.sync.message import SyncRequest
 from acuity_sync.sync.settings import Mode, parse_settings
 from acuity_sync_toolkit.demo.books import COMPANY_KEYS, Books, Invoice, LedgerReader, reader
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity

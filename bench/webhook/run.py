@@ -41,7 +41,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from acuity_sync.auth.kms import SecretBox
 from acuity_sync.config import WEBHOOK_AWS_CONFIG
-from acuity_sync.ledgers import ALL_LEDGERS
+from acuity_sync.domain.names import ALL_LEDGERS
 from acuity_sync.secret import Secret
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision

@@ -4,7 +4,7 @@ Thin by design: acuity_sync.wiring.sync builds the handler every ledger's functi
 adapter (acuity_sync.ledgers.quickbooks) is the only part that is QuickBooks's own.
 """
 
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.wiring.sync import sync_lambda_handler
 
 lambda_handler = sync_lambda_handler(LedgerName.QUICKBOOKS)

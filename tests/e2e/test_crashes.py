@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import LedgerName
 from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin
 from acuity_sync_toolkit.stack.devstack import DEMO_REALM_ID, DevStack
 from tests.support.scenarios import reader_for, wait_for, wait_until_drained

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from acuity_sync.acuity.signature import sign
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import LedgerName
 from acuity_sync_toolkit.demo.books import Books, reader
 from acuity_sync_toolkit.demo.run import wait_until_drained
 from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin

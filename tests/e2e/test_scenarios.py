@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import LedgerName
 from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin
 from acuity_sync_toolkit.stack.devstack import DevInfo, DevStack
 from tests.support.scenarios import (

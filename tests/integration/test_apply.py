@@ -12,15 +12,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import TaxMode
+from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
+from acuity_sync.domain.documents import TaxMode
+from acuity_sync.domain.names import EventKind, LedgerName
+from acuity_sync.domain.record import SyncRecord
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.records import RecordConflict, RecordKey, RecordStore
 from acuity_sync.sync.apply import Applier, Context
-from acuity_sync.sync.billable import Billable, Client, ReceivedPayment
 from acuity_sync.sync.plan import Rules, plan
-from acuity_sync.sync.record import SyncRecord
 from acuity_sync.sync.settings import Mode
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
 from tests.support.aws import TEMPLATE, set_fake_credentials

@@ -16,7 +16,8 @@ import pytest
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.budget import Budget
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.store.budgets import (
     ACUITY_BUDGET,
     ACUITY_BUDGET_NAME,
@@ -26,7 +27,6 @@ from acuity_sync.store.budgets import (
     QUICKBOOKS_BUDGET,
     XERO_BUDGET,
     XERO_STARTER_BUDGET,
-    Budget,
     BudgetStore,
     Granted,
     SlotGranted,

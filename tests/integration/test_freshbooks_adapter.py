@@ -11,20 +11,17 @@ from typing import Any
 import httpx
 import pytest
 
-from acuity_sync.ledgers.base import (
+from acuity_sync.domain.documents import (
     CreditNoteDraft,
     CustomerDraft,
     InvoiceDraft,
     InvoiceLine,
     InvoiceStatus,
     LineKind,
-    NeedsReauth,
     PaymentDraft,
-    RateLimited,
-    Rejected,
     TaxMode,
-    Transient,
 )
+from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected, Transient
 from acuity_sync.ledgers.freshbooks import (
     REFERENCE_FIELD,
     REFERENCE_LIMIT,

@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from acuity_sync.ledgers.base import (
+from acuity_sync.domain.documents import (
     CreditNoteDraft,
     CustomerDraft,
     InvoiceDraft,
@@ -18,11 +18,9 @@ from acuity_sync.ledgers.base import (
     InvoiceStatus,
     LineKind,
     PaymentDraft,
-    RateLimited,
-    Rejected,
     TaxMode,
-    Transient,
 )
+from acuity_sync.domain.errors import RateLimited, Rejected, Transient
 from acuity_sync.ledgers.quickbooks import QuickBooksLedger, quote
 from acuity_sync.secret import Secret
 from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.secret import Secret
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.settings import (

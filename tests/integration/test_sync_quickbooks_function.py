@@ -16,8 +16,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.sync.message import SyncRequest
+from acuity_sync.domain.message import SyncRequest
+from acuity_sync.domain.names import EventKind
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
 from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision

@@ -14,18 +14,18 @@ import pytest
 from moto import mock_aws
 
 from acuity_sync.acuity.client import AcuityClient
-from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import NeedsReauth, RateLimited, Rejected
+from acuity_sync.domain.budget import Budget
+from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected
+from acuity_sync.domain.message import SyncRequest
+from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
-from acuity_sync.store.budgets import Budget, BudgetStore, Wait
+from acuity_sync.store.budgets import BudgetStore, Wait
 from acuity_sync.store.parking import ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordStore
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.tenants import TenantProfile
-from acuity_sync.sync.message import SyncRequest
 from acuity_sync.sync.service import Outcome, SyncService
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision

@@ -28,7 +28,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from acuity_sync.auth.kms import SecretBox
-from acuity_sync.auth.oauth import TokenGrant
 from acuity_sync.auth.tokens import (
     ConnectionStatus,
     ConnectionStore,
@@ -36,8 +35,9 @@ from acuity_sync.auth.tokens import (
     TokenKeeper,
     token_context,
 )
-from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import NeedsReauth, Transient
+from acuity_sync.domain.errors import NeedsReauth, Transient
+from acuity_sync.domain.grant import TokenGrant
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.secret import Secret
 from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.httpserver import HttpServer

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from acuity_sync.acuity.signature import sign
-from acuity_sync.ledgers import ALL_LEDGERS
+from acuity_sync.domain.names import ALL_LEDGERS
 from acuity_sync.secret import Secret
 from acuity_sync.store.tenants import TenantProfile
 from acuity_sync_toolkit.stack.cloudformation import provision

@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from acuity_sync import observability
 from acuity_sync.acuity.signature import sign
-from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
+from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
 from acuity_sync.secret import Secret
 from acuity_sync.store import tenant_cache
 from acuity_sync.store.audit import AuditTrail

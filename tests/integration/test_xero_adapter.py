@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from acuity_sync.ledgers.base import (
+from acuity_sync.domain.documents import (
     Choice,
     CreditNoteDraft,
     CustomerDraft,
@@ -21,13 +21,10 @@ from acuity_sync.ledgers.base import (
     InvoiceLine,
     InvoiceStatus,
     LineKind,
-    NeedsReauth,
     PaymentDraft,
-    RateLimited,
-    Rejected,
     TaxMode,
-    Transient,
 )
+from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected, Transient
 from acuity_sync.ledgers.xero import AccountCharts, XeroLedger, account_problems, where_equals, xero_date
 from acuity_sync.secret import Secret
 from acuity_sync_toolkit.fakes.clock import FakeClock

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import (
+from acuity_sync.domain.documents import (
     Choice,
     CompanyInfo,
     CreditNoteDraft,
@@ -15,12 +14,13 @@ from acuity_sync.ledgers.base import (
     InvoiceDraft,
     InvoiceStatus,
     LedgerCreditNote,
-    LedgerError,
     LedgerInvoice,
     LedgerPayment,
     PaymentDraft,
     TaxMode,
 )
+from acuity_sync.domain.errors import LedgerError
+from acuity_sync.domain.names import LedgerName
 
 
 class Crash(BaseException):

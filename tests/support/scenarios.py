@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.sync.settings import parse_settings
 from acuity_sync_toolkit.demo import run as demo_run

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from acuity_sync.ledgers.base import (
+from acuity_sync.domain.billable import ZERO, Billable
+from acuity_sync.domain.documents import (
     InvoiceLine,
     InvoiceStatus,
     LedgerCreditNote,
@@ -15,20 +16,19 @@ from acuity_sync.ledgers.base import (
     LedgerPayment,
     LineKind,
 )
-from acuity_sync.sync.billable import ZERO, Billable
-from acuity_sync.sync.plan import (
+from acuity_sync.domain.record import SyncRecord
+from acuity_sync.domain.steps import (
     ApproveInvoice,
     CreateInvoice,
     EnsureCustomer,
     IssueCreditNote,
-    Plan,
     RecordPayment,
     SendInvoice,
     UpdateInvoice,
     VoidInvoice,
 )
+from acuity_sync.sync.plan import Plan
 from acuity_sync.sync.progress import StepResult, advance
-from acuity_sync.sync.record import SyncRecord
 
 ANSWER_DATE = date(2026, 1, 1)  # the plan never reads the ledger's own date back
 

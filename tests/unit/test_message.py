@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from acuity_sync.acuity.webhook import EventKind
+from acuity_sync.domain.message import MESSAGE_VERSION, SyncRequest
+from acuity_sync.domain.names import EventKind
 from acuity_sync.queues import deduplication_id
-from acuity_sync.sync.message import MESSAGE_VERSION, SyncRequest
 
 REQUEST = SyncRequest(
     tenant_id="0123456789abcdef0123456789abcdef",

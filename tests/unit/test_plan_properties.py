@@ -13,11 +13,11 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.ledgers.base import CompanyInfo, TaxMode
-from acuity_sync.sync.billable import Billable, Client, ReceivedPayment
+from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
+from acuity_sync.domain.documents import CompanyInfo, TaxMode
+from acuity_sync.domain.names import EventKind
+from acuity_sync.domain.record import SyncRecord
 from acuity_sync.sync.plan import Rule, Rules, plan
-from acuity_sync.sync.record import SyncRecord
 from acuity_sync.sync.settings import Mode, TipHandling
 from tests.support.simulated_ledger import SimulatedLedger
 

@@ -6,25 +6,21 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import CompanyInfo, LineKind, TaxMode
-from acuity_sync.sync.billable import Billable, Client, ReceivedPayment
-from acuity_sync.sync.plan import (
+from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
+from acuity_sync.domain.documents import CompanyInfo, LineKind, TaxMode
+from acuity_sync.domain.names import EventKind, LedgerName
+from acuity_sync.domain.record import SyncRecord
+from acuity_sync.domain.steps import (
     ApproveInvoice,
     CreateInvoice,
     EnsureCustomer,
     IssueCreditNote,
-    Plan,
     RecordPayment,
-    Rule,
-    Rules,
     SendInvoice,
     UpdateInvoice,
     VoidInvoice,
-    plan,
 )
-from acuity_sync.sync.record import SyncRecord
+from acuity_sync.sync.plan import Plan, Rule, Rules, plan
 from acuity_sync.sync.settings import Mode, TipHandling, default_settings, parse_settings
 from tests.support.simulated_ledger import SimulatedLedger
 

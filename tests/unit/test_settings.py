@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
-from acuity_sync.ledgers.base import TaxMode
+from acuity_sync.domain.documents import TaxMode
+from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
 from acuity_sync.sync.settings import (
     LEDGER_SETTINGS,
     QUICKBOOKS_DOC_NUMBER_MAX,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from acuity_sync.acuity.models import Appointment, Order, Payment
-from acuity_sync.acuity.webhook import EventKind
+from acuity_sync.domain.names import EventKind
 from acuity_sync.sync.source import billable_from_appointment, billable_from_order, describe_appointment
 
 REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "acuity"

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from acuity_sync.acuity.webhook import EventKind, MalformedWebhook, parse_webhook_form
+from acuity_sync.acuity.webhook import MalformedWebhook, parse_webhook_form
+from acuity_sync.domain.names import EventKind
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -21,8 +21,8 @@ from pydantic import ValidationError
 
 from acuity_sync.auth.kms import SecretBox
 from acuity_sync.auth.tokens import ConnectionStore
-from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import LedgerError
+from acuity_sync.domain.errors import LedgerError
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers.xero import PRODUCTION_URL as XERO_PRODUCTION_URL
 from acuity_sync.ledgers.xero import XeroLedger, account_problems
 from acuity_sync.observability import logger

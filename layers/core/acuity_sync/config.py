@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from botocore.config import Config
 
-from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
+from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
 
 
 def queue_url_variable(ledger: LedgerName) -> str:

@@ -17,12 +17,12 @@ from typing import Protocol
 
 from acuity_sync.acuity.signature import SIGNATURE_HEADER, signature_matches
 from acuity_sync.acuity.webhook import MalformedWebhook, WebhookNotice, parse_webhook_form
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.message import SyncRequest
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.queues import SendOutcome
 from acuity_sync.store.audit import AuditEntry
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.tenant_cache import CachedProfile
-from acuity_sync.sync.message import SyncRequest
 
 MAX_BODY_BYTES = 8 * 1024
 

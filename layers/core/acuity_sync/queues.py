@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
-from acuity_sync.sync.message import SyncRequest
+from acuity_sync.domain.message import SyncRequest
+from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

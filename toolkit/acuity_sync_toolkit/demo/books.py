@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import LedgerName
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")

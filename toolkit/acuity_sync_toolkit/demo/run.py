@@ -15,8 +15,7 @@ import boto3
 import httpx
 
 from acuity_sync.acuity.signature import sign
-from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.records import RecordKey, RecordStore
 from acuity_sync_toolkit.demo.books import Books, reader

@@ -3,7 +3,7 @@ sample events in events/ verify against it; a real tenant's id is random (store/
 
 from __future__ import annotations
 
-from acuity_sync.ledgers import ALL_LEDGERS, LedgerName
+from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
 from acuity_sync.secret import Secret
 from acuity_sync.store.tenants import TenantProfile
 

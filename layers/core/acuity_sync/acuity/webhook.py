@@ -4,16 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from urllib.parse import parse_qsl
+
+from acuity_sync.domain.names import EventKind
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MAX_ID_DIGITS = 19  # an id Acuity could send fits a signed 64-bit integer
-
-
-class EventKind(StrEnum):
-    APPOINTMENT = "appointment"
-    ORDER = "order"
 
 
 # Acuity sends `scheduled` for static webhooks; dynamic subscriptions are named `appointment.scheduled`,

@@ -35,7 +35,8 @@ from typing import Any
 
 import httpx
 
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.grant import TokenGrant
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.secret import Secret
 
 logger = logging.getLogger(__name__)
@@ -168,16 +169,6 @@ class OAuthProvider:
             redirect_uri=redirect_uri,
             timeout=timeout,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class TokenGrant:
-    """What a token endpoint handed out; expiries are computed from when the request was sent (conservative)."""
-
-    access_token: Secret
-    refresh_token: Secret
-    access_expires_at: datetime
-    refresh_expires_at: datetime | None  # None: the refresh token does not expire by time
 
 
 # ------------------------------------------------------------------------------------------------ requests

@@ -67,11 +67,11 @@ from acuity_sync.auth.oauth import (
     InvalidGrant,
     OAuthProvider,
     TokenEndpointUnavailable,
-    TokenGrant,
     TokenRequestRejected,
 )
-from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import NeedsReauth, Transient
+from acuity_sync.domain.errors import NeedsReauth, Transient
+from acuity_sync.domain.grant import TokenGrant
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.secret import Secret
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.keys import connection_sk, tenant_pk

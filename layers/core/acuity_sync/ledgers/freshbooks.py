@@ -28,8 +28,7 @@ from typing import Any
 
 import httpx
 
-from acuity_sync.ledgers import LedgerName, jsonmoney
-from acuity_sync.ledgers.base import (
+from acuity_sync.domain.documents import (
     Choice,
     CompanyInfo,
     CreditNoteDraft,
@@ -41,13 +40,12 @@ from acuity_sync.ledgers.base import (
     LedgerInvoice,
     LedgerPayment,
     LineKind,
-    NeedsReauth,
     PaymentDraft,
-    RateLimited,
-    Rejected,
     TaxMode,
-    Transient,
 )
+from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected, Transient
+from acuity_sync.domain.names import LedgerName
+from acuity_sync.ledgers import jsonmoney
 from acuity_sync.ledgers.jsonmoney import money, to_decimal
 from acuity_sync.ledgers.pacing import Pace
 from acuity_sync.ledgers.transport import AccessToken, LedgerTransport, retry_after

@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from acuity_sync.ledgers.base import RateLimited
-from acuity_sync.store.budgets import Budget, BudgetStore, Wait
+from acuity_sync.domain.budget import Budget
+from acuity_sync.domain.errors import RateLimited
+from acuity_sync.store.budgets import BudgetStore, Wait
 
 LONGEST_INLINE_WAIT = 2.0  # seconds a call may wait for its budget in-process
 MAX_TRIES = 10

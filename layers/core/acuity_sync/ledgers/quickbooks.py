@@ -18,8 +18,7 @@ from typing import Any
 
 import httpx
 
-from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import (
+from acuity_sync.domain.documents import (
     Choice,
     CompanyInfo,
     CreditNoteDraft,
@@ -31,10 +30,10 @@ from acuity_sync.ledgers.base import (
     LedgerInvoice,
     LedgerPayment,
     PaymentDraft,
-    RateLimited,
-    Rejected,
     TaxMode,
 )
+from acuity_sync.domain.errors import RateLimited, Rejected
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers.jsonmoney import money, to_decimal
 from acuity_sync.ledgers.pacing import Pace
 from acuity_sync.ledgers.transport import (

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 from aws_lambda_powertools.metrics import MetricUnit
 
-from acuity_sync.ledgers import LedgerName, jsonmoney
-from acuity_sync.ledgers.base import AuthExpired, Transient
+from acuity_sync.domain.errors import AuthExpired, Transient
+from acuity_sync.domain.names import LedgerName
+from acuity_sync.ledgers import jsonmoney
 from acuity_sync.ledgers.pacing import Pace
 from acuity_sync.observability import MetricName, count, logger, redact
 from acuity_sync.secret import Secret

@@ -30,8 +30,7 @@ from typing import Any
 
 import httpx
 
-from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import (
+from acuity_sync.domain.documents import (
     Choice,
     CompanyInfo,
     CreditNoteDraft,
@@ -42,12 +41,11 @@ from acuity_sync.ledgers.base import (
     LedgerCreditNote,
     LedgerInvoice,
     LedgerPayment,
-    NeedsReauth,
     PaymentDraft,
-    RateLimited,
-    Rejected,
     TaxMode,
 )
+from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers.jsonmoney import money, to_decimal
 from acuity_sync.ledgers.pacing import Pace
 from acuity_sync.ledgers.transport import (

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.keys import TTL_ATTRIBUTE, audit_sk, ledger_pk
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.keys import ledger_pk
 

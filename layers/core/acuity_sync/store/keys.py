@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import EventKind, LedgerName
 
 TTL_ATTRIBUTE = "expires_at"
 PROFILE = "PROFILE"

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.message import SyncRequest
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.keys import ledger_pk, parked_sk
-from acuity_sync.sync.message import SyncRequest
 
 _T = TypeVar("_T")
 

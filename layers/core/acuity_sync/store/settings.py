@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.keys import PROFILE, is_well_formed_tenant_id, settings_sk, tenant_pk
 from acuity_sync.sync.settings import AnyLedgerSettings, default_settings, parse_settings, settings_error_messages

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from acuity_sync.acuity.webhook import EventKind
+from acuity_sync.domain.names import EventKind
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.keys import TTL_ATTRIBUTE, snapshot_sk, tenant_pk
 

@@ -11,26 +11,26 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from acuity_sync.ledgers.base import InvoiceDraft, InvoiceStatus, Ledger, LedgerInvoice, TaxMode
-from acuity_sync.store.audit import AuditEntry
-from acuity_sync.store.records import RecordKey, RecordStore
-from acuity_sync.sync.billable import ZERO, Billable
-from acuity_sync.sync.drafts import credit_note_draft, customer_draft, invoice_draft, payment_draft
-from acuity_sync.sync.plan import (
+from acuity_sync.domain.billable import ZERO, Billable
+from acuity_sync.domain.documents import InvoiceDraft, InvoiceStatus, LedgerInvoice, TaxMode
+from acuity_sync.domain.record import SyncRecord
+from acuity_sync.domain.steps import (
     ApproveInvoice,
     CreateInvoice,
     EnsureCustomer,
     IssueCreditNote,
-    Plan,
     RecordPayment,
     SendInvoice,
     Step,
     UpdateInvoice,
     VoidInvoice,
-    money,
 )
+from acuity_sync.ledgers.base import Ledger
+from acuity_sync.store.audit import AuditEntry
+from acuity_sync.store.records import RecordKey, RecordStore
+from acuity_sync.sync.drafts import credit_note_draft, customer_draft, invoice_draft, payment_draft
+from acuity_sync.sync.plan import Plan, money
 from acuity_sync.sync.progress import StepResult, advance
-from acuity_sync.sync.record import SyncRecord
 
 
 class CustomerCache(Protocol):

@@ -7,9 +7,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from acuity_sync.ledgers.base import InvoiceLine, LineKind
-from acuity_sync.sync.billable import ReceivedPayment
-from acuity_sync.sync.plan import (
+from acuity_sync.domain.billable import ReceivedPayment
+from acuity_sync.domain.documents import InvoiceLine, LineKind
+from acuity_sync.domain.record import SyncRecord, WrittenCreditNote, WrittenInvoice, WrittenPayment
+from acuity_sync.domain.steps import (
     ApproveInvoice,
     CreateInvoice,
     EnsureCustomer,
@@ -20,7 +21,6 @@ from acuity_sync.sync.plan import (
     UpdateInvoice,
     VoidInvoice,
 )
-from acuity_sync.sync.record import SyncRecord, WrittenCreditNote, WrittenInvoice, WrittenPayment
 
 Document = dict[str, Any]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from acuity_sync.ledgers.base import (
+from acuity_sync.domain.billable import Billable
+from acuity_sync.domain.documents import (
     CreditNoteDraft,
     CustomerDraft,
     InvoiceDraft,
@@ -10,9 +11,8 @@ from acuity_sync.ledgers.base import (
     PaymentDraft,
     TaxMode,
 )
-from acuity_sync.sync.billable import Billable
-from acuity_sync.sync.plan import IssueCreditNote, RecordPayment
-from acuity_sync.sync.record import SyncRecord
+from acuity_sync.domain.record import SyncRecord
+from acuity_sync.domain.steps import IssueCreditNote, RecordPayment
 
 
 def customer_draft(billable: Billable) -> CustomerDraft:

@@ -11,10 +11,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.ledgers.base import CompanyInfo, InvoiceLine, LineKind
-from acuity_sync.sync.billable import ZERO, Billable, ReceivedPayment
-from acuity_sync.sync.record import SyncRecord
+from acuity_sync.domain.billable import ZERO, Billable
+from acuity_sync.domain.documents import CompanyInfo, InvoiceLine, LineKind
+from acuity_sync.domain.names import EventKind
+from acuity_sync.domain.record import SyncRecord
+from acuity_sync.domain.steps import (
+    ApproveInvoice,
+    CreateInvoice,
+    EnsureCustomer,
+    IssueCreditNote,
+    RecordPayment,
+    SendInvoice,
+    Step,
+    UpdateInvoice,
+    VoidInvoice,
+)
 from acuity_sync.sync.settings import AnyLedgerSettings, Mode, TipHandling, XeroSettings, render_invoice_number
 
 
@@ -64,63 +75,7 @@ class Rule(StrEnum):
     LEDGER_CANNOT_EMAIL = "ledger_cannot_email"
 
 
-# --------------------------------------------------------------------------------------------- steps out
-@dataclass(frozen=True, slots=True)
-class EnsureCustomer:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class CreateInvoice:
-    lines: tuple[InvoiceLine, ...]
-    number: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateInvoice:
-    lines: tuple[InvoiceLine, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ApproveInvoice:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class SendInvoice:
-    email: str
-
-
-@dataclass(frozen=True, slots=True)
-class VoidInvoice:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class RecordPayment:
-    payment: ReceivedPayment
-    amount: Decimal  # what is applied: up to the invoice's balance
-
-
-@dataclass(frozen=True, slots=True)
-class IssueCreditNote:
-    reference: str
-    amount: Decimal
-    reason: str
-
-
-Step = (
-    EnsureCustomer
-    | CreateInvoice
-    | UpdateInvoice
-    | ApproveInvoice
-    | SendInvoice
-    | VoidInvoice
-    | RecordPayment
-    | IssueCreditNote
-)
-
-
+# --------------------------------------------------------------------------------------------- plans out
 @dataclass(frozen=True, slots=True)
 class Skip:
     rule: Rule

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from acuity_sync.ledgers.base import LedgerCreditNote, LedgerInvoice, LedgerPayment
-from acuity_sync.sync.billable import Billable
-from acuity_sync.sync.plan import (
+from acuity_sync.domain.billable import Billable
+from acuity_sync.domain.documents import LedgerCreditNote, LedgerInvoice, LedgerPayment
+from acuity_sync.domain.record import SyncRecord, WrittenCreditNote, WrittenInvoice, WrittenPayment
+from acuity_sync.domain.steps import (
     ApproveInvoice,
     CreateInvoice,
     EnsureCustomer,
@@ -18,7 +19,6 @@ from acuity_sync.sync.plan import (
     UpdateInvoice,
     VoidInvoice,
 )
-from acuity_sync.sync.record import SyncRecord, WrittenCreditNote, WrittenInvoice, WrittenPayment
 
 StepResult = str | LedgerInvoice | LedgerPayment | LedgerCreditNote
 

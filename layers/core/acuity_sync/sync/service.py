@@ -21,28 +21,22 @@ from acuity_sync.acuity.client import (
     AcuityRateLimited,
 )
 from acuity_sync.acuity.models import Appointment, Order, Payment
-from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import (
-    AuthExpired,
-    CompanyInfo,
-    Ledger,
-    NeedsReauth,
-    RateLimited,
-    Rejected,
-    Transient,
-)
+from acuity_sync.domain.billable import Billable
+from acuity_sync.domain.budget import Budget
+from acuity_sync.domain.documents import CompanyInfo
+from acuity_sync.domain.errors import AuthExpired, NeedsReauth, RateLimited, Rejected, Transient
+from acuity_sync.domain.message import SyncRequest
+from acuity_sync.domain.names import EventKind, LedgerName
+from acuity_sync.ledgers.base import Ledger
 from acuity_sync.observability import MetricName, count
 from acuity_sync.store.audit import AuditEntry, AuditTrail
-from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, Budget, BudgetStore, SlotGranted, Wait, ledger_budget_name
+from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, BudgetStore, SlotGranted, Wait, ledger_budget_name
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordKey, RecordStore
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import Snapshot, SnapshotStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.apply import Applier, Context, CustomerCache
-from acuity_sync.sync.billable import Billable
-from acuity_sync.sync.message import SyncRequest
 from acuity_sync.sync.plan import Rules, plan
 from acuity_sync.sync.settings import AnyLedgerSettings
 from acuity_sync.sync.source import billable_from_appointment, billable_from_order

@@ -28,8 +28,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from acuity_sync.ledgers import LedgerName
-from acuity_sync.ledgers.base import TaxMode
+from acuity_sync.domain.documents import TaxMode
+from acuity_sync.domain.names import LedgerName
 
 # --------------------------------------------------------------------------------------------- choices
 

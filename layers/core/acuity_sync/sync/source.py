@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from acuity_sync.acuity.models import Appointment, Order, OrderStatus, Payment
-from acuity_sync.acuity.webhook import EventKind
-from acuity_sync.sync.billable import Billable, Client, ReceivedPayment
+from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
+from acuity_sync.domain.names import EventKind
 
 
 def describe_appointment(appointment: Appointment) -> str:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 from botocore.exceptions import BotoCoreError, ClientError
 
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.message import SyncRequest
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.observability import MetricName, count, logger
-from acuity_sync.sync.message import SyncRequest
 from acuity_sync.sync.service import Outcome, SyncResult, SyncService
 
 if TYPE_CHECKING:

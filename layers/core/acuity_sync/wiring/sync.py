@@ -19,7 +19,7 @@ from acuity_sync.auth.kms import SecretBox
 from acuity_sync.auth.oauth import FRESHBOOKS_TOKEN_URL, INTUIT_TOKEN_URL, XERO_TOKEN_URL, OAuthProvider
 from acuity_sync.auth.tokens import ConnectionStore, TokenKeeper
 from acuity_sync.config import SYNC_AWS_CONFIG, SyncFunctionSettings
-from acuity_sync.ledgers import LedgerName
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers.base import Ledger
 from acuity_sync.ledgers.freshbooks import PRODUCTION_URL as FRESHBOOKS_PRODUCTION_URL
 from acuity_sync.ledgers.freshbooks import FreshBooksLedger

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
-from acuity_sync.ledgers.base import InvoiceLine, LineKind
-from acuity_sync.sync.billable import ZERO
+from acuity_sync.domain.billable import ZERO
+from acuity_sync.domain.documents import InvoiceLine, LineKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from acuity_sync.acuity.webhook import EventKind
+from acuity_sync.domain.names import EventKind
 
 MESSAGE_VERSION = 1
 

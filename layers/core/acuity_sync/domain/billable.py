@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from acuity_sync.acuity.webhook import EventKind
+from acuity_sync.domain.names import EventKind
 
 ZERO = Decimal("0.00")
 
