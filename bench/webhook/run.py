@@ -39,11 +39,11 @@ import botocore
 import moto
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from acuity_sync.auth.kms import SecretBox
-from acuity_sync.config import WEBHOOK_AWS_CONFIG
 from acuity_sync.domain.names import ALL_LEDGERS
 from acuity_sync.secret import Secret
+from acuity_sync.store.kms import SecretBox
 from acuity_sync.store.tenants import TenantProfile, TenantStore
+from acuity_sync.wiring.config import WEBHOOK_AWS_CONFIG
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
 from acuity_sync_toolkit.stack.functions import FunctionSpec
 from acuity_sync_toolkit.stack.lambda_runtime import lambda_environment

@@ -13,9 +13,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from acuity_sync.config import queue_url_variable
 from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
 from acuity_sync.store.keys import TTL_ATTRIBUTE
+from acuity_sync.wiring.config import queue_url_variable
 from acuity_sync_toolkit.stack.cloudformation import (
     ProvisionedStack,
     StackAlreadyProvisioned,

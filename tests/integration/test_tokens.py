@@ -27,18 +27,13 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from acuity_sync.auth.kms import SecretBox
-from acuity_sync.auth.tokens import (
-    ConnectionStatus,
-    ConnectionStore,
-    NotConnected,
-    TokenKeeper,
-    token_context,
-)
+from acuity_sync.auth.tokens import NotConnected, TokenKeeper
 from acuity_sync.domain.errors import NeedsReauth, Transient
 from acuity_sync.domain.grant import TokenGrant
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.secret import Secret
+from acuity_sync.store.connections import ConnectionStatus, ConnectionStore, token_context
+from acuity_sync.store.kms import SecretBox
 from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.httpserver import HttpServer
 from tests.unit.test_oauth import CLIENT_ID, CLIENT_SECRET, Style, TokenEndpoint, authority_for, provider_for

@@ -12,7 +12,7 @@ from types import ModuleType
 import boto3
 import pytest
 
-from acuity_sync.auth.kms import SecretBox
+from acuity_sync.store.kms import SecretBox
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 

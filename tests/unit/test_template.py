@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from acuity_sync.config import queue_url_variable
 from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
 from acuity_sync.intake import WebhookOutcome
 from acuity_sync.observability import NAMESPACE, MetricName
 from acuity_sync.store.keys import TTL_ATTRIBUTE
+from acuity_sync.wiring.config import queue_url_variable
 from acuity_sync_toolkit.stack.cloudformation import TemplateError, load_template, resolve_stack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

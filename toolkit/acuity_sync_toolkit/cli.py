@@ -19,15 +19,15 @@ import boto3
 import httpx
 from pydantic import ValidationError
 
-from acuity_sync.auth.kms import SecretBox
-from acuity_sync.auth.tokens import ConnectionStore
 from acuity_sync.domain.errors import LedgerError
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers.xero import PRODUCTION_URL as XERO_PRODUCTION_URL
 from acuity_sync.ledgers.xero import XeroLedger, account_problems
 from acuity_sync.observability import logger
 from acuity_sync.secret import Secret
+from acuity_sync.store.connections import ConnectionStore
 from acuity_sync.store.errors import StoreUnavailable
+from acuity_sync.store.kms import SecretBox
 from acuity_sync.store.settings import (
     SettingsConflict,
     SettingsStore,

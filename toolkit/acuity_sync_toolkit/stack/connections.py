@@ -12,11 +12,11 @@ from typing import Any
 
 import boto3
 
-from acuity_sync.auth.kms import SecretBox
-from acuity_sync.auth.tokens import ConnectionStore
 from acuity_sync.domain.grant import TokenGrant
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.secret import Secret
+from acuity_sync.store.connections import ConnectionStore
+from acuity_sync.store.kms import SecretBox
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
 from acuity_sync_toolkit.fakes.freshbooks import FakeFreshBooks

@@ -20,8 +20,8 @@ import boto3
 import httpx
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from acuity_sync.auth.kms import SecretBox
 from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
+from acuity_sync.store.kms import SecretBox
 from acuity_sync.store.tenants import TenantStore
 from acuity_sync_toolkit.demo.books import COMPANY_KEYS
 from acuity_sync_toolkit.demo.tenant import (

@@ -1,1 +1,2 @@
-"""OAuth2 per ledger, token refresh under a lease, and the KMS envelope for everything secret at rest."""
+"""OAuth2 per ledger: the token endpoint client (oauth.py) and live access tokens, refreshed under a lease by one
+process at a time (tokens.py). The connection items themselves are the store's (store/connections.py)."""

@@ -4,6 +4,7 @@ JSON and maps its faults to the domain's errors (domain/errors.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from acuity_sync.domain.documents import (
@@ -18,6 +19,11 @@ from acuity_sync.domain.documents import (
     PaymentDraft,
 )
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.secret import Secret
+
+# What an adapter is given to make its calls with (ledgers/transport.py uses both).
+Pace = Callable[[], None]  # called before each request: waits for the tenant's budget, or raises RateLimited
+AccessToken = Callable[[bool], Secret]  # the connection's access token; True asks for a fresh one (a 401)
 
 
 # --------------------------------------------------------------------------------------------- interface

@@ -46,9 +46,9 @@ from acuity_sync.domain.documents import (
 from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected, Transient
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers import jsonmoney
+from acuity_sync.ledgers.base import AccessToken, Pace
 from acuity_sync.ledgers.jsonmoney import money, to_decimal
-from acuity_sync.ledgers.pacing import Pace
-from acuity_sync.ledgers.transport import AccessToken, LedgerTransport, retry_after
+from acuity_sync.ledgers.transport import LedgerTransport, retry_after
 from acuity_sync.observability import redact
 from acuity_sync.secret import Secret
 

@@ -34,15 +34,9 @@ from acuity_sync.domain.documents import (
 )
 from acuity_sync.domain.errors import RateLimited, Rejected
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.ledgers.base import AccessToken, Pace
 from acuity_sync.ledgers.jsonmoney import money, to_decimal
-from acuity_sync.ledgers.pacing import Pace
-from acuity_sync.ledgers.transport import (
-    AccessToken,
-    LedgerTransport,
-    json_document,
-    payload_key,
-    raise_for_server_error,
-)
+from acuity_sync.ledgers.transport import LedgerTransport, json_document, payload_key, raise_for_server_error
 from acuity_sync.observability import redact
 
 MINOR_VERSION = "75"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -16,12 +16,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from acuity_sync.domain.errors import AuthExpired, Transient
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers import jsonmoney
-from acuity_sync.ledgers.pacing import Pace
+from acuity_sync.ledgers.base import AccessToken, Pace
 from acuity_sync.observability import MetricName, count, logger, redact
-from acuity_sync.secret import Secret
-
-# The connection's access token; True asks for a fresh one (the one we used was refused).
-AccessToken = Callable[[bool], Secret]
 
 
 def payload_key(method: str, path: str, body: Mapping[str, Any] | None) -> str:

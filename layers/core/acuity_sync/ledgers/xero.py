@@ -46,10 +46,9 @@ from acuity_sync.domain.documents import (
 )
 from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.ledgers.base import AccessToken, Pace
 from acuity_sync.ledgers.jsonmoney import money, to_decimal
-from acuity_sync.ledgers.pacing import Pace
 from acuity_sync.ledgers.transport import (
-    AccessToken,
     LedgerTransport,
     json_document,
     payload_key,

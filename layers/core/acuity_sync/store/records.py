@@ -15,9 +15,9 @@ from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.record import SyncRecord
 from acuity_sync.domain.steps import Step
 from acuity_sync.store.audit import AuditEntry, audit_item
+from acuity_sync.store.codec import record_from_document, record_to_document, step_from_document, step_to_document
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.keys import ledger_pk, record_sk
-from acuity_sync.sync.codec import record_from_document, record_to_document, step_from_document, step_to_document
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -17,7 +17,7 @@ from acuity_sync.store.keys import PROFILE, is_well_formed_tenant_id, tenant_pk
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from acuity_sync.auth.kms import SecretBox
+    from acuity_sync.store.kms import SecretBox
 
 DEFAULT_ACUITY_BASE_URL = "https://acuityscheduling.com"
 

@@ -15,15 +15,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from acuity_sync.acuity.client import AcuityClient
-from acuity_sync.auth.kms import SecretBox
 from acuity_sync.auth.oauth import FRESHBOOKS_TOKEN_URL, INTUIT_TOKEN_URL, XERO_TOKEN_URL, OAuthProvider
-from acuity_sync.auth.tokens import ConnectionStore, TokenKeeper
-from acuity_sync.config import SYNC_AWS_CONFIG, SyncFunctionSettings
+from acuity_sync.auth.tokens import TokenKeeper
 from acuity_sync.domain.names import LedgerName
-from acuity_sync.ledgers.base import Ledger
+from acuity_sync.ledgers.base import Ledger, Pace
 from acuity_sync.ledgers.freshbooks import PRODUCTION_URL as FRESHBOOKS_PRODUCTION_URL
 from acuity_sync.ledgers.freshbooks import FreshBooksLedger
-from acuity_sync.ledgers.pacing import Pace, pacer
 from acuity_sync.ledgers.quickbooks import PRODUCTION_URL as QUICKBOOKS_PRODUCTION_URL
 from acuity_sync.ledgers.quickbooks import QuickBooksLedger
 from acuity_sync.ledgers.xero import PRODUCTION_URL as XERO_PRODUCTION_URL
@@ -32,7 +29,9 @@ from acuity_sync.observability import logger, tracer
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.budgets import ACUITY_BUDGET, LEDGER_BUDGETS, BudgetStore, ledger_budget_name
+from acuity_sync.store.connections import ConnectionStore
 from acuity_sync.store.customers import CustomerCache
+from acuity_sync.store.kms import SecretBox
 from acuity_sync.store.parking import ParkingLot
 from acuity_sync.store.records import RecordStore
 from acuity_sync.store.settings import SettingsStore
@@ -41,6 +40,8 @@ from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.service import LedgerFactory, SyncService
 from acuity_sync.sync.settings import AnyLedgerSettings, FreshBooksSettings, QuickBooksSettings, XeroSettings
 from acuity_sync.sync.worker import SyncWorker, fifo_batch_processor
+from acuity_sync.wiring.config import SYNC_AWS_CONFIG, SyncFunctionSettings
+from acuity_sync.wiring.pacing import pacer
 
 PRODUCTION_TOKEN_URLS = {
     LedgerName.QUICKBOOKS: INTUIT_TOKEN_URL,

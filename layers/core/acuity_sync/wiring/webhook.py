@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import boto3
 
-from acuity_sync.auth.kms import SecretBox
-from acuity_sync.config import WEBHOOK_AWS_CONFIG, FunctionSettings
 from acuity_sync.intake import WebhookIntake
 from acuity_sync.queues import LedgerQueues
 from acuity_sync.store.audit import AuditTrail
+from acuity_sync.store.kms import SecretBox
 from acuity_sync.store.tenant_cache import TenantDirectory
 from acuity_sync.store.tenants import TenantStore
+from acuity_sync.wiring.config import WEBHOOK_AWS_CONFIG, FunctionSettings
 
 
 def build_webhook_intake(settings: FunctionSettings | None = None) -> WebhookIntake:

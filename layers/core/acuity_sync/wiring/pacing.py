@@ -1,5 +1,6 @@
 """Pacing a ledger's calls under the tenant's budget for that ledger (store/budgets.py): a short wait is slept
-through, a long one becomes RateLimited, so the message backs off (or parks) instead of holding a worker."""
+through, a long one becomes RateLimited, so the message backs off (or parks) instead of holding a worker. The
+adapters call the `Pace` this returns before each request (ledgers/transport.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from collections.abc import Callable
 
 from acuity_sync.domain.budget import Budget
 from acuity_sync.domain.errors import RateLimited
+from acuity_sync.ledgers.base import Pace
 from acuity_sync.store.budgets import BudgetStore, Wait
 
 LONGEST_INLINE_WAIT = 2.0  # seconds a call may wait for its budget in-process
 MAX_TRIES = 10
-
-Pace = Callable[[], None]
 
 
 def pacer(budgets: BudgetStore, name: str, budget: Budget, sleep: Callable[[float], None] = time.sleep) -> Pace:
