@@ -56,8 +56,9 @@ from moto import mock_aws
 
 from acuity_sync.domain.message import SyncRequest
 from acuity_sync.domain.names import EventKind, LedgerName
+from acuity_sync.domain.settings import Mode
+from acuity_sync.ledgers.registry import parse_settings
 from acuity_sync.store.settings import SettingsStore
-from acuity_sync.sync.settings import Mode, parse_settings
 from acuity_sync_toolkit.demo.books import COMPANY_KEYS, Books, Invoice, LedgerReader, reader
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
 from acuity_sync_toolkit.fakes.freshbooks import FakeFreshBooks

@@ -16,11 +16,11 @@ from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
 from acuity_sync.domain.documents import TaxMode
 from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.record import SyncRecord
+from acuity_sync.domain.settings import Mode
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.records import RecordConflict, RecordKey, RecordStore
 from acuity_sync.sync.apply import Applier, Context
 from acuity_sync.sync.plan import Rules, plan
-from acuity_sync.sync.settings import Mode
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
 from tests.support.aws import TEMPLATE, set_fake_credentials
 from tests.support.memory_ledger import Crash, MemoryLedger

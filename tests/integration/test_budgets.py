@@ -16,17 +16,16 @@ import pytest
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
+from acuity_sync.acuity.client import ACUITY_BUDGET
 from acuity_sync.domain.budget import Budget
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.ledgers.quickbooks import QUICKBOOKS_BUDGET
+from acuity_sync.ledgers.registry import LEDGERS
+from acuity_sync.ledgers.xero import XERO_BUDGET, XERO_STARTER_BUDGET
 from acuity_sync.store.budgets import (
-    ACUITY_BUDGET,
     ACUITY_BUDGET_NAME,
     BUCKET_SK,
     CONCURRENCY_SK,
-    LEDGER_BUDGETS,
-    QUICKBOOKS_BUDGET,
-    XERO_BUDGET,
-    XERO_STARTER_BUDGET,
     BudgetStore,
     Granted,
     SlotGranted,
@@ -129,7 +128,7 @@ def test_the_budgets_keep_under_the_published_limits() -> None:
     assert QUICKBOOKS_BUDGET.max_concurrent == 10
     assert most_in_any_window(XERO_BUDGET, 60) < 60
     assert (XERO_BUDGET.daily_cap, XERO_STARTER_BUDGET.daily_cap, XERO_BUDGET.max_concurrent) == (5000, 1000, 5)
-    assert set(LEDGER_BUDGETS) == set(LedgerName)
+    assert {declaration.name for declaration in LEDGERS} == set(LedgerName)  # each declares its budget
     assert ledger_budget_name("t" * 32, LedgerName.XERO) == f"{'t' * 32}#xero"
     assert budget_pk(ACUITY_BUDGET_NAME) == "BUDGET#acuity"
 

@@ -22,7 +22,7 @@ from acuity_sync.domain.documents import (
     TaxMode,
 )
 from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected, Transient
-from acuity_sync.ledgers.freshbooks import (
+from acuity_sync.ledgers.freshbooks.adapter import (
     REFERENCE_FIELD,
     REFERENCE_LIMIT,
     FreshBooksLedger,

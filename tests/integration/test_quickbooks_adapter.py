@@ -21,7 +21,7 @@ from acuity_sync.domain.documents import (
     TaxMode,
 )
 from acuity_sync.domain.errors import RateLimited, Rejected, Transient
-from acuity_sync.ledgers.quickbooks import QuickBooksLedger, quote
+from acuity_sync.ledgers.quickbooks.adapter import QuickBooksLedger, quote
 from acuity_sync.secret import Secret
 from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
 

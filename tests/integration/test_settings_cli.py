@@ -14,11 +14,11 @@ import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.ledgers.registry import parse_settings
 from acuity_sync.secret import Secret
 from acuity_sync.store.kms import SecretBox
 from acuity_sync.store.settings import SettingsStore, VersionedSettings
 from acuity_sync.store.tenants import TenantProfile, TenantStore
-from acuity_sync.sync.settings import parse_settings
 from acuity_sync_toolkit.cli import main
 from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.xero import FakeXero

@@ -11,6 +11,8 @@ import pytest
 from moto import mock_aws
 
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.domain.settings import Mode
+from acuity_sync.ledgers.registry import default_settings, parse_settings
 from acuity_sync.secret import Secret
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.settings import (
@@ -21,7 +23,6 @@ from acuity_sync.store.settings import (
     VersionedSettings,
 )
 from acuity_sync.store.tenants import TenantProfile
-from acuity_sync.sync.settings import Mode, default_settings, parse_settings
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
 from tests.support.aws import TEMPLATE, add_tenant, set_fake_credentials
 

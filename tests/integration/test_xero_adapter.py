@@ -25,7 +25,8 @@ from acuity_sync.domain.documents import (
     TaxMode,
 )
 from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected, Transient
-from acuity_sync.ledgers.xero import AccountCharts, XeroLedger, account_problems, where_equals, xero_date
+from acuity_sync.ledgers.xero.accounts import AccountCharts, account_problems
+from acuity_sync.ledgers.xero.adapter import XeroLedger, where_equals, xero_date
 from acuity_sync.secret import Secret
 from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.xero import FakeXero, RecordedRequest

@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.ledgers.registry import parse_settings
 from acuity_sync.store.settings import SettingsStore
-from acuity_sync.sync.settings import parse_settings
 from acuity_sync_toolkit.demo import run as demo_run
 from acuity_sync_toolkit.demo.books import (
     COMPANY_KEYS,

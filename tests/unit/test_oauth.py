@@ -31,6 +31,7 @@ from acuity_sync.auth.oauth import (
     exchange_code,
     refresh,
 )
+from acuity_sync.domain.names import LedgerName
 from acuity_sync.secret import Secret
 from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.httpserver import HttpServer, Request, Response, json_response
@@ -156,11 +157,13 @@ class TokenEndpoint:
 def provider_for(style: Style, base_url: str, *, secret: str = CLIENT_SECRET, timeout: float = 2.0) -> OAuthProvider:
     url = base_url + PATHS[style]
     if style == "quickbooks":
-        return OAuthProvider.quickbooks(CLIENT_ID, Secret(secret), token_url=url, timeout=timeout)
+        return OAuthProvider.for_ledger(
+            LedgerName.QUICKBOOKS, CLIENT_ID, Secret(secret), token_url=url, timeout=timeout
+        )
     if style == "xero":
-        return OAuthProvider.xero(CLIENT_ID, Secret(secret), token_url=url, timeout=timeout)
-    return OAuthProvider.freshbooks(
-        CLIENT_ID, Secret(secret), redirect_uri=REDIRECT_URI, token_url=url, timeout=timeout
+        return OAuthProvider.for_ledger(LedgerName.XERO, CLIENT_ID, Secret(secret), token_url=url, timeout=timeout)
+    return OAuthProvider.for_ledger(
+        LedgerName.FRESHBOOKS, CLIENT_ID, Secret(secret), redirect_uri=REDIRECT_URI, token_url=url, timeout=timeout
     )
 
 

@@ -17,8 +17,8 @@ from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
 from acuity_sync.domain.documents import CompanyInfo, TaxMode
 from acuity_sync.domain.names import EventKind
 from acuity_sync.domain.record import SyncRecord
+from acuity_sync.domain.settings import Mode, TipHandling
 from acuity_sync.sync.plan import Rule, Rules, plan
-from acuity_sync.sync.settings import Mode, TipHandling
 from tests.support.simulated_ledger import SimulatedLedger
 
 cents = st.integers(min_value=0, max_value=50_000).map(lambda n: Decimal(n).scaleb(-2))

@@ -10,6 +10,7 @@ from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
 from acuity_sync.domain.documents import CompanyInfo, LineKind, TaxMode
 from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.record import SyncRecord
+from acuity_sync.domain.settings import Mode, TipHandling
 from acuity_sync.domain.steps import (
     ApproveInvoice,
     CreateInvoice,
@@ -20,8 +21,8 @@ from acuity_sync.domain.steps import (
     UpdateInvoice,
     VoidInvoice,
 )
+from acuity_sync.ledgers.registry import default_settings, parse_settings
 from acuity_sync.sync.plan import Plan, Rule, Rules, plan
-from acuity_sync.sync.settings import Mode, TipHandling, default_settings, parse_settings
 from tests.support.simulated_ledger import SimulatedLedger
 
 QUICKBOOKS = CompanyInfo("Studio", "USD", TaxMode.NON_TAXABLE, can_edit_paid_invoices=True)

@@ -11,20 +11,11 @@ from pydantic import ValidationError
 
 from acuity_sync.domain.documents import TaxMode
 from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
-from acuity_sync.sync.settings import (
-    LEDGER_SETTINGS,
-    QUICKBOOKS_DOC_NUMBER_MAX,
-    CustomerFields,
-    FreshBooksSettings,
-    Mode,
-    QuickBooksSettings,
-    TipHandling,
-    XeroSettings,
-    default_settings,
-    parse_settings,
-    render_invoice_number,
-    settings_error_messages,
-)
+from acuity_sync.domain.settings import CustomerFields, Mode, TipHandling, render_invoice_number
+from acuity_sync.ledgers.freshbooks.options import FreshBooksSettings
+from acuity_sync.ledgers.quickbooks.options import QUICKBOOKS_DOC_NUMBER_MAX, QuickBooksSettings
+from acuity_sync.ledgers.registry import LEDGER_SETTINGS, default_settings, parse_settings, settings_error_messages
+from acuity_sync.ledgers.xero.options import XeroSettings
 
 ACCOUNT = "ebd06280-af70-4bed-97c6-7451a454ad85"
 BANK = "13918178-849a-4823-9a31-57b7eac713d7"

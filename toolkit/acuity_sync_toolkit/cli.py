@@ -21,8 +21,10 @@ from pydantic import ValidationError
 
 from acuity_sync.domain.errors import LedgerError
 from acuity_sync.domain.names import LedgerName
-from acuity_sync.ledgers.xero import PRODUCTION_URL as XERO_PRODUCTION_URL
-from acuity_sync.ledgers.xero import XeroLedger, account_problems
+from acuity_sync.ledgers.registry import ledger_declaration, parse_settings, settings_error_messages
+from acuity_sync.ledgers.xero.accounts import account_problems
+from acuity_sync.ledgers.xero.adapter import XeroLedger
+from acuity_sync.ledgers.xero.options import XeroSettings
 from acuity_sync.observability import logger
 from acuity_sync.secret import Secret
 from acuity_sync.store.connections import ConnectionStore
@@ -36,7 +38,6 @@ from acuity_sync.store.settings import (
     VersionedSettings,
 )
 from acuity_sync.store.tenants import DEFAULT_ACUITY_BASE_URL, TenantProfile, TenantStore, new_tenant_id
-from acuity_sync.sync.settings import XeroSettings, parse_settings, settings_error_messages
 
 DEV_STATE = Path(".acuity-sync") / "dev.json"
 
@@ -317,7 +318,7 @@ def _xero_url(arguments: argparse.Namespace) -> str:
         url = dev.get("ledgers", {}).get("xero", {}).get("url")
         if url:
             return str(url)
-    return XERO_PRODUCTION_URL
+    return ledger_declaration(LedgerName.XERO).production_api_url
 
 
 def _reject_constant(name: str) -> object:

@@ -23,12 +23,17 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from acuity_sync.acuity.models import AccountInfo, Appointment, Order, Payment, Webhook
+from acuity_sync.domain.budget import Budget
 from acuity_sync.observability import redact
 from acuity_sync.secret import Secret
 
 logger = logging.getLogger(__name__)
 
 API_PATH = "/api/v1"
+# Acuity: 10 requests a second and 20 concurrent per egress IP, for all tenants together. 7/s + burst 2 = at most
+# 9 in any one second, a margin of one for clock skew between Lambdas. (The sync functions take from it in the
+# table before each fetch: store/budgets.py.)
+ACUITY_BUDGET = Budget(rate_per_second=7.0, burst=2.0, max_concurrent=20)
 DEFAULT_RETRY_AFTER = 1.0  # Acuity's window is one second; it sends no Retry-After that we know of
 MAX_RETRY_AFTER = 3600.0  # a Retry-After beyond an hour is not believed
 _QUOTED_MESSAGE_CHARS = 200

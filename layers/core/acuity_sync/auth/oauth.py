@@ -4,16 +4,9 @@ No library does this for us on purpose: a library that refreshes by itself would
 the back of the lease in auth/tokens.py, and with single-use refresh tokens (Xero, FreshBooks) that loses the
 connection. Every call here is one HTTP request; the caller decides about retries.
 
-Per ledger (../shared/research/quickbooks.md §4, xero_freshbooks.md A4 and B2):
-
-- QuickBooks: `POST https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer`, HTTP Basic client_id:secret,
-  form `grant_type=refresh_token&refresh_token=..`; answers `expires_in` (3600) and
-  `x_refresh_token_expires_in` (about 100 days, rolling).
-- Xero: `POST https://identity.xero.com/connect/token`, HTTP Basic, the same form; answers `expires_in` (1800)
-  but no refresh expiry: an unused refresh token lapses after 60 days.
-- FreshBooks: `POST https://api.freshbooks.com/auth/oauth/token` with client_id and client_secret in the body
-  (JSON, as FreshBooks' own documentation shows; its Python SDK sends the same fields as a form), plus
-  redirect_uri; answers `expires_in` (12 h); the refresh token never expires but is single-use.
+Each ledger's endpoint and its rules (client authentication, token lifetimes, whether it wants our redirect URI
+with a refresh) are its declaration's `oauth` (ledgers/<ledger>/__init__.py, with the research behind them);
+`OAuthProvider.for_ledger` reads them from the registry.
 
 Tokens and the client secret are `Secret`s: revealed only into the request, never into a log line or an
 exception text (an error carries the status, the OAuth error code and the provider's request id).
@@ -30,22 +23,20 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import httpx
 
 from acuity_sync.domain.grant import TokenGrant
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.ledgers.base import ClientAuthentication
+from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.secret import Secret
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]  # seconds since the epoch, like time.time
 
-INTUIT_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa: S105 - a URL
-XERO_TOKEN_URL = "https://identity.xero.com/connect/token"  # noqa: S105 - a URL
-FRESHBOOKS_TOKEN_URL = "https://api.freshbooks.com/auth/oauth/token"  # noqa: S105 - a URL
 
 DEFAULT_TIMEOUT = 5.0  # seconds, per phase (connect, write, read, pool): token endpoints answer in well under one
 _TIMEOUT_PHASES = 4  # httpx applies the timeout to each phase: the worst case is this many times it
@@ -91,11 +82,6 @@ class TokenEndpointUnavailable(OAuthError):
 # ------------------------------------------------------------------------------------------------ configuration
 
 
-class ClientAuthentication(StrEnum):
-    HTTP_BASIC = "http_basic"  # Authorization: Basic base64(client_id:client_secret), form body (Intuit, Xero)
-    JSON_BODY = "json_body"  # client_id and client_secret in a JSON body (FreshBooks)
-
-
 @dataclass(frozen=True, slots=True)
 class OAuthProvider:
     """One ledger's token endpoint and our app's credentials there."""
@@ -116,56 +102,29 @@ class OAuthProvider:
         return _TIMEOUT_PHASES * self.timeout
 
     @classmethod
-    def quickbooks(
+    def for_ledger(
         cls,
+        ledger: LedgerName,
         client_id: str,
         client_secret: Secret,
         *,
-        token_url: str = INTUIT_TOKEN_URL,
+        redirect_uri: str = "",
+        token_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> OAuthProvider:
+        """Our app at the ledger's token endpoint, by the ledger's declared rules. `token_url` replaces the
+        production endpoint (the local stack's fakes); `redirect_uri` is required where the rules want it."""
+        rules = ledger_declaration(ledger).oauth
+        if rules.wants_redirect_uri and not redirect_uri:
+            raise ValueError(f"the {ledger} token endpoint wants our redirect URI with every refresh")
         return cls(
-            ledger=LedgerName.QUICKBOOKS,
-            token_url=token_url,
+            ledger=LedgerName(ledger),
+            token_url=token_url or rules.token_url,
             client_id=client_id,
             client_secret=client_secret,
-            access_lifetime=timedelta(hours=1),
-            refresh_lifetime=timedelta(days=100),  # Intuit answers x_refresh_token_expires_in; this is a fallback
-            timeout=timeout,
-        )
-
-    @classmethod
-    def xero(
-        cls, client_id: str, client_secret: Secret, *, token_url: str = XERO_TOKEN_URL, timeout: float = DEFAULT_TIMEOUT
-    ) -> OAuthProvider:
-        return cls(
-            ledger=LedgerName.XERO,
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            access_lifetime=timedelta(minutes=30),
-            refresh_lifetime=timedelta(days=60),  # "Unused refresh tokens expire after 60 days"
-            timeout=timeout,
-        )
-
-    @classmethod
-    def freshbooks(
-        cls,
-        client_id: str,
-        client_secret: Secret,
-        *,
-        redirect_uri: str,
-        token_url: str = FRESHBOOKS_TOKEN_URL,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> OAuthProvider:
-        return cls(
-            ledger=LedgerName.FRESHBOOKS,
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            client_authentication=ClientAuthentication.JSON_BODY,
-            access_lifetime=timedelta(hours=12),
-            refresh_lifetime=None,  # "never expires, but can only be used once"
+            client_authentication=rules.client_authentication,
+            access_lifetime=rules.access_lifetime,
+            refresh_lifetime=rules.refresh_lifetime,
             redirect_uri=redirect_uri,
             timeout=timeout,
         )

@@ -50,6 +50,7 @@ from acuity_sync.auth.oauth import (
 from acuity_sync.domain.errors import NeedsReauth, Transient
 from acuity_sync.domain.grant import TokenGrant
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.secret import Secret
 from acuity_sync.store.connections import ConnectionStatus, ConnectionStore, Outcome, StoredConnection
 from acuity_sync.store.errors import StoreUnavailable
@@ -255,7 +256,7 @@ def _usable(record: StoredConnection | None, ledger: LedgerName) -> StoredConnec
 
 
 def _display(ledger: LedgerName) -> str:
-    return {LedgerName.QUICKBOOKS: "QuickBooks", LedgerName.XERO: "Xero", LedgerName.FRESHBOOKS: "FreshBooks"}[ledger]
+    return ledger_declaration(ledger).display_name
 
 
 def count_needs_reauth(ledger: LedgerName) -> None:

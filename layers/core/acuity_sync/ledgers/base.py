@@ -1,12 +1,21 @@
-"""The ledger interface: one shape for QuickBooks Online, Xero and FreshBooks. The engine speaks only this;
-each adapter (ledgers/quickbooks.py, ...) translates the domain's documents (domain/documents.py) to its app's
-JSON and maps its faults to the domain's errors (domain/errors.py)."""
+"""The ledger interface and a ledger's declaration.
+
+The engine speaks only the interface (`Ledger`): each adapter translates the domain's documents
+(domain/documents.py) to its app's JSON and maps its faults to the domain's errors (domain/errors.py). Everything
+else the runtime needs to know about a ledger (its name in words, settings, OAuth token endpoint, budget, API,
+sync function, how its adapter is built) is its `LedgerDeclaration`, made once in its package
+(ledgers/<ledger>/__init__.py) and looked up by name in the registry (ledgers/registry.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
+from acuity_sync.domain.budget import Budget
 from acuity_sync.domain.documents import (
     Choice,
     CompanyInfo,
@@ -19,7 +28,11 @@ from acuity_sync.domain.documents import (
     PaymentDraft,
 )
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.domain.settings import LedgerSettings
 from acuity_sync.secret import Secret
+
+if TYPE_CHECKING:
+    import httpx
 
 # What an adapter is given to make its calls with (ledgers/transport.py uses both).
 Pace = Callable[[], None]  # called before each request: waits for the tenant's budget, or raises RateLimited
@@ -68,3 +81,70 @@ class Ledger(Protocol):
     def find_credit_note(self, reference: str) -> LedgerCreditNote | None: ...
 
     def create_credit_note(self, draft: CreditNoteDraft) -> LedgerCreditNote: ...
+
+
+# --------------------------------------------------------------------------------------------- declaration
+S = TypeVar("S", bound=LedgerSettings)  # a ledger's own settings model
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterInputs:
+    """What any ledger's adapter is built from (its settings come beside them)."""
+
+    http: httpx.Client
+    company_id: str  # whose books: QuickBooks' realm id, Xero's tenant id, FreshBooks' account id
+    access_token: AccessToken
+    api_url: str  # the production API, or a sandbox's, or the local stack's fake
+    pace: Pace
+
+
+# The tenant's adapter, from the inputs and the tenant's settings for that ledger.
+AdapterFactory = Callable[[AdapterInputs, S], Ledger]
+
+
+class ClientAuthentication(StrEnum):
+    HTTP_BASIC = "http_basic"  # Authorization: Basic base64(client_id:client_secret), form body (Intuit, Xero)
+    JSON_BODY = "json_body"  # client_id and client_secret in a JSON body (FreshBooks)
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthRules:
+    """A ledger's OAuth2 token endpoint and how it treats our app and its tokens (auth/oauth.py follows them)."""
+
+    token_url: str  # the production endpoint; the app's secret may name another (the local stack's fakes)
+    client_authentication: ClientAuthentication = ClientAuthentication.HTTP_BASIC
+    access_lifetime: timedelta = timedelta(hours=1)  # when an answer has no expires_in
+    refresh_lifetime: timedelta | None = None  # when an answer has no refresh expiry; None: it never expires
+    wants_redirect_uri: bool = False  # our redirect URI goes with every refresh too (FreshBooks)
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsReview:
+    """What a ledger says about a settings change before it is saved (`acuity-sync settings set`, and the
+    settings page to come)."""
+
+    problems: tuple[str, ...] = ()  # the change is refused; each in words a business owner can act on
+    notes: tuple[str, ...] = ()  # said to the owner, and the change is saved (e.g. it cannot be checked now)
+
+
+# The tenant's adapter, built only when a check needs to read the ledger; None when it is not connected.
+OpenLedger = Callable[[], Ledger | None]
+# A ledger's own check of a change: (the settings before, after, the tenant's ledger).
+SettingsCheck = Callable[[S, S, OpenLedger], SettingsReview]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerDeclaration(Generic[S]):
+    """Everything about one ledger that the rest of the runtime needs, declared once next to its adapter."""
+
+    name: LedgerName
+    display_name: str  # "QuickBooks": as a business owner reads it
+    settings_model: type[S]
+    oauth: OAuthRules
+    budget: Budget  # per tenant: the token bucket, daily cap and concurrency its API allows one company
+    production_api_url: str
+    sync_function: str  # its sync function's logical id in template.yaml
+    # Called once per container (a sync function's cold start): what the factory keeps between messages, such
+    # as Xero's chart of accounts, lives as long as the container.
+    adapters: Callable[[], AdapterFactory[S]]
+    check_settings: SettingsCheck[S] | None = None  # checks against the ledger itself, beyond the model's

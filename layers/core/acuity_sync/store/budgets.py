@@ -26,8 +26,8 @@ DynamoDB operations, exactly (every read is strongly consistent; items are far b
     release_slot()                      1 UpdateItem (no read)
     bucket()/slots() (inspection)       1 GetItem
 
-A budget itself is numbers (domain/budget.py, which says how they are sized); Acuity's and each ledger's are
-below.
+A budget itself is numbers (domain/budget.py, which says how they are sized): each ledger declares its own
+(ledgers/<ledger>/__init__.py), Acuity's is acuity/client.py's ACUITY_BUDGET.
 """
 
 from __future__ import annotations
@@ -74,24 +74,6 @@ def budget_pk(name: str) -> str:
 
 def ledger_budget_name(tenant_id: str, ledger: LedgerName) -> str:
     return f"{tenant_id}#{ledger}"
-
-
-# Acuity: 10 requests a second and 20 concurrent per egress IP, for all tenants together. 7/s + burst 2 = at most
-# 9 in any one second, a margin of one for clock skew between Lambdas.
-ACUITY_BUDGET = Budget(rate_per_second=7.0, burst=2.0, max_concurrent=20)
-# QuickBooks, per company: 10/s, 500/min, 10 concurrent. 8/s + burst 1: <= 9 a second, <= 481 a minute.
-QUICKBOOKS_BUDGET = Budget(rate_per_second=8.0, burst=1.0, max_concurrent=10)
-# Xero, per organisation: 60/min, 5 concurrent, 5,000/day (1,000 on Starter). 0.9/s + burst 5: <= 59 a minute.
-XERO_BUDGET = Budget(rate_per_second=0.9, burst=5.0, daily_cap=5000, max_concurrent=5)
-XERO_STARTER_BUDGET = Budget(rate_per_second=0.9, burst=5.0, daily_cap=1000, max_concurrent=5)
-# FreshBooks publishes no limits; a polite pace that one sync never notices.
-FRESHBOOKS_BUDGET = Budget(rate_per_second=4.0, burst=4.0, max_concurrent=5)
-
-LEDGER_BUDGETS: Mapping[LedgerName, Budget] = {
-    LedgerName.QUICKBOOKS: QUICKBOOKS_BUDGET,
-    LedgerName.XERO: XERO_BUDGET,
-    LedgerName.FRESHBOOKS: FRESHBOOKS_BUDGET,
-}
 
 
 # ------------------------------------------------------------------------------------------------ answers

@@ -16,9 +16,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.domain.settings import LedgerSettings
+from acuity_sync.ledgers.registry import default_settings, parse_settings, settings_error_messages
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.keys import PROFILE, is_well_formed_tenant_id, settings_sk, tenant_pk
-from acuity_sync.sync.settings import AnyLedgerSettings, default_settings, parse_settings, settings_error_messages
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 class VersionedSettings:
     """The settings and the version to name when changing them; version 0 means never saved (the defaults)."""
 
-    settings: AnyLedgerSettings
+    settings: LedgerSettings
     version: int
     updated_at: str = ""
 
@@ -96,7 +97,7 @@ class SettingsStore:
             raise StoredSettingsInvalid(tenant_id, ledger, settings_error_messages(error)) from error
         return VersionedSettings(settings, int(item["version"]["N"]), item.get("updated_at", {}).get("S", ""))
 
-    def put(self, tenant_id: str, ledger: LedgerName, settings: AnyLedgerSettings, expected_version: int) -> int:
+    def put(self, tenant_id: str, ledger: LedgerName, settings: LedgerSettings, expected_version: int) -> int:
         """Save `settings` if they are still at `expected_version` (0: never saved); returns the new version.
         Raises SettingsConflict, UnknownTenant, or StoreUnavailable."""
         ledger = LedgerName(ledger)

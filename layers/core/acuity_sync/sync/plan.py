@@ -15,6 +15,7 @@ from acuity_sync.domain.billable import ZERO, Billable
 from acuity_sync.domain.documents import CompanyInfo, InvoiceLine, LineKind
 from acuity_sync.domain.names import EventKind
 from acuity_sync.domain.record import SyncRecord
+from acuity_sync.domain.settings import LedgerSettings, Mode, TipHandling, render_invoice_number
 from acuity_sync.domain.steps import (
     ApproveInvoice,
     CreateInvoice,
@@ -26,13 +27,12 @@ from acuity_sync.domain.steps import (
     UpdateInvoice,
     VoidInvoice,
 )
-from acuity_sync.sync.settings import AnyLedgerSettings, Mode, TipHandling, XeroSettings, render_invoice_number
 
 
 # --------------------------------------------------------------------------------------------- rules in
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """The settings the plan reads (sync/settings.py holds the full, validated settings)."""
+    """The settings the plan reads (domain/settings.py holds the full, validated settings)."""
 
     mode: Mode = Mode.DRAFT
     invoice_free_appointments: bool = True
@@ -44,7 +44,7 @@ class Rules:
     invoice_number_template: str | None = None  # e.g. "ACU-{id}"
 
     @classmethod
-    def from_settings(cls, settings: AnyLedgerSettings) -> Rules:
+    def from_settings(cls, settings: LedgerSettings) -> Rules:
         return cls(
             mode=settings.mode,
             invoice_free_appointments=settings.invoice_free_appointments,
@@ -52,7 +52,7 @@ class Rules:
             update_on_change=settings.update_on_change,
             sync_payments=settings.sync_payments,
             tips=settings.tips,
-            approve_paid_drafts=settings.xero.approve_paid_drafts if isinstance(settings, XeroSettings) else True,
+            approve_paid_drafts=settings.approve_paid_drafts(),
             invoice_number_template=settings.invoice_number_template,
         )
 

@@ -27,6 +27,7 @@ from acuity_sync.domain.documents import CompanyInfo
 from acuity_sync.domain.errors import AuthExpired, NeedsReauth, RateLimited, Rejected, Transient
 from acuity_sync.domain.message import SyncRequest
 from acuity_sync.domain.names import EventKind, LedgerName
+from acuity_sync.domain.settings import LedgerSettings
 from acuity_sync.ledgers.base import Ledger
 from acuity_sync.observability import MetricName, count
 from acuity_sync.store.audit import AuditEntry, AuditTrail
@@ -38,7 +39,6 @@ from acuity_sync.store.snapshots import Snapshot, SnapshotStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.apply import Applier, Context, CustomerCache
 from acuity_sync.sync.plan import Rules, plan
-from acuity_sync.sync.settings import AnyLedgerSettings
 from acuity_sync.sync.source import billable_from_appointment, billable_from_order
 
 # Waits longer than this are not spent holding a queue message: the event is parked with a resume time.
@@ -63,7 +63,7 @@ class SyncResult:
 class LedgerFactory(Protocol):
     """The tenant's ledger adapter; it paces its own calls under the tenant's budget for that ledger."""
 
-    def __call__(self, profile: TenantProfile, settings: AnyLedgerSettings) -> Ledger: ...
+    def __call__(self, profile: TenantProfile, settings: LedgerSettings) -> Ledger: ...
 
 
 class SyncService:

@@ -36,11 +36,11 @@ from acuity_sync.domain.errors import RateLimited, Rejected
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers.base import AccessToken, Pace
 from acuity_sync.ledgers.jsonmoney import money, to_decimal
+from acuity_sync.ledgers.quickbooks.options import DISPLAY_NAME
 from acuity_sync.ledgers.transport import LedgerTransport, json_document, payload_key, raise_for_server_error
 from acuity_sync.observability import redact
 
 MINOR_VERSION = "75"
-PRODUCTION_URL = "https://quickbooks.api.intuit.com"
 THROTTLE_WAIT_SECONDS = 60.0  # "If you see this, wait 60 seconds before retrying the request."
 DEFAULT_ITEM_ID = "1"  # the "Services" item every QBO company starts with
 NAME_CLASH = "6240"  # Duplicate Name Exists Error
@@ -67,14 +67,14 @@ class QuickBooksLedger:
         http: httpx.Client,
         realm_id: str,
         access_token: AccessToken,
-        api_url: str = PRODUCTION_URL,
+        api_url: str,
         item_for: Callable[[str], str | None] = lambda _key: None,
         tax_code_id: str | None = None,
         pace: Pace = lambda: None,
     ) -> None:
         self._transport = LedgerTransport(
             ledger=self.name,
-            app_name="QuickBooks",
+            app_name=DISPLAY_NAME,
             http=http,
             access_token=access_token,
             pace=pace,
@@ -352,8 +352,8 @@ class QuickBooksLedger:
         status = response.status_code
         if status == 429 or (status == 403 and b"ThrottleExceeded" in response.content):
             raise RateLimited(THROTTLE_WAIT_SECONDS, "QuickBooks asked us to slow down (429)")
-        raise_for_server_error(response, "QuickBooks")
-        document = json_document(response, "QuickBooks")
+        raise_for_server_error(response, DISPLAY_NAME)
+        document = json_document(response, DISPLAY_NAME)
         fault = document.get("Fault")
         if status >= 400 or fault:
             errors = (fault or {}).get("Error") or [{}]

@@ -12,18 +12,19 @@ Xero facts this adapter relies on:
   their account by `AccountID`, so accounts without a Code work. Xero e-mails only approved invoices and pays
   only AUTHORISED ones (A1.4, A1.5); a draft is `DELETED`, an approved invoice `VOIDED` (A1.3).
 - Payments go to a BANK account or one with `EnablePaymentsToAccount` (A1.5, A1.6); our payment reference is the
-  payment's `Reference`. Credit notes are `ACCRECCREDIT`, allocated to the invoice while it has an amount due.
-- Limits (A2): 60 calls a minute and 5,000 a day per organisation; every answer says what is left
+  payment's `Reference` (which accounts qualify, and the chart kept per container: accounts.py). Credit notes
+  are `ACCRECCREDIT`, allocated to the invoice while it has an amount due.
+- Limits (A2, limits.py): 60 calls a minute and 5,000 a day per organisation; every answer says what is left
   (`X-MinLimit-Remaining`, `X-DayLimit-Remaining`) and a 429 says which limit (`X-Rate-Limit-Problem`) and for
-  how long (`Retry-After`). Once a count is spent, our next call waits instead of spending a request on a 429.
+  how long (`Retry-After`). Once a count is spent, our next call waits instead of spending a request on a 429
+  (RateGate).
 """
 
 from __future__ import annotations
 
 import re
-import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -55,16 +56,19 @@ from acuity_sync.ledgers.transport import (
     raise_for_server_error,
     retry_after,
 )
+from acuity_sync.ledgers.xero.accounts import (
+    AccountCharts,
+    account_problems,
+    default_invoice_account,
+    default_payment_account,
+)
+from acuity_sync.ledgers.xero.limits import MINUTE, RateGate
+from acuity_sync.ledgers.xero.options import DISPLAY_NAME
 from acuity_sync.observability import redact
 
-PRODUCTION_URL = "https://api.xero.com"
 API_PATH = "/api.xro/2.0"
-MINUTE = 60.0
-UNKNOWN_DAY_WAIT = 3600.0  # the day's count is spent but Xero did not say when it resets
 NAME_TAKEN = "already assigned to another contact"  # "...The contact name must be unique across all active contacts."
 ACCOUNT_NOT_ALLOWED = "account_not_allowed"
-INVOICE_ACCOUNT_TYPES = ("REVENUE", "SALES")
-DEFAULT_INVOICE_CODE = "200"  # "Sales" in every new Xero organisation
 LINE_AMOUNT_TYPES = {TaxMode.INCLUSIVE: "Inclusive", TaxMode.NON_TAXABLE: "NoTax"}  # otherwise the org's default
 STATUSES = {
     "DRAFT": InvoiceStatus.DRAFT,
@@ -77,59 +81,6 @@ STATUSES = {
 UNAPPROVED = ("DRAFT", "SUBMITTED")
 GONE = ("VOIDED", "DELETED")
 _MS_DATE = re.compile(r"/Date\((-?\d+)")
-
-
-# --------------------------------------------------------------------------------------------- accounts
-def _named(account: Choice) -> str:
-    return f"{account.name} ({account.code or 'no code'})"
-
-
-def _active(account: Choice) -> bool:
-    return account.extra.get("status", "ACTIVE") == "ACTIVE"
-
-
-def invoice_accounts(accounts: Sequence[Choice]) -> list[Choice]:
-    """The accounts invoice lines may go to: active REVENUE or SALES accounts."""
-    return [a for a in accounts if _active(a) and a.kind in INVOICE_ACCOUNT_TYPES]
-
-
-def payment_accounts(accounts: Sequence[Choice]) -> list[Choice]:
-    """The accounts payments may go into: active BANK accounts, or ones with payments enabled."""
-    return [a for a in accounts if _active(a) and (a.kind == "BANK" or a.extra.get("payments_enabled") == "true")]
-
-
-def _problem(role: str, wanted: str, account_id: str, accounts: Sequence[Choice], fits: list[Choice]) -> str | None:
-    chosen = next((a for a in accounts if a.id == account_id), None)
-    if chosen is not None and chosen in fits:
-        return None
-    what = f"The {role} account {_named(chosen)}" if chosen else f"The {role} account you chose (not in Xero now)"
-    if not fits:
-        return f"{what} is not {wanted} in Xero, and Xero has none: add one to the chart of accounts, then choose it."
-    return f"{what} is not {wanted} in Xero. Choose one of: {', '.join(_named(a) for a in fits)}."
-
-
-def account_problems(
-    invoice_account_id: str | None, payment_account_id: str | None, accounts: Sequence[Choice]
-) -> list[str]:
-    """What is wrong with the chosen accounts, in words a business owner can act on (none: both fit)."""
-    problems = []
-    if invoice_account_id is not None:
-        wanted = "an active revenue or sales account"
-        problems.append(_problem("invoice", wanted, invoice_account_id, accounts, invoice_accounts(accounts)))
-    if payment_account_id is not None:
-        wanted = "an active bank account or one with payments enabled"
-        problems.append(_problem("payment", wanted, payment_account_id, accounts, payment_accounts(accounts)))
-    return [problem for problem in problems if problem]
-
-
-def default_invoice_account(accounts: Sequence[Choice]) -> Choice | None:
-    fits = invoice_accounts(accounts)
-    return next((a for a in fits if a.code == DEFAULT_INVOICE_CODE), fits[0] if fits else None)
-
-
-def default_payment_account(accounts: Sequence[Choice]) -> Choice | None:
-    fits = payment_accounts(accounts)
-    return next((a for a in fits if a.kind == "BANK"), fits[0] if fits else None)
 
 
 # --------------------------------------------------------------------------------------------- Xero's JSON
@@ -157,68 +108,6 @@ def _messages(document: Mapping[str, Any]) -> str:
     return "; ".join(found) or str(document.get("Detail") or document.get("Message") or document.get("Title") or "")
 
 
-# --------------------------------------------------------------------------------------------- limits
-class RateGate:
-    """Xero's counts of calls left, read from every answer: once one is spent, the next call raises RateLimited
-    at once rather than spending a request on a certain 429."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._until = 0.0
-        self._why = ""
-
-    def check(self) -> None:
-        wait = self._until - self._clock()
-        if wait > 0:
-            raise RateLimited(wait, f"Xero's {self._why} limit for this organisation is spent")
-
-    def observe(self, response: httpx.Response) -> None:
-        headers = response.headers
-        retry_after = _seconds(headers.get("Retry-After"))
-        if response.status_code == 429:
-            self._wait(retry_after or MINUTE, headers.get("X-Rate-Limit-Problem") or "minute")
-        elif headers.get("X-DayLimit-Remaining") == "0":
-            self._wait(retry_after or UNKNOWN_DAY_WAIT, "day")
-        elif headers.get("X-MinLimit-Remaining") == "0":
-            self._wait(MINUTE, "minute")
-
-    def _wait(self, seconds: float, why: str) -> None:
-        until = self._clock() + seconds
-        if until > self._until:
-            self._until, self._why = until, why
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
-
-
-class AccountCharts:
-    """Organisations' charts of accounts, kept per container for ten minutes: with no account chosen in the
-    settings, every message that writes an invoice or a payment needs the chart to pick the default, and one
-    GET /Accounts per message would spend Xero's 60 calls a minute. A chart out of date is harmless: Xero refuses
-    an account that no longer qualifies, and the adapter then reads the chart again."""
-
-    def __init__(self, ttl_seconds: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._charts: dict[str, tuple[float, list[Choice]]] = {}
-
-    def get(self, tenant_id: str) -> list[Choice] | None:
-        kept = self._charts.get(tenant_id)
-        if kept is None or self._clock() - kept[0] > self._ttl:
-            return None
-        return list(kept[1])
-
-    def put(self, tenant_id: str, chart: list[Choice]) -> None:
-        self._charts[tenant_id] = (self._clock(), list(chart))
-
-    def forget(self, tenant_id: str) -> None:
-        self._charts.pop(tenant_id, None)
-
-
 # --------------------------------------------------------------------------------------------- the adapter
 class XeroLedger:
     name = LedgerName.XERO
@@ -229,7 +118,7 @@ class XeroLedger:
         http: httpx.Client,
         tenant_id: str,
         access_token: AccessToken,
-        api_url: str = PRODUCTION_URL,
+        api_url: str,
         invoice_account_id: str | None = None,
         payment_account_id: str | None = None,
         tax_type: str | None = None,
@@ -238,7 +127,7 @@ class XeroLedger:
     ) -> None:
         self._transport = LedgerTransport(
             ledger=self.name,
-            app_name="Xero",
+            app_name=DISPLAY_NAME,
             http=http,
             access_token=access_token,
             pace=pace,
@@ -572,10 +461,10 @@ class XeroLedger:
             raise RateLimited(wait, f"Xero's {problem} limit for this organisation is reached (429)")
         if status == 403:
             raise NeedsReauth("Xero no longer lets us into this organisation; reconnect Xero")
-        raise_for_server_error(response, "Xero")
+        raise_for_server_error(response, DISPLAY_NAME)
         if not response.content:
             return {}  # 204: e-mailed
-        document = json_document(response, "Xero")
+        document = json_document(response, DISPLAY_NAME)
         if status == 404:
             raise Rejected("not_found", redact(_messages(document) or "Xero could not find it"))
         if status >= 400:

@@ -47,12 +47,12 @@ from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected, Transi
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers import jsonmoney
 from acuity_sync.ledgers.base import AccessToken, Pace
+from acuity_sync.ledgers.freshbooks.options import DISPLAY_NAME
 from acuity_sync.ledgers.jsonmoney import money, to_decimal
 from acuity_sync.ledgers.transport import LedgerTransport, retry_after
 from acuity_sync.observability import redact
 from acuity_sync.secret import Secret
 
-PRODUCTION_URL = "https://api.freshbooks.com"
 ME_PATH = "/auth/api/v1/users/me"
 REFERENCE_FIELD = "po_number"  # the invoice field that carries our reference; FreshBooks shows it as "Reference"
 # FreshBooks documents no length for po_number and refuses an over-long field (errno 1017 MaxLengthExceeded, §B3).
@@ -108,7 +108,7 @@ def split_tax(price: Decimal, percent: Decimal) -> TaxSplit:
     return best
 
 
-def account_id_of(http: httpx.Client, access_token: str, api_url: str = PRODUCTION_URL) -> str:
+def account_id_of(http: httpx.Client, access_token: str, api_url: str) -> str:
     """The accounting account id (`business.account_id`) of the user's business, read once at connect time. An
     owner's membership is preferred to another role's."""
     transport = _transport(http, lambda _refreshed: Secret(access_token))
@@ -133,7 +133,7 @@ class FreshBooksLedger:
         http: httpx.Client,
         account_id: str,
         access_token: AccessToken,
-        api_url: str = PRODUCTION_URL,
+        api_url: str,
         tax_name: str | None = None,
         tax_percent: Decimal | None = None,
         pace: Pace = lambda: None,
@@ -377,7 +377,7 @@ class FreshBooksLedger:
 # ----------------------------------------------------------------------------------------------- helpers
 def _transport(http: httpx.Client, access_token: AccessToken, pace: Pace = lambda: None) -> LedgerTransport:
     return LedgerTransport(
-        ledger=LedgerName.FRESHBOOKS, app_name="FreshBooks", http=http, access_token=access_token, pace=pace
+        ledger=LedgerName.FRESHBOOKS, app_name=DISPLAY_NAME, http=http, access_token=access_token, pace=pace
     )
 
 
