@@ -19,12 +19,10 @@ import boto3
 import httpx
 from pydantic import ValidationError
 
-from acuity_sync.domain.errors import LedgerError
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.domain.settings import LedgerSettings
+from acuity_sync.ledgers.base import AdapterInputs, Ledger, LedgerDeclaration, SettingsReview
 from acuity_sync.ledgers.registry import ledger_declaration, parse_settings, settings_error_messages
-from acuity_sync.ledgers.xero.accounts import account_problems
-from acuity_sync.ledgers.xero.adapter import XeroLedger
-from acuity_sync.ledgers.xero.options import XeroSettings
 from acuity_sync.observability import logger
 from acuity_sync.secret import Secret
 from acuity_sync.store.connections import ConnectionStore
@@ -248,13 +246,14 @@ def _run_settings_set(arguments: argparse.Namespace) -> int:
             for message in settings_error_messages(error):
                 print(f"  {message}", file=sys.stderr)
             return 2
-        if isinstance(changed, XeroSettings) and isinstance(current.settings, XeroSettings):
-            problems = _xero_account_problems(arguments, current.settings, changed)
-            if problems:
-                print(f"acuity-sync: the {ledger} settings were not changed:", file=sys.stderr)
-                for problem in problems:
-                    print(f"  {problem}", file=sys.stderr)
-                return 2
+        review = _ledger_review(arguments, ledger, current.settings, changed)
+        for note in review.notes:
+            print(f"acuity-sync: {note}", file=sys.stderr)
+        if review.problems:
+            print(f"acuity-sync: the {ledger} settings were not changed:", file=sys.stderr)
+            for problem in review.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 2
         version = store.put(arguments.tenant, ledger, changed, current.version)
     except (StoreUnavailable, StoredSettingsInvalid, SettingsConflict, UnknownTenant) as error:
         raise CommandError(str(error)) from error
@@ -262,39 +261,39 @@ def _run_settings_set(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _xero_account_problems(arguments: argparse.Namespace, before: XeroSettings, after: XeroSettings) -> list[str]:
-    """A newly chosen invoice or payment account checked against the organisation's chart (GET /Accounts), with
-    the connection's current access token. The CLI never refreshes a token (refresh tokens are single use: that
-    is the sync functions' token keeper's job), so without a usable token the check is left to the first sync,
-    which parks the event with the same message."""
-    invoice_id, payment_id = after.xero.invoice_account_id, after.xero.payment_account_id
-    new_invoice = invoice_id if invoice_id != before.xero.invoice_account_id else None
-    new_payment = payment_id if payment_id != before.xero.payment_account_id else None
-    if new_invoice is None and new_payment is None:
-        return []
+def _ledger_review(
+    arguments: argparse.Namespace, ledger: LedgerName, before: LedgerSettings, after: LedgerSettings
+) -> SettingsReview:
+    """The ledger's own check of a change (its declaration's `check_settings`; Xero's checks newly chosen accounts
+    against the organisation's chart), reading the ledger with the connection's current access token. The CLI
+    never refreshes a token (refresh tokens are single use: that is the sync functions' token keeper's job)."""
+    declaration = ledger_declaration(ledger)
+    if declaration.check_settings is None:
+        return SettingsReview()
     location: StackLocation = arguments.location
-    dynamodb = boto3.client("dynamodb", endpoint_url=location.endpoint_url, region_name=location.region)
-    kms = boto3.client("kms", endpoint_url=location.endpoint_url, region_name=location.region)
-    connection = ConnectionStore(dynamodb, location.table, SecretBox(kms, location.kms_key_id)).get(
-        arguments.tenant, LedgerName.XERO
-    )
-    if connection is None:
-        print("acuity-sync: not connected to Xero yet: the accounts are checked at the first sync", file=sys.stderr)
-        return []
-    token = connection.access_token
-    with httpx.Client(timeout=20) as http, _quiet_logger():
-        xero = XeroLedger(
-            http=http, tenant_id=connection.company_id, access_token=lambda _: token, api_url=_xero_url(arguments)
-        )
-        try:
-            chart = xero.list_accounts()
-        except LedgerError as error:
-            print(
-                f"acuity-sync: could not read Xero's accounts now ({error.message}): the first sync checks them",
-                file=sys.stderr,
+    with contextlib.ExitStack() as opened:
+
+        def open_ledger() -> Ledger | None:
+            dynamodb = boto3.client("dynamodb", endpoint_url=location.endpoint_url, region_name=location.region)
+            kms = boto3.client("kms", endpoint_url=location.endpoint_url, region_name=location.region)
+            connection = ConnectionStore(dynamodb, location.table, SecretBox(kms, location.kms_key_id)).get(
+                arguments.tenant, ledger
             )
-            return []
-    return account_problems(new_invoice, new_payment, chart)
+            if connection is None:
+                return None
+            token = connection.access_token
+            http = opened.enter_context(httpx.Client(timeout=20))
+            opened.enter_context(_quiet_logger())
+            inputs = AdapterInputs(
+                http=http,
+                company_id=connection.company_id,
+                access_token=lambda _: token,
+                api_url=_ledger_api_url(arguments, declaration),
+                pace=lambda: None,
+            )
+            return declaration.adapters()(inputs, after)
+
+        return declaration.check_settings(before, after, open_ledger)
 
 
 @contextlib.contextmanager
@@ -309,16 +308,18 @@ def _quiet_logger() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _xero_url(arguments: argparse.Namespace) -> str:
-    """Xero's API: --xero-api-url, else the running `acuity-sync dev`'s fake, else Xero's own."""
-    if arguments.xero_api_url:
-        return str(arguments.xero_api_url)
+def _ledger_api_url(arguments: argparse.Namespace, declaration: LedgerDeclaration[Any]) -> str:
+    """The ledger's API: --<ledger>-api-url (Xero has one), else the running `acuity-sync dev`'s fake, else the
+    ledger's own."""
+    chosen = getattr(arguments, f"{declaration.name}_api_url", None)
+    if chosen:
+        return str(chosen)
     if arguments.dev_state.exists() and not arguments.stack:
         dev = json.loads(arguments.dev_state.read_text(encoding="utf-8"))
-        url = dev.get("ledgers", {}).get("xero", {}).get("url")
+        url = dev.get("ledgers", {}).get(str(declaration.name), {}).get("url")
         if url:
             return str(url)
-    return ledger_declaration(LedgerName.XERO).production_api_url
+    return declaration.production_api_url
 
 
 def _reject_constant(name: str) -> object:
