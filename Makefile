@@ -30,6 +30,7 @@ test: lint typecheck cfn-lint unit integration e2e sam-build
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
