@@ -5,7 +5,7 @@ tenant profile, KMS Decrypt of the API key, one SendMessage per connected ledger
 process also imports `Floor` for the warm floor (clients created once, SendMessage only).
 
 It deliberately imports nothing of acuity_sync: only what any Python function calling these services needs.
-The botocore Config is a copy of acuity_sync.config.WEBHOOK_AWS_CONFIG (run.py checks that the two agree).
+The botocore Config is a copy of acuity_sync.wiring.config.WEBHOOK_AWS_CONFIG (run.py checks that the two agree).
 
     python cold_floor.py '{"tenant_id": ..., "object_id": ..., "action": ..., "received_at": ..., "request_id": ...}'
 
@@ -27,7 +27,7 @@ import boto3
 from botocore.config import Config
 
 CALLS_MARKER = "BENCH-RESULT "
-# A copy of acuity_sync.config.WEBHOOK_AWS_CONFIG's values.
+# A copy of acuity_sync.wiring.config.WEBHOOK_AWS_CONFIG's values.
 FLOOR_CONFIG_VALUES: dict[str, Any] = {
     "connect_timeout": 2,
     "read_timeout": 3,
@@ -62,7 +62,7 @@ class CallCounter:
 
 
 def message_body(tenant_id: str, object_id: int, action: str, received_at: str, request_id: str) -> str:
-    """What the function queues (acuity_sync.sync.message.SyncRequest.to_json), written out by hand."""
+    """What the function queues (acuity_sync.domain.message.SyncRequest.to_json), written out by hand."""
     document = {
         "v": MESSAGE_VERSION,
         "tenant_id": tenant_id,
