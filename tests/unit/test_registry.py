@@ -53,6 +53,6 @@ def test_a_declarations_sync_function_is_in_the_template_and_serves_it(
 @pytest.mark.parametrize("declaration", LEDGERS, ids=lambda declaration: str(declaration.name))
 def test_a_declaration_builds_its_adapter(declaration: LedgerDeclaration[Any]) -> None:
     """The factory imports the adapter only when called; calling it must work for every ledger."""
-    assert callable(declaration.adapters())
+    assert callable(declaration.adapter_factory())
     assert declaration.production_api_url.startswith("https://")
     assert declaration.oauth.token_url.startswith("https://")

@@ -291,7 +291,7 @@ def _ledger_review(
                 api_url=_ledger_api_url(arguments, declaration),
                 pace=lambda: None,
             )
-            return declaration.adapters()(inputs, after)
+            return declaration.adapter_factory()(inputs, after)
 
         return declaration.check_settings(before, after, open_ledger)
 

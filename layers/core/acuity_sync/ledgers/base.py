@@ -84,7 +84,7 @@ class Ledger(Protocol):
 
 
 # --------------------------------------------------------------------------------------------- declaration
-S = TypeVar("S", bound=LedgerSettings)  # a ledger's own settings model
+SettingsT = TypeVar("SettingsT", bound=LedgerSettings)  # a ledger's own settings model
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,7 @@ class AdapterInputs:
 
 
 # The tenant's adapter, from the inputs and the tenant's settings for that ledger.
-AdapterFactory = Callable[[AdapterInputs, S], Ledger]
+AdapterFactory = Callable[[AdapterInputs, SettingsT], Ledger]
 
 
 class ClientAuthentication(StrEnum):
@@ -130,21 +130,21 @@ class SettingsReview:
 # The tenant's adapter, built only when a check needs to read the ledger; None when it is not connected.
 OpenLedger = Callable[[], Ledger | None]
 # A ledger's own check of a change: (the settings before, after, the tenant's ledger).
-SettingsCheck = Callable[[S, S, OpenLedger], SettingsReview]
+SettingsCheck = Callable[[SettingsT, SettingsT, OpenLedger], SettingsReview]
 
 
 @dataclass(frozen=True, slots=True)
-class LedgerDeclaration(Generic[S]):
+class LedgerDeclaration(Generic[SettingsT]):
     """Everything about one ledger that the rest of the runtime needs, declared once next to its adapter."""
 
     name: LedgerName
     display_name: str  # "QuickBooks": as a business owner reads it
-    settings_model: type[S]
+    settings_model: type[SettingsT]
     oauth: OAuthRules
     budget: Budget  # per tenant: the token bucket, daily cap and concurrency its API allows one company
     production_api_url: str
     sync_function: str  # its sync function's logical id in template.yaml
     # Called once per container (a sync function's cold start): what the factory keeps between messages, such
     # as Xero's chart of accounts, lives as long as the container.
-    adapters: Callable[[], AdapterFactory[S]]
-    check_settings: SettingsCheck[S] | None = None  # checks against the ledger itself, beyond the model's
+    adapter_factory: Callable[[], AdapterFactory[SettingsT]]
+    check_settings: SettingsCheck[SettingsT] | None = None  # checks against the ledger itself, beyond the model's

@@ -79,7 +79,7 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
     ledger_budget = declaration.budget.in_time_scale(environment.time_scale)
     http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
     keeper = TokenKeeper(ConnectionStore(dynamodb, table, box), {ledger: oauth_provider(ledger, environment)}, http)
-    build_adapter = declaration.adapters()  # once per container: what it keeps lives as long as the container
+    build_adapter = declaration.adapter_factory()  # once per container (LedgerDeclaration says why)
     api_url = environment.api_url or declaration.production_api_url
 
     def ledger_for(profile: TenantProfile, settings: LedgerSettings) -> Ledger:

@@ -27,7 +27,7 @@ from acuity_sync.ledgers.freshbooks.options import DISPLAY_NAME, FreshBooksSetti
 FRESHBOOKS_BUDGET = Budget(rate_per_second=4.0, burst=4.0, max_concurrent=5)
 
 
-def _adapters() -> AdapterFactory[FreshBooksSettings]:
+def _adapter_factory() -> AdapterFactory[FreshBooksSettings]:
     # Imported here: reading the declaration (settings, OAuth, budget) loads no HTTP adapter.
     from acuity_sync.ledgers.freshbooks.adapter import FreshBooksLedger
 
@@ -60,5 +60,5 @@ FRESHBOOKS = LedgerDeclaration(
     budget=FRESHBOOKS_BUDGET,
     production_api_url="https://api.freshbooks.com",
     sync_function="SyncFreshBooksFunction",
-    adapters=_adapters,
+    adapter_factory=_adapter_factory,
 )

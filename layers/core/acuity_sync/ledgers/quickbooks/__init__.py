@@ -19,7 +19,7 @@ from acuity_sync.ledgers.quickbooks.options import DISPLAY_NAME, QuickBooksSetti
 QUICKBOOKS_BUDGET = Budget(rate_per_second=8.0, burst=1.0, max_concurrent=10)
 
 
-def _adapters() -> AdapterFactory[QuickBooksSettings]:
+def _adapter_factory() -> AdapterFactory[QuickBooksSettings]:
     # Imported here: reading the declaration (settings, OAuth, budget) loads no HTTP adapter.
     from acuity_sync.ledgers.quickbooks.adapter import QuickBooksLedger
 
@@ -50,5 +50,5 @@ QUICKBOOKS = LedgerDeclaration(
     budget=QUICKBOOKS_BUDGET,
     production_api_url="https://quickbooks.api.intuit.com",
     sync_function="SyncQuickBooksFunction",
-    adapters=_adapters,
+    adapter_factory=_adapter_factory,
 )

@@ -21,7 +21,7 @@ XERO_BUDGET = Budget(rate_per_second=0.9, burst=5.0, daily_cap=5000, max_concurr
 XERO_STARTER_BUDGET = Budget(rate_per_second=0.9, burst=5.0, daily_cap=1000, max_concurrent=5)
 
 
-def _adapters() -> AdapterFactory[XeroSettings]:
+def _adapter_factory() -> AdapterFactory[XeroSettings]:
     # Imported here: reading the declaration (settings, OAuth, budget) loads no HTTP adapter.
     from acuity_sync.ledgers.xero.adapter import XeroLedger
 
@@ -56,6 +56,6 @@ XERO = LedgerDeclaration(
     budget=XERO_BUDGET,
     production_api_url="https://api.xero.com",
     sync_function="SyncXeroFunction",
-    adapters=_adapters,
+    adapter_factory=_adapter_factory,
     check_settings=review_account_choices,
 )
