@@ -3,14 +3,12 @@ ledger write resolved on the next run without a second document."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from acuity_sync.acuity.webhook import EventKind
 from acuity_sync.ledgers import LedgerName
@@ -22,8 +20,7 @@ from acuity_sync.sync.billable import Billable, Client, ReceivedPayment
 from acuity_sync.sync.plan import Rules, plan
 from acuity_sync.sync.record import SyncRecord
 from acuity_sync.sync.settings import Mode
-from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
-from tests.support.aws import TEMPLATE, set_fake_credentials
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 from tests.support.memory_ledger import Crash, MemoryLedger
 
 TENANT = "0123456789abcdef0123456789abcdef"
@@ -40,13 +37,6 @@ BOOKING = Billable(
     payments=(ReceivedPayment("ch_1", Decimal("80.00"), date(2026, 12, 1)),),
 )
 RULES = Rules(mode=Mode.SEND)
-
-
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProvisionedStack]:
-    set_fake_credentials(monkeypatch)
-    with mock_aws():
-        yield provision(TEMPLATE)
 
 
 def store_of(stack: ProvisionedStack) -> RecordStore:
