@@ -1,6 +1,6 @@
 """Token safety (auth/tokens.py) against moto in server mode, with the table and key from template.yaml, and a
 token endpoint over HTTP: the fake QuickBooks's own, and for Xero's and FreshBooks' rules (and for holding an
-answer back, which the fake QuickBooks cannot) tests/unit/test_oauth.py's TokenEndpoint.
+answer back, which the fake QuickBooks cannot) tests/integration/test_oauth.py's TokenEndpoint.
 
 The server mode matters: the crash and the race run in spawned processes, each with its own boto3 and httpx
 clients, as Lambda containers would. Keep this module's top-level imports light: every spawned worker imports it.
@@ -39,7 +39,7 @@ from acuity_sync.ledgers.base import NeedsReauth, Transient
 from acuity_sync.secret import Secret
 from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.httpserver import HttpServer
-from tests.unit.test_oauth import CLIENT_ID, CLIENT_SECRET, Style, TokenEndpoint, authority_for, provider_for
+from tests.integration.test_oauth import CLIENT_ID, CLIENT_SECRET, Style, TokenEndpoint, authority_for, provider_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
