@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: install demo dev test lint typecheck cfn-lint unit integration e2e sam-build bench clean
+.PHONY: install demo dev test lint typecheck cfn-lint unit integration e2e sam-build layer-check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ dev: $(STAMP)
 	$(BIN)/acuity-sync dev
 
 ## test: everything CI runs
-test: lint typecheck cfn-lint unit integration e2e sam-build
+test: lint typecheck cfn-lint unit integration e2e sam-build layer-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -49,8 +49,14 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(PYTEST) tests/e2e -q -n 2 --dist loadgroup
 
+## sam-build: the functions and the core layer as Lambda gets them (layers/core/Makefile builds the layer)
 sam-build:
 	bash scripts/sam-build.sh
+
+## layer-check: read what sam-build left in .aws-sam/build (fails when there is none); python3.13 loads it, so
+## pyenv is told about 3.13 as scripts/sam-build.sh tells it
+layer-check: $(STAMP)
+	PYENV_VERSION="$${PYENV_VERSION:-3.11.7:3.13.0}" $(PYTEST) tests/build -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/webhook/run.py

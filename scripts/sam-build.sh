@@ -5,6 +5,8 @@
 #
 # SAM CLI lives in its own venv (.tools/sam): its pins clash with the project's. `sam build` without
 # --use-container needs a local python3.13 (the functions' runtime); with pyenv installed we expose it.
+# The core layer is built by layers/core/Makefile (template.yaml: BuildMethod: makefile): the requirements as
+# python3.13/arm64 wheels, the runtime package, and every module compiled by 3.13 (`make layer-check` reads it).
 set -euo pipefail
 
 SAM_VERSION="1.170.0"
@@ -43,4 +45,5 @@ for package in acuity_sync aws_lambda_powertools pydantic_core httpx; do
         exit 1
     fi
 done
-echo "sam-build: built into $BUILD_DIR"
+echo "sam-build: built into $BUILD_DIR; the layer: $(du -sh "$BUILD_DIR/CoreLayer" | cut -f1)," \
+    "$(find "$layer" -name '*.py' | wc -l) .py, $(find "$layer" -name '*.pyc' | wc -l) .pyc"

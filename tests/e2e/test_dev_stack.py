@@ -26,6 +26,7 @@ from acuity_sync_toolkit.demo.books import Books, reader
 from acuity_sync_toolkit.demo.run import wait_until_drained
 from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin
 from acuity_sync_toolkit.stack.devstack import DevInfo
+from tests.support.waiting import ProcessExits
 
 # One xdist group per module (make e2e runs --dist loadgroup): its tests share a worker and its stack.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("dev_stack")]
@@ -49,15 +50,6 @@ def children_of(pid: int) -> set[int]:
         frontier = {child for child, parent in parents.items() if parent in frontier} - found
         found |= frontier
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class RunningDev:
@@ -194,12 +186,10 @@ def test_a_booking_in_acuity_reaches_every_ledger_and_ctrl_c_stops_everything(de
 
     workers |= children_of(dev.process.pid)
     assert workers, "the webhook function should run in worker processes"
-    os.killpg(dev.process.pid, signal.SIGINT)
-    assert dev.process.wait(30) == 0
-    deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not [pid for pid in workers if alive(pid)]
+    with ProcessExits(workers) as exits:
+        os.killpg(dev.process.pid, signal.SIGINT)
+        assert dev.process.wait(30) == 0
+        assert exits.wait(10) == set(), "worker processes outlived acuity-sync dev"
 
 
 def test_tenant_add_against_the_dev_stack_prints_a_working_webhook_url(dev: RunningDev) -> None:

@@ -364,5 +364,17 @@ def test_a_redirect_is_not_followed() -> None:
 
 
 def test_delete_accepts_an_empty_or_a_json_answer() -> None:
-    for response in (httpx.Response(204), httpx.Response(200, json={"ok": True})):
-        scripted(always(response)).delete_webhook(4)
+    answers = [httpx.Response(204), httpx.Response(200, json={"ok": True}), httpx.Response(200, text="<html>ok")]
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers[len(sent) - 1]
+
+    client = scripted(answer)
+    for _ in answers:
+        client.delete_webhook(4)  # no body is read, so none (not even one that is not JSON) can fail it
+    assert [(request.method, request.url.path) for request in sent] == [("DELETE", "/api/v1/webhooks/4")] * 3
+    with pytest.raises(AcuityNotFound) as missing:
+        scripted(always(httpx.Response(404, json={"status_code": 404, "error": "not_found"}))).delete_webhook(4)
+    assert (missing.value.kind, missing.value.object_id) == ("webhook", 4)

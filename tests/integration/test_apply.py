@@ -3,14 +3,12 @@ ledger write resolved on the next run without a second document."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
 from acuity_sync.domain.documents import TaxMode
@@ -21,8 +19,7 @@ from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.records import RecordConflict, RecordKey, RecordStore
 from acuity_sync.sync.apply import Applier, Context
 from acuity_sync.sync.plan import Rules, plan
-from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
-from tests.support.aws import TEMPLATE, set_fake_credentials
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 from tests.support.memory_ledger import Crash, MemoryLedger
 
 TENANT = "0123456789abcdef0123456789abcdef"
@@ -39,13 +36,6 @@ BOOKING = Billable(
     payments=(ReceivedPayment("ch_1", Decimal("80.00"), date(2026, 12, 1)),),
 )
 RULES = Rules(mode=Mode.SEND)
-
-
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProvisionedStack]:
-    set_fake_credentials(monkeypatch)
-    with mock_aws():
-        yield provision(TEMPLATE)
 
 
 def store_of(stack: ProvisionedStack) -> RecordStore:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
-from moto.dynamodb.models import DynamoDBBackend
 
 from acuity_sync.acuity.client import ACUITY_BUDGET
 from acuity_sync.domain.budget import Budget
@@ -34,8 +30,7 @@ from acuity_sync.store.budgets import (
     budget_pk,
     ledger_budget_name,
 )
-from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
-from tests.support.aws import TEMPLATE, set_fake_credentials
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 
 START = datetime(2025, 4, 24, 18, 0, tzinfo=UTC).timestamp()  # six hours before midnight UTC
 
@@ -58,14 +53,6 @@ class ManualClock:
     def set(self, now: float) -> None:
         with self._lock:
             self._now = now
-
-
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProvisionedStack]:
-    set_fake_credentials(monkeypatch)
-    with mock_aws():
-        boto3.setup_default_session()
-        yield provision(TEMPLATE)
 
 
 @pytest.fixture
@@ -95,21 +82,6 @@ def raw_item(stack: ProvisionedStack, name: str, sk: str) -> dict[str, Any]:
     return dict(
         client.get_item(TableName=stack.table_name, Key={"pk": {"S": budget_pk(name)}, "sk": {"S": sk}})["Item"]
     )
-
-
-@pytest.fixture
-def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies a conditional write atomically per item; moto checks and writes in two Python steps, so
-    threads could interleave between them. Serialise moto's item operations as the real service does."""
-    lock = threading.RLock()
-    for name in ("get_item", "put_item", "update_item", "delete_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(*args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
 
 
 # ----------------------------------------------------------------------------------------------- the chosen budgets
@@ -429,21 +401,36 @@ def test_threads_racing_a_moving_clock_stay_within_burst_plus_refill(stack: Prov
     budget = Budget(rate_per_second=20.0, burst=5.0)
     stores = [new_store(stack, clock)[0] for _ in range(8)]
     grants: list[int] = []
-    lock = threading.Lock()
+    takes = [0] * 8  # takes each taker (1 to 7) has finished
+    progress = threading.Condition()
     stop = threading.Event()
 
+    def takers_on_the_clock_since(before: list[int]) -> int:
+        """Takers that finished two takes since `before`: the second began after it, on the clock as it is now."""
+        return sum(1 for now, then in zip(takes[1:], before[1:], strict=True) if now - then >= 2)
+
+    def wait_for_takers(count: int) -> None:
+        with progress:
+            before = list(takes)
+            assert progress.wait_for(lambda: takers_on_the_clock_since(before) >= count, timeout=60), takes
+
     def work(index: int) -> None:
-        if index == 0:  # the clock: 1.5 s in steps of 10 ms, each lasting 5 ms of real time
-            for _ in range(150):
-                time.sleep(0.005)
-                clock.advance(0.01)
-            time.sleep(0.05)
-            stop.set()
+        if index == 0:  # the clock: 1.5 s in steps of 10 ms, each seen by a taker before the next
+            try:
+                for _ in range(150):
+                    clock.advance(0.01)
+                    wait_for_takers(1)
+                wait_for_takers(7)  # the last refill was offered to every taker
+            finally:
+                stop.set()
             return
         while not stop.is_set():
             if isinstance(stores[index].take("moving", budget), Granted):
-                with lock:
+                with progress:
                     grants.append(index)
+            with progress:
+                takes[index] += 1
+                progress.notify_all()
 
     run_threads(8, work)
     elapsed = clock() - START

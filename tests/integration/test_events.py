@@ -7,13 +7,11 @@ import runpy
 from collections.abc import Iterator
 from types import ModuleType
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from acuity_sync_toolkit.demo.tenant import demo_profile
-from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, load_template, provision
-from tests.support.aws import PROJECT_ROOT, TEMPLATE, add_tenant, loaded_handler, queue_depths, set_fake_credentials
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, load_template
+from tests.support.aws import PROJECT_ROOT, TEMPLATE, add_tenant, loaded_handler, queue_depths
 from tests.support.http_events import FakeLambdaContext
 
 EVENTS = PROJECT_ROOT / "events"
@@ -30,13 +28,10 @@ DOCUMENTED = {
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProvisionedStack]:
-    set_fake_credentials(monkeypatch)
-    with mock_aws():
-        boto3.setup_default_session()
-        provisioned = provision(TEMPLATE)
-        add_tenant(provisioned, demo_profile("http://127.0.0.1:9"))
-        yield provisioned
+def stack(stack: ProvisionedStack) -> ProvisionedStack:
+    """The stack (conftest.py), with the demo tenant whose key signed the sample events."""
+    add_tenant(stack, demo_profile("http://127.0.0.1:9"))
+    return stack
 
 
 @pytest.fixture

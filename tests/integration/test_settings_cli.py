@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -11,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers.registry import parse_settings
@@ -22,9 +20,8 @@ from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync_toolkit.cli import main
 from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.xero import FakeXero
-from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 from acuity_sync_toolkit.stack.connections import connect
-from tests.support.aws import TEMPLATE
 
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
@@ -40,20 +37,9 @@ STACK_VARIABLES = (
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[ProvisionedStack]:
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in CREDENTIALS.items():
-            patch.setenv(name, value)
-        for name in STACK_VARIABLES:
-            patch.delenv(name, raising=False)
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        try:
-            host, port = server.get_host_and_port()
-            yield provision(TEMPLATE, endpoint_url=f"http://{host}:{port}", region=REGION)
-        finally:
-            server.stop()
+def stack(server_stack: ProvisionedStack) -> ProvisionedStack:
+    """The CLI reaches AWS at an endpoint, as a user's would: the stack on this module's moto server (conftest.py)."""
+    return server_stack
 
 
 @pytest.fixture

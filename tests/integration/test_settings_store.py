@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.domain.settings import Mode
@@ -23,8 +21,8 @@ from acuity_sync.store.settings import (
     VersionedSettings,
 )
 from acuity_sync.store.tenants import TenantProfile
-from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
-from tests.support.aws import TEMPLATE, add_tenant, set_fake_credentials
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
+from tests.support.aws import add_tenant
 
 TENANT = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
@@ -32,13 +30,10 @@ NOW = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProvisionedStack]:
-    set_fake_credentials(monkeypatch)
-    with mock_aws():
-        boto3.setup_default_session()
-        provisioned = provision(TEMPLATE)
-        add_tenant(provisioned, TenantProfile(TENANT, "Studio", "1001", Secret("key")))
-        yield provisioned
+def stack(stack: ProvisionedStack) -> ProvisionedStack:
+    """The stack (conftest.py), with one tenant."""
+    add_tenant(stack, TenantProfile(TENANT, "Studio", "1001", Secret("key")))
+    return stack
 
 
 @pytest.fixture

@@ -14,16 +14,15 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from acuity_sync.domain.message import SyncRequest
 from acuity_sync.domain.names import EventKind
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
 from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
-from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 from acuity_sync_toolkit.stack.connections import quickbooks_tenant
 from acuity_sync_toolkit.stack.pollers import sqs_event
-from tests.support.aws import TEMPLATE, loaded_handler, set_fake_credentials
+from tests.support.aws import loaded_handler
 from tests.support.bookings import booking
 from tests.support.http_events import FakeLambdaContext
 
@@ -72,15 +71,31 @@ class Rig:
 
 
 @pytest.fixture
-def rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
-    set_fake_credentials(monkeypatch)
-    with FakeAcuity() as acuity, FakeQuickBooks() as quickbooks, mock_aws():
-        stack = provision(TEMPLATE, parameters={"QuickBooksApiUrl": quickbooks.url})
-        quickbooks_tenant(
-            stack, acuity, quickbooks, tenant_id=TENANT, acuity_user_id=USER, acuity_api_key=KEY, realm_id=REALM
-        )
-        with loaded_handler(stack, "SyncQuickBooksFunction", monkeypatch) as handler:
-            yield Rig(stack, acuity, quickbooks, handler)
+def acuity() -> Iterator[FakeAcuity]:
+    with FakeAcuity() as fake:
+        yield fake
+
+
+@pytest.fixture
+def quickbooks() -> Iterator[FakeQuickBooks]:
+    with FakeQuickBooks() as fake:
+        yield fake
+
+
+@pytest.fixture
+def stack_parameters(quickbooks: FakeQuickBooks) -> dict[str, str]:
+    return {"QuickBooksApiUrl": quickbooks.url}
+
+
+@pytest.fixture
+def rig(
+    stack: ProvisionedStack, acuity: FakeAcuity, quickbooks: FakeQuickBooks, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Rig]:
+    quickbooks_tenant(
+        stack, acuity, quickbooks, tenant_id=TENANT, acuity_user_id=USER, acuity_api_key=KEY, realm_id=REALM
+    )
+    with loaded_handler(stack, "SyncQuickBooksFunction", monkeypatch) as handler:
+        yield Rig(stack, acuity, quickbooks, handler)
 
 
 def book(rig: Rig, **fields: Any) -> int:

@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from moto import mock_aws
 
 from acuity_sync.acuity.client import AcuityClient
 from acuity_sync.domain.budget import Budget
@@ -28,8 +27,8 @@ from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.service import Outcome, SyncService
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
-from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
-from tests.support.aws import TEMPLATE, add_tenant, set_fake_credentials, tenant_store
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
+from tests.support.aws import add_tenant, tenant_store
 from tests.support.bookings import booking
 from tests.support.memory_ledger import MemoryLedger
 
@@ -76,10 +75,8 @@ class World:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    set_fake_credentials(monkeypatch)
-    with mock_aws(), FakeAcuity() as acuity:
-        stack = provision(TEMPLATE)
+def world(stack: ProvisionedStack) -> Iterator[World]:
+    with FakeAcuity() as acuity:
         acuity.add_account(USER, KEY)
         add_tenant(
             stack,

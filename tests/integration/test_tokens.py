@@ -1,6 +1,6 @@
 """Token safety (auth/tokens.py) against moto in server mode, with the table and key from template.yaml, and a
 token endpoint over HTTP: the fake QuickBooks's own, and for Xero's and FreshBooks' rules (and for holding an
-answer back, which the fake QuickBooks cannot) tests/unit/test_oauth.py's TokenEndpoint.
+answer back, which the fake QuickBooks cannot) tests/integration/test_oauth.py's TokenEndpoint.
 
 The server mode matters: the crash and the race run in spawned processes, each with its own boto3 and httpx
 clients, as Lambda containers would. Keep this module's top-level imports light: every spawned worker imports it.
@@ -14,12 +14,10 @@ import multiprocessing
 import os
 import secrets
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import botocore.session
@@ -36,7 +34,7 @@ from acuity_sync.store.connections import ConnectionStatus, ConnectionStore, tok
 from acuity_sync.store.kms import SecretBox
 from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.httpserver import HttpServer
-from tests.unit.test_oauth import CLIENT_ID, CLIENT_SECRET, Style, TokenEndpoint, authority_for, provider_for
+from tests.integration.test_oauth import CLIENT_ID, CLIENT_SECRET, Style, TokenEndpoint, authority_for, provider_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -47,8 +45,6 @@ if TYPE_CHECKING:
     from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 
 REGION = "us-east-1"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 LEDGERS: dict[Style, LedgerName] = {
     "quickbooks": LedgerName.QUICKBOOKS,
     "xero": LedgerName.XERO,
@@ -175,45 +171,14 @@ class World:
         return TokenKeeper(self.store, {self.ledger: provider_for(self.style, self.token_base_url)}, http, **options)
 
 
-def _serialise_dynamodb(patch: pytest.MonkeyPatch) -> None:
-    """Real DynamoDB applies a conditional write atomically; moto's threaded server checks the condition and then
-    mutates the item in place, with nothing stopping another request thread in between. One lock around moto's
-    item operations restores DynamoDB's guarantee, so the race below tests our code, not moto's."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.RLock()
-    for name in ("get_item", "put_item", "update_item", "delete_item", "query", "scan", "transact_write_items"):
-        original = getattr(DynamoHandler, name)
-
-        def locked(self: Any, _original: Any = original) -> Any:
-            with lock:
-                return _original(self)
-
-        patch.setattr(DynamoHandler, name, locked)
+# The races below test our code, not moto's: its DynamoDB made atomic per operation, as the real one (conftest.py).
+pytestmark = pytest.mark.usefixtures("atomic_moto")
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[ProvisionedStack]:
-    import logging
-
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-
-    from acuity_sync_toolkit.stack.cloudformation import provision
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in CREDENTIALS.items():
-            patch.setenv(name, value)
-        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-            patch.delenv(name, raising=False)
-        _serialise_dynamodb(patch)
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        try:
-            host, port = server.get_host_and_port()
-            yield provision(TEMPLATE, endpoint_url=f"http://{host}:{port}", region=REGION)
-        finally:
-            server.stop()
+def stack(server_stack: ProvisionedStack) -> ProvisionedStack:
+    """Spawned processes reach the table and key over HTTP: the stack on this module's moto server (conftest.py)."""
+    return server_stack
 
 
 class QuickBooksEndpoint:

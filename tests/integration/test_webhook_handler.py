@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from acuity_sync import observability
 from acuity_sync.acuity.signature import sign
@@ -20,8 +19,8 @@ from acuity_sync.secret import Secret
 from acuity_sync.store import tenant_cache
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.tenants import TenantProfile
-from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
-from tests.support.aws import TEMPLATE, add_tenant, loaded_handler, queue_depths, set_fake_credentials, tenant_store
+from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
+from tests.support.aws import add_tenant, loaded_handler, queue_depths, tenant_store
 from tests.support.http_events import FakeLambdaContext, webhook_event
 
 TENANT = "0123456789abcdef0123456789abcdef"
@@ -35,13 +34,10 @@ QUEUE_OF = {
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProvisionedStack]:
-    set_fake_credentials(monkeypatch)
-    with mock_aws():
-        boto3.setup_default_session()
-        provisioned = provision(TEMPLATE)
-        add_tenant(provisioned, TenantProfile(TENANT, "Studio", "1001", Secret(KEY), ledgers=ALL_LEDGERS))
-        yield provisioned
+def stack(stack: ProvisionedStack) -> ProvisionedStack:
+    """The stack (conftest.py), with a tenant connected to every ledger."""
+    add_tenant(stack, TenantProfile(TENANT, "Studio", "1001", Secret(KEY), ledgers=ALL_LEDGERS))
+    return stack
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = PROJECT_ROOT / "template.yaml"
+REGION = "us-east-1"
 
 
 def set_fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -25,8 +26,8 @@ def set_fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
 
 

@@ -5,7 +5,6 @@ settings for one scenario."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,6 +32,7 @@ from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
 from acuity_sync_toolkit.fakes.xero import FakeXero
 from acuity_sync_toolkit.stack.connections import emails_sent
 from acuity_sync_toolkit.stack.devstack import REGION, DevInfo, DevStack
+from tests.support.waiting import wait_until
 
 __all__ = [
     "Books",
@@ -120,11 +120,9 @@ def wait_until_drained(info: DevInfo, ledger: str, timeout: float = 60.0) -> Non
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
+    """Returns once `condition()` holds (checked at once, then after pauses of 20 ms growing to 0.3 s); fails
+    naming `what` at the deadline."""
+    wait_until(condition, timeout, what)
 
 
 # ------------------------------------------------------------------------------------------ settings

@@ -67,6 +67,22 @@ def test_surrounding_whitespace_in_the_header_is_tolerated() -> None:
     assert signature_matches(SCHEDULED, KEY, f" {SCHEDULED_SIGNATURE} ")
 
 
+# A key with Latin, Cyrillic and CJK letters, computed with OpenSSL 3.0; the key's UTF-8 bytes are handed to openssl
+# as hex, so that the vector does not depend on the shell's locale:
+#   printf '%s' 'action=appointment.scheduled&id=987654&calendarID=1&appointmentTypeID=2' \
+#     | openssl dgst -sha256 -mac HMAC -macopt hexkey:636cc3a92dd0bad0bbd18ed1872de98db5 -binary | base64
+#   (the hex key: printf '%s' 'clé-ключ-鍵' | od -An -tx1 | tr -d ' \n')
+NON_ASCII_KEY = "clé-ключ-鍵"
+NON_ASCII_KEY_UTF8_HEX = "636cc3a92dd0bad0bbd18ed1872de98db5"
+NON_ASCII_BODY = b"action=appointment.scheduled&id=987654&calendarID=1&appointmentTypeID=2"
+NON_ASCII_SIGNATURE = "f52/PHyM6y1b84eIwYuO87tdkasU+0w9K1BSARXjnr4="
+
+
 def test_a_non_ascii_key_is_used_as_utf8() -> None:
-    assert sign(b"x", "clé") == sign(b"x", "clé")
-    assert sign(b"x", "clé") != sign(b"x", "cle")
+    assert NON_ASCII_KEY.encode("utf-8").hex() == NON_ASCII_KEY_UTF8_HEX  # the bytes openssl was given
+    assert sign(NON_ASCII_BODY, NON_ASCII_KEY) == NON_ASCII_SIGNATURE
+    assert signature_matches(NON_ASCII_BODY, NON_ASCII_KEY, NON_ASCII_SIGNATURE)
+    # Neither the key without its accents nor its Latin-1 reading (what a bytes-for-characters slip gives) matches.
+    assert not signature_matches(NON_ASCII_BODY, "cle-ключ-鍵", NON_ASCII_SIGNATURE)
+    latin1_reading = NON_ASCII_KEY.encode("utf-8").decode("latin-1")
+    assert not signature_matches(NON_ASCII_BODY, latin1_reading, NON_ASCII_SIGNATURE)

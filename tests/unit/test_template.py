@@ -376,9 +376,24 @@ def test_layer_is_built_from_the_package() -> None:
     content = PROJECT_ROOT / layer["Properties"]["ContentUri"]
     assert (content / "acuity_sync" / "__init__.py").is_file()
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
     # Wheels with native code (pydantic-core) must be built for the functions' architecture.
     assert layer["Properties"]["CompatibleArchitectures"] == properties("WebhookFunction")["Architectures"]
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+
+
+def test_the_layer_makefile_builds_for_the_functions_runtime_and_architecture() -> None:
+    """layers/core/Makefile (SAM runs its build-CoreLayer target) installs wheels for, and compiles with, the
+    runtime and architecture the template gives the functions; tests/build/ checks what it produced."""
+    makefile = (PROJECT_ROOT / RESOURCES["CoreLayer"]["Properties"]["ContentUri"] / "Makefile").read_text()
+    variables = dict(re.findall(r"^([A-Z_]+) [?:]?= (.*)$", makefile, re.MULTILINE))
+    assert re.search(r"^build-CoreLayer:", makefile, re.MULTILINE)
+    for logical_id in resources_of("AWS::Serverless::Function"):
+        function = properties(logical_id)
+        assert function["Runtime"] == variables["PYTHON"] == f"python{variables['PYTHON_VERSION']}", logical_id
+        assert function["Architectures"] == ["arm64"], logical_id
+    assert variables["PLATFORMS"].split() == ["manylinux2014_aarch64", "manylinux_2_28_aarch64"]
+    assert "--only-binary=:all:" in makefile  # no wheel is ever built here, for this machine
+    assert "--invalidation-mode unchecked-hash" in makefile
 
 
 def requirement_name(requirement: str) -> str:
