@@ -25,6 +25,7 @@ from acuity_sync_toolkit.stack.pollers import sqs_event
 from tests.support.aws import loaded_handler
 from tests.support.bookings import booking
 from tests.support.http_events import FakeLambdaContext
+from tests.support.waiting import wait_until
 
 TENANT = "7777777777777777bbbbbbbbbbbbbbbb"
 REALM = "4620816365200000001"
@@ -158,6 +159,45 @@ def test_a_throttled_message_backs_off_and_fails_only_itself(rig: Rig) -> None:
     # The throttled message is in flight until QuickBooks' 60 s have passed, then comes back.
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
     assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+
+
+def test_a_backed_off_group_comes_back_whole_after_its_wait(
+    stack: ProvisionedStack, acuity: FakeAcuity, quickbooks: FakeQuickBooks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two messages of one appointment in one batch: the first is throttled, the FIFO processor skips the second.
+    Both come back after the throttle's wait; left at the queue's visibility timeout (minutes), the second would
+    hold the whole group, because SQS serves no message of a FIFO group while another of it is in flight."""
+    quickbooks_tenant(
+        stack, acuity, quickbooks, tenant_id=TENANT, acuity_user_id=USER, acuity_api_key=KEY, realm_id=REALM
+    )
+    monkeypatch.setenv("ACUITY_SYNC_TIME_SCALE", "0.02")  # QuickBooks' 60 s after a 429 become about a second
+    with loaded_handler(stack, "SyncQuickBooksFunction", monkeypatch) as handler:
+        rig = Rig(stack, acuity, quickbooks, handler)
+        appointment = book(rig)
+        sqs = boto3.client("sqs", region_name=stack.region)
+        url = stack.queue_urls["QuickBooksQueue"]
+        for attempt in ("booked", "rescheduled"):
+            request = SyncRequest(
+                TENANT, EventKind.APPOINTMENT, appointment, "changed", datetime.now(UTC).isoformat(), attempt
+            )
+            sqs.send_message(
+                QueueUrl=url,
+                MessageBody=request.to_json(),
+                MessageGroupId=request.group_id,
+                MessageDeduplicationId=request.request_id,
+            )
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+        assert len(messages) == 2
+        quickbooks.plan_fault(REALM, status=429, next_requests=1)
+        result = rig.invoke(sqs_event(messages, queue_arn=stack.queue_arns["QuickBooksQueue"], region=stack.region))
+        assert len(result["batchItemFailures"]) == 2  # the throttled one, and the one behind it in its group
+
+        def both_back() -> bool:
+            counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            return counts["Attributes"]["ApproximateNumberOfMessages"] == "2"
+
+        # Far less than the queue's 360 s visibility timeout: the skipped message came back with the throttled one.
+        wait_until(both_back, timeout=20.0, what="the appointment's two messages back on the queue")
 
 
 def test_each_sync_emits_its_outcome_and_each_quickbooks_call_its_latency(

@@ -5,7 +5,8 @@ to the DLQ, which alarms."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,6 +18,7 @@ from acuity_sync.sync.service import Outcome, SyncResult, SyncService
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import ChangeMessageVisibilityBatchRequestEntryTypeDef as VisibilityEntry
 
 MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's ceiling; the service parks anything longer than 15 minutes anyway
 
@@ -44,6 +46,10 @@ class SyncWorker:
         self._sqs = sqs
         self._queue_url = queue_url
         self._time_scale = time_scale  # below 1 only in the local stack, so tests see backoffs pass quickly
+        self._group_waits: dict[str, int] = {}  # this batch: the visibility each backed-off group was given
+
+    def start_batch(self) -> None:
+        self._group_waits.clear()
 
     def handle(self, body: str, receipt_handle: str) -> SyncResult:
         request = SyncRequest.from_json(body)  # an unreadable message fails until the DLQ takes it
@@ -52,19 +58,36 @@ class SyncWorker:
         logger.info("sync finished", extra={"outcome": result.outcome, "detail": result.detail})
         self._count(result)
         if result.outcome is Outcome.RETRY:
-            self._delay(receipt_handle, result.retry_after)
+            visibility = self._visibility(result.retry_after)
+            self._delay([{"Id": "0", "ReceiptHandle": receipt_handle, "VisibilityTimeout": visibility}])
+            self._group_waits[request.group_id] = visibility
             raise RetryLater(result.detail)
         return result
 
-    def _delay(self, receipt_handle: str, seconds: float) -> None:
-        visibility = max(1, min(MAX_VISIBILITY_SECONDS, round(seconds * self._time_scale)))
+    def hold_back_skipped(self, records: Iterable[Mapping[str, Any]], failed_ids: Iterable[str]) -> None:
+        """The messages of a backed-off group that the FIFO processor skipped come back with it. Left alone they
+        would stay invisible for the queue's whole visibility timeout (minutes), and SQS holds a FIFO group while
+        any of its messages is in flight: one short backoff would hold the appointment for that long."""
+        failed = set(failed_ids)
+        entries: list[VisibilityEntry] = [
+            {"Id": str(index), "ReceiptHandle": record["receiptHandle"], "VisibilityTimeout": wait}
+            for index, record in enumerate(records)
+            if record["messageId"] in failed
+            and (wait := self._group_waits.get(record.get("attributes", {}).get("MessageGroupId", ""))) is not None
+        ]
+        self._delay(entries)
+
+    def _visibility(self, seconds: float) -> int:
+        return max(1, min(MAX_VISIBILITY_SECONDS, round(seconds * self._time_scale)))
+
+    def _delay(self, entries: list[VisibilityEntry]) -> None:
+        if not entries:
+            return
         try:
-            self._sqs.change_message_visibility(
-                QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=visibility
-            )
+            self._sqs.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=entries)
         except (BotoCoreError, ClientError):
-            # The message still comes back, after the queue's own visibility timeout.
-            logger.warning("could not change the message's visibility", exc_info=True)
+            # The messages still come back, after the queue's own visibility timeout.
+            logger.warning("could not change the messages' visibility", exc_info=True)
 
     def _count(self, result: SyncResult) -> None:
         count(MetricName.SYNCS, ledger=self._ledger, outcome=result.outcome)

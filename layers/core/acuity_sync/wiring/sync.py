@@ -57,9 +57,12 @@ def sync_lambda_handler(ledger: LedgerName) -> LambdaHandler:
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+        worker.start_batch()
         response: PartialItemFailureResponse = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
+        failed = (str(failure["itemIdentifier"]) for failure in response["batchItemFailures"])
+        worker.hold_back_skipped(event["Records"], failed)
         return response
 
     handler: LambdaHandler = lambda_handler  # Powertools' decorators are typed as returning Any
