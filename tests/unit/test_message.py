@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from acuity_sync.domain.message import MESSAGE_VERSION, SyncRequest
+from acuity_sync.domain.message import MESSAGE_VERSION, Origin, SyncRequest
 from acuity_sync.domain.names import EventKind
 from acuity_sync.queues import deduplication_id
 
@@ -34,6 +34,19 @@ def test_the_message_is_small_versioned_json_with_ids_only() -> None:
 
 def test_round_trip() -> None:
     assert SyncRequest.from_json(REQUEST.to_json()) == REQUEST
+
+
+def test_a_requeued_message_says_where_it_came_from_and_is_new_to_the_queue() -> None:
+    again = REQUEST.requeued(Origin.BACKFILL, "backfill-1", "2026-12-07T09:00:00+00:00")
+    document = json.loads(again.to_json())
+    assert (document["origin"], document["request_id"], document["received_at"]) == (
+        "backfill",
+        "backfill-1",
+        "2026-12-07T09:00:00+00:00",
+    )
+    assert (again.group_id, again.object_id, again.action) == (REQUEST.group_id, 54321, "rescheduled")
+    assert SyncRequest.from_json(again.to_json()) == again
+    assert SyncRequest.from_json(REQUEST.to_json()).origin is Origin.WEBHOOK  # a webhook's message has no origin key
 
 
 def test_an_unknown_version_is_refused() -> None:

@@ -48,5 +48,8 @@ def audit_sk(kind: EventKind | None, object_id: int, timestamp: str, request_id:
     return f"LOG#{kind or 'unknown'}#{object_id}#{timestamp}#{request_id}"
 
 
+PARKED_PREFIX = "PARK#"
+
+
 def parked_sk(kind: EventKind, object_id: int) -> str:
-    return f"PARK#{kind}#{object_id}"
+    return f"{PARKED_PREFIX}{kind}#{object_id}"
