@@ -136,7 +136,7 @@ def test_a_throttled_message_backs_off_and_fails_only_itself(rig: Rig) -> None:
         )
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
     assert len(messages) == 2
-    rig.quickbooks.plan_fault(REALM, status=429, next_requests=1)  # the first QuickBooks call of the batch
+    rig.quickbooks.plan_fault(REALM, status=429, count=1)  # the first QuickBooks call of the batch
     result = rig.invoke(sqs_event(messages, queue_arn=rig.stack.queue_arns["QuickBooksQueue"], region=rig.stack.region))
     assert len(result["batchItemFailures"]) == 1  # the throttled one only; the other appointment went on
     assert len(rig.books()["Invoice"]) == 1

@@ -389,7 +389,7 @@ def test_concurrent_requests_beyond_the_limit_are_429(clock: FakeClock) -> None:
     with FakeQuickBooks(clock=clock, per_second=100, max_concurrent=2) as server:
         server.add_company(REALM)
         token = server.issue_tokens(REALM).access_token
-        server.plan_fault(REALM, next_requests=2, hang_seconds=0.5)
+        server.plan_fault(REALM, count=2, hang_seconds=0.5)
         statuses: list[int] = []
         threads = [
             threading.Thread(target=lambda: statuses.append(Api(server, REALM, token).get("/item/1").status_code))

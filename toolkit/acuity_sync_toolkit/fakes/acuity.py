@@ -39,7 +39,8 @@ import httpx
 
 from acuity_sync.acuity.signature import sign
 from acuity_sync_toolkit.fakes.clock import FakeClock
-from acuity_sync_toolkit.fakes.httpserver import FakeService, Request, Response, Router, empty, json_response
+from acuity_sync_toolkit.fakes.httpserver import Request, Response, Router, empty, json_response
+from acuity_sync_toolkit.fakes.service import FakeService
 
 logger = logging.getLogger(__name__)
 
@@ -630,8 +631,7 @@ class FakeAcuity(FakeService):
         retry_delays: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 16.0),
         delivery_timeout: float = 5.0,
     ) -> None:
-        super().__init__(host, port)
-        self.clock = clock or FakeClock()
+        super().__init__(host, port, clock=clock)
         self._limiter = RequestLimiter(self.clock, rate_limit_per_second, max_concurrent)
         self._retry_delays = tuple(retry_delays)
         self._delivery_timeout = delivery_timeout
