@@ -1,4 +1,6 @@
-"""The `acuity-sync` command: run the local stack, run the demo, add tenants (locally or to a deployed stack)."""
+"""`acuity-sync settings get|set`: a tenant's settings for one ledger, read and changed through the settings store
+(versioned: a concurrent change is refused, not overwritten); a newly chosen Xero account is checked against the
+organisation's chart first."""
 
 from __future__ import annotations
 
@@ -6,27 +8,20 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 from pydantic import ValidationError
 
-from acuity_sync.auth.kms import SecretBox
 from acuity_sync.auth.tokens import ConnectionStore
 from acuity_sync.ledgers import LedgerName
 from acuity_sync.ledgers.base import LedgerError
 from acuity_sync.ledgers.xero import PRODUCTION_URL as XERO_PRODUCTION_URL
 from acuity_sync.ledgers.xero import XeroLedger, account_problems
 from acuity_sync.observability import logger
-from acuity_sync.secret import Secret
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.settings import (
     SettingsConflict,
@@ -35,51 +30,13 @@ from acuity_sync.store.settings import (
     UnknownTenant,
     VersionedSettings,
 )
-from acuity_sync.store.tenants import DEFAULT_ACUITY_BASE_URL, TenantProfile, TenantStore, new_tenant_id
+from acuity_sync.store.tenants import TenantStore
 from acuity_sync.sync.settings import XeroSettings, parse_settings, settings_error_messages
-
-DEV_STATE = Path(".acuity-sync") / "dev.json"
-
-
-class CommandError(Exception):
-    """Said to the user as it is, with exit status 2."""
+from acuity_sync_toolkit.cli.errors import CommandError
+from acuity_sync_toolkit.cli.location import StackLocation, add_stack_options, locate_stack
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    arguments = parser.parse_args(argv)
-    try:
-        result: int = arguments.run(arguments)
-    except CommandError as error:
-        print(f"acuity-sync: {error}", file=sys.stderr)
-        return 2
-    return result
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="acuity-sync", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
-
-    dev = commands.add_parser("dev", help="run the local stack until Ctrl-C")
-    dev.add_argument("--port", type=int, default=8787, help="the local gateway's port (0: any free port)")
-    dev.add_argument("--aws-port", type=int, default=0, help="embedded AWS's port (default: any free port)")
-    dev.add_argument("--acuity-port", type=int, default=0, help="the fake Acuity's port (default: any free port)")
-    dev.add_argument("--state-dir", type=Path, default=DEV_STATE.parent, help="where dev.json and logs go")
-    dev.set_defaults(run=_run_dev)
-
-    demo = commands.add_parser("demo", help="start the local stack, book appointments, show what happened")
-    demo.add_argument("--state-dir", type=Path, default=DEV_STATE.parent)
-    demo.set_defaults(run=_run_demo)
-
-    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(required=True, metavar="ACTION")
-    add = tenant.add_parser("add", help="add a business: prints its tenant id and webhook URL as JSON")
-    add.add_argument("--name", required=True)
-    add.add_argument("--acuity-user-id", required=True)
-    add.add_argument("--acuity-api-key", required=True)
-    add.add_argument("--acuity-base-url", default=DEFAULT_ACUITY_BASE_URL)
-    _add_stack_options(add)
-    add.set_defaults(run=_run_tenant_add)
-
+def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     settings = commands.add_parser("settings", help="show or change a tenant's settings for one ledger")
     settings_actions = settings.add_subparsers(required=True, metavar="ACTION")
     get = settings_actions.add_parser("get", help="print the settings (with their version) as JSON")
@@ -96,115 +53,21 @@ def _parser() -> argparse.ArgumentParser:
         help="where chosen Xero accounts are checked (default: the dev stack's fake, else Xero)",
     )
     put.set_defaults(run=_run_settings_set)
-    return parser
-
-
-def _add_stack_options(parser: argparse.ArgumentParser) -> None:
-    """Where the stack is: flags, then ACUITY_SYNC_* / AWS_* variables, then a deployed stack's outputs
-    (--stack), then a running `acuity-sync dev` (.acuity-sync/dev.json)."""
-    parser.add_argument("--stack", default=os.environ.get("ACUITY_SYNC_STACK"), help="a deployed stack's name")
-    parser.add_argument("--table", default=os.environ.get("ACUITY_SYNC_TABLE"))
-    parser.add_argument("--kms-key-id", default=os.environ.get("ACUITY_SYNC_KMS_KEY_ID"))
-    parser.add_argument("--webhook-base-url", default=os.environ.get("ACUITY_SYNC_WEBHOOK_BASE_URL"))
-    parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
-    parser.add_argument("--dev-state", type=Path, default=DEV_STATE)
-
-
-@dataclass(frozen=True, slots=True)
-class StackLocation:
-    table: str
-    kms_key_id: str
-    webhook_base_url: str
-    endpoint_url: str | None
-    region: str | None
-
-
-def _locate_stack(arguments: argparse.Namespace) -> StackLocation:
-    table, key, base = arguments.table, arguments.kms_key_id, arguments.webhook_base_url
-    endpoint, region = arguments.endpoint_url, arguments.region
-    if arguments.stack and not (table and key and base):
-        cloudformation = boto3.client("cloudformation", endpoint_url=endpoint, region_name=region)
-        stacks = cloudformation.describe_stacks(StackName=arguments.stack)["Stacks"]
-        outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
-        table, key, base = (
-            table or outputs.get("TableName"),
-            key or outputs.get("KmsKeyArn"),
-            base or outputs.get("WebhookBaseUrl"),
-        )
-    elif not (table and key and base) and arguments.dev_state.exists():
-        dev = json.loads(arguments.dev_state.read_text(encoding="utf-8"))
-        table, key, base = table or dev["table_name"], key or dev["kms_key_arn"], base or dev["webhook_base_url"]
-        endpoint, region = endpoint or dev["aws_endpoint_url"], region or dev["region"]
-        for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
-            os.environ.setdefault(name, value)
-    if not (table and key and base):
-        raise CommandError(
-            "cannot tell which stack to use: pass --stack NAME (a deployed stack), or --table, --kms-key-id and "
-            "--webhook-base-url, or start `acuity-sync dev` first"
-        )
-    return StackLocation(table, key, base, endpoint, region)
-
-
-def _acuity_account(base_url: str, user_id: str, api_key: str) -> dict[str, object]:
-    """GET /api/v1/me: proves the credentials and gives the account's currency and time zone."""
-    try:
-        response = httpx.get(f"{base_url.rstrip('/')}/api/v1/me", auth=(user_id, api_key), timeout=10)
-    except httpx.HTTPError as error:
-        raise CommandError(f"could not reach Acuity at {base_url}: {type(error).__name__}") from error
-    if response.status_code == 401:
-        raise CommandError("Acuity refused this user id and API key (401): check them under Integrations → API")
-    if response.status_code != 200:
-        raise CommandError(f"Acuity answered {response.status_code} to GET /api/v1/me")
-    account: dict[str, object] = response.json()
-    return account
-
-
-def _run_tenant_add(arguments: argparse.Namespace) -> int:
-    location = _locate_stack(arguments)
-    account = _acuity_account(arguments.acuity_base_url, arguments.acuity_user_id, arguments.acuity_api_key)
-    dynamodb = boto3.client("dynamodb", endpoint_url=location.endpoint_url, region_name=location.region)
-    kms = boto3.client("kms", endpoint_url=location.endpoint_url, region_name=location.region)
-    store = TenantStore(dynamodb, location.table, SecretBox(kms, location.kms_key_id))
-    profile = store.create(
-        TenantProfile(
-            tenant_id=new_tenant_id(),
-            name=arguments.name,
-            acuity_user_id=arguments.acuity_user_id,
-            acuity_api_key=Secret(arguments.acuity_api_key),
-            acuity_base_url=arguments.acuity_base_url,
-            currency=str(account.get("currency", "")),
-            timezone=str(account.get("timezone", "")),
-        )
-    )
-    webhook_url = location.webhook_base_url.rstrip("/") + "/" + profile.tenant_id
-    print(
-        json.dumps(
-            {
-                "tenant_id": profile.tenant_id,
-                "webhook_url": webhook_url,
-                "currency": profile.currency,
-                "timezone": profile.timezone,
-            }
-        )
-    )
-    return 0
 
 
 def _add_settings_target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tenant", required=True, help="the tenant id printed by `tenant add`")
     parser.add_argument("--ledger", required=True, choices=[str(ledger) for ledger in LedgerName])
-    _add_stack_options(parser)
+    add_stack_options(parser)
 
 
 def _settings_store(arguments: argparse.Namespace) -> tuple[SettingsStore, LedgerName]:
     """The settings store, after checking that the tenant exists (settings of an unknown tenant are a typo)."""
-    location = _locate_stack(arguments)
+    location = locate_stack(arguments)
     arguments.location = location  # for the checks against the ledger (`settings set`)
-    dynamodb = boto3.client("dynamodb", endpoint_url=location.endpoint_url, region_name=location.region)
-    kms = boto3.client("kms", endpoint_url=location.endpoint_url, region_name=location.region)
+    dynamodb = location.dynamodb()
     try:
-        profile = TenantStore(dynamodb, location.table, SecretBox(kms, location.kms_key_id)).get(arguments.tenant)
+        profile = TenantStore(dynamodb, location.table, location.secret_box()).get(arguments.tenant)
     except StoreUnavailable as error:
         raise CommandError(f"could not read tenant {arguments.tenant}: {error}") from error
     if profile is None:
@@ -272,9 +135,7 @@ def _xero_account_problems(arguments: argparse.Namespace, before: XeroSettings, 
     if new_invoice is None and new_payment is None:
         return []
     location: StackLocation = arguments.location
-    dynamodb = boto3.client("dynamodb", endpoint_url=location.endpoint_url, region_name=location.region)
-    kms = boto3.client("kms", endpoint_url=location.endpoint_url, region_name=location.region)
-    connection = ConnectionStore(dynamodb, location.table, SecretBox(kms, location.kms_key_id)).get(
+    connection = ConnectionStore(location.dynamodb(), location.table, location.secret_box()).get(
         arguments.tenant, LedgerName.XERO
     )
     if connection is None:
@@ -351,40 +212,3 @@ def _assign(document: dict[str, Any], path: list[str], value: object) -> None:
             raise CommandError(f"{group} is a single setting, not a group: cannot set {'.'.join(path)}")
         target = child
     target[path[-1]] = value
-
-
-def _run_dev(arguments: argparse.Namespace) -> int:
-    from acuity_sync_toolkit.stack.devstack import DevStack  # the local stack's imports are for this command only
-
-    stop = threading.Event()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda *_: stop.set())
-    stack = DevStack(
-        state_dir=arguments.state_dir,
-        gateway_port=arguments.port,
-        aws_port=arguments.aws_port,
-        acuity_port=arguments.acuity_port,
-    )
-    try:
-        info = stack.start()
-        print(
-            f"ready gateway={info.gateway_url} aws={info.aws_endpoint_url} acuity={info.acuity_url} "
-            f"state={arguments.state_dir / 'dev.json'}",
-            flush=True,
-        )
-        print(f"demo tenant webhook: {info.demo_tenant['webhook_url']}", flush=True)
-        stop.wait()
-    finally:
-        stack.stop()
-        print("stopped", flush=True)
-    return 0
-
-
-def _run_demo(arguments: argparse.Namespace) -> int:
-    from acuity_sync_toolkit.demo.run import run_demo
-
-    return run_demo(arguments.state_dir)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
