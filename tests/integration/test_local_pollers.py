@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.parser.models import SqsModel
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
@@ -326,6 +327,42 @@ def test_the_event_is_the_one_lambda_builds_for_a_fifo_queue(harness: Harness) -
         },
     }
     wait_until(lambda: harness.depth() == 0)
+
+
+def test_every_event_is_one_powertools_parses_as_sqs(harness: Harness) -> None:
+    harness.sqs.send_message(
+        QueueUrl=harness.queue_url(),
+        MessageBody=json.dumps({"id": "plain"}),
+        MessageGroupId="g1",
+        MessageDeduplicationId="request-1",
+    )
+    harness.sqs.send_message(
+        QueueUrl=harness.queue_url(),
+        MessageBody=json.dumps({"id": "with-attributes"}),
+        MessageGroupId="g2",
+        MessageDeduplicationId="request-2",
+        MessageAttributes={
+            "kind": {"DataType": "String", "StringValue": "appointment"},
+            "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+        },
+    )
+    with harness.poller():
+        wait_until(lambda: harness.depth() == 0)
+
+    records = [record for event in harness.log.first_events() for record in SqsModel.model_validate(event).Records]
+
+    assert sorted(json.loads(str(record.body))["id"] for record in records) == ["plain", "with-attributes"]
+    for record in records:
+        assert record.eventSource == "aws:sqs"
+        assert record.eventSourceARN == harness.stack.queue_arns[QUEUE]
+        assert record.awsRegion == REGION
+        assert record.attributes.MessageGroupId in ("g1", "g2")
+        assert record.attributes.MessageDeduplicationId in ("request-1", "request-2")
+        assert record.attributes.ApproximateReceiveCount == "1"
+        assert record.attributes.SentTimestamp.tzinfo is not None
+    attributes = next(record.messageAttributes for record in records if record.messageAttributes)
+    assert (attributes["kind"].stringValue, attributes["kind"].dataType) == ("appointment", "String")
+    assert (attributes["blob"].binaryValue, attributes["blob"].dataType) == ("AAE=", "Binary")
 
 
 # ----------------------------------------------------------------------------------------------- success
