@@ -34,14 +34,14 @@ from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.credentials import basic_credentials
-from acuity_sync_toolkit.fakes.faults import FaultSupport
+from acuity_sync_toolkit.fakes.faults import FaultFormat, FaultSupport
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, json_response, status
 from acuity_sync_toolkit.fakes.limits import RateLimiter, Window
 from acuity_sync_toolkit.fakes.oauth_authority import QUICKBOOKS_TOKENS, InvalidGrant
 from acuity_sync_toolkit.fakes.quickbooks import api, faults
 from acuity_sync_toolkit.fakes.quickbooks.admin import admin_router
 from acuity_sync_toolkit.fakes.quickbooks.entities import Company
-from acuity_sync_toolkit.fakes.quickbooks.faults import FAULT_FORMATS, JSON_CONTENT_TYPE, FaultFormat
+from acuity_sync_toolkit.fakes.quickbooks.faults import FAULT_FORMATS, JSON_CONTENT_TYPE
 from acuity_sync_toolkit.fakes.quickbooks.jsontext import JsonObject, dumps, envelope_time
 from acuity_sync_toolkit.fakes.service import LedgerFake
 
@@ -250,9 +250,8 @@ class FakeQuickBooks(LedgerFake):
         if credentials is None:
             return False
         client_id, secret = credentials
-        return hmac.compare_digest(client_id.encode(), self.client_id.encode()) and hmac.compare_digest(
-            secret.encode(), self._client_secret.encode()
-        )
+        same_id = hmac.compare_digest(client_id.encode(), self.client_id.encode())
+        return same_id and hmac.compare_digest(secret.encode(), self._client_secret.encode())
 
     def _token(self, request: Request) -> Response:
         """`grant_type=refresh_token&refresh_token=...` with HTTP Basic client credentials (quickbooks.md §4)."""
