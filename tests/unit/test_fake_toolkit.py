@@ -195,7 +195,7 @@ def test_a_fault_for_some_paths_waits_for_a_matching_request() -> None:
         (FaultSupport(), PlannedFault(503, hang_seconds=1), "cannot hold"),
         (FaultSupport(hangs=True), PlannedFault(503, hang_seconds=-1), "negative"),
         (FaultSupport(), PlannedFault(429, body_format="xml"), "format must be one of"),
-        (FaultSupport(), PlannedFault(429, retry_after=5), "no Retry-After"),
+        (FaultSupport(retry_after=False), PlannedFault(429, retry_after=5), "no Retry-After"),
     ],
 )
 def test_a_fake_refuses_a_fault_it_cannot_answer(support: FaultSupport, fault: PlannedFault, message: str) -> None:

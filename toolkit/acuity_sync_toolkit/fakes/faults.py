@@ -27,11 +27,13 @@ class PlannedFault:
 
 @dataclass(frozen=True, slots=True)
 class FaultSupport:
-    """What one fake can answer: its error statuses (None: any from 400 to 599), body formats, Retry-After, hangs."""
+    """What one fake can answer: its error statuses (None: any from 400 to 599), body formats, whether it sends
+    Retry-After and whether it can hold a request. The default is what most services do: any error status in JSON,
+    with Retry-After when asked for."""
 
     statuses: tuple[int, ...] | None = None
     formats: tuple[FaultFormat, ...] = ("json",)
-    retry_after: bool = False
+    retry_after: bool = True
     hangs: bool = False
 
     def check(self, fault: PlannedFault) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 from acuity_sync_toolkit.fakes.acuity.admin import admin_router
 from acuity_sync_toolkit.fakes.acuity.api import API_PREFIX, AcuityApi
@@ -19,7 +19,6 @@ from acuity_sync_toolkit.fakes.acuity.entities import AccountProfile
 from acuity_sync_toolkit.fakes.acuity.errors import TOO_MANY_REQUESTS, FakeAcuityError, JsonObject
 from acuity_sync_toolkit.fakes.acuity.state import AcuityState
 from acuity_sync_toolkit.fakes.clock import FakeClock
-from acuity_sync_toolkit.fakes.faults import FaultSupport
 from acuity_sync_toolkit.fakes.httpserver import Request, Response
 from acuity_sync_toolkit.fakes.limits import RateLimiter, Window
 from acuity_sync_toolkit.fakes.service import FakeService
@@ -28,8 +27,6 @@ from acuity_sync_toolkit.fakes.service import FakeService
 class FakeAcuity(FakeService):
     """The fake Acuity API server. `start()` it (or use `with`), point clients at `url`, drive it via /_admin or the
     same methods in-process (those are not rate limited)."""
-
-    fault_support: ClassVar[FaultSupport] = FaultSupport(retry_after=True)
 
     def __init__(
         self,

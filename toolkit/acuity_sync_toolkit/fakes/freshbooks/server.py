@@ -30,7 +30,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
-from acuity_sync_toolkit.fakes.faults import FaultSupport
 from acuity_sync_toolkit.fakes.freshbooks import api, errors
 from acuity_sync_toolkit.fakes.freshbooks.entities import Business, Json
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, json_response
@@ -46,7 +45,6 @@ _ACCOUNT_PATH = re.compile(r"^/accounting/account/([^/]+)/(.*)$")
 
 class FakeFreshBooks(LedgerFake):
     token_rules = FRESHBOOKS_TOKENS  # access 12 h; refresh never expires but is single use, with no grace
-    fault_support = FaultSupport(retry_after=True)
 
     def __init__(
         self,

@@ -58,7 +58,7 @@ def intuit_tid(now: datetime) -> str:
 
 class FakeQuickBooks(LedgerFake):
     token_rules = QUICKBOOKS_TOKENS
-    fault_support = FaultSupport(statuses=(429, 500, 503), formats=FAULT_FORMATS, hangs=True)
+    fault_support = FaultSupport(statuses=(429, 500, 503), formats=FAULT_FORMATS, retry_after=False, hangs=True)
 
     def __init__(
         self,

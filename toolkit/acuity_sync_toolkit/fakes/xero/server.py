@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
-from acuity_sync_toolkit.fakes.faults import FaultSupport
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, compile_pattern
 from acuity_sync_toolkit.fakes.oauth_authority import XERO_TOKENS, InvalidGrant
 from acuity_sync_toolkit.fakes.service import LedgerFake
@@ -63,7 +62,6 @@ class RecordedRequest:
 
 class FakeXero(LedgerFake):
     token_rules = XERO_TOKENS
-    fault_support = FaultSupport(retry_after=True)
 
     def __init__(
         self,
