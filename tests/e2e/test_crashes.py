@@ -107,7 +107,7 @@ def test_killed_after_the_payment_is_written_but_before_the_record(dev: DevStack
     tag = uuid.uuid4().hex[:8]
     warm_up_client(dev, tag)
     # The create answers; the payment (the second request) is stored, then its answer hangs.
-    dev.quickbooks.plan_fault(DEMO_REALM_ID, next_requests=1, status=None, hang_seconds=0.001)
+    dev.quickbooks.plan_fault(DEMO_REALM_ID, count=1, hang_seconds=0.001)
     dev.quickbooks.plan_fault(DEMO_REALM_ID, hang_seconds=30)
     appointment = book(dev, tag, amountPaid="80.00")
     wait_for(

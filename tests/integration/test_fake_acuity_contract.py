@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +19,7 @@ import pytest
 
 from acuity_sync.acuity.signature import sign, signature_matches
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
-from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin
+from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin, AcuityAdminError
 from acuity_sync_toolkit.fakes.clock import FakeClock
 
 REFERENCE = Path(__file__).parents[2] / ".." / "shared" / "reference" / "acuity"
@@ -343,6 +343,29 @@ def test_rate_limits_are_configurable(clock: FakeClock) -> None:
             assert [client.get("/api/v1/me").status_code for _ in range(4)] == [200, 200, 200, 429]
 
 
+def test_planned_faults_answer_in_acuitys_error_shape_then_the_api_answers_again(
+    fake: FakeAcuity, api: Callable[..., httpx.Response]
+) -> None:
+    fake.plan_fault(str(USER), 503, path_contains="/appointments")
+    fake.plan_fault(str(USER), 429, retry_after=2)
+    with httpx.Client(base_url=fake.url, auth=(str(USER), "wrong"), trust_env=False) as stranger:
+        assert stranger.get("/api/v1/me").status_code == 401, "only the account's own requests take its faults"
+
+    throttled = api("GET", "/me")  # the 503 waits for an /appointments request; the 429 takes any path
+    assert (throttled.status_code, throttled.headers["retry-after"]) == (429, "2")
+    assert throttled.json() == {
+        "status_code": 429,
+        "error": "too_many_requests",
+        "message": "Rate limit reached. Limit 10req/s and 20 concurrent connections.",
+    }
+    unavailable = api("GET", "/appointments")
+    assert unavailable.status_code == 503
+    assert unavailable.json() == {"status_code": 503, "error": "service_unavailable", "message": "Planned fault."}
+    assert "retry-after" not in unavailable.headers
+    assert api("GET", "/appointments").status_code == 200
+    assert fake.pending_faults(str(USER)) == 0
+
+
 def test_at_most_25_webhooks_per_account(fake: FakeAcuity, api: Callable[..., httpx.Response]) -> None:
     created = [
         api("POST", "/webhooks", json={"event": "appointment.changed", "target": f"https://example.com/{n}"})
@@ -456,9 +479,13 @@ def test_a_5xx_is_retried_after_the_delay_on_the_clock(
     booked = admin.book_appointment(USER)
     first = admin.deliveries(USER)
     assert [(d["attempt"], d["status"], d["will_retry"]) for d in first] == [(1, 500, True)]
-    time.sleep(0.2)
-    assert len(receiver.received) == 1, "the clock is frozen: no retry before the first delay (1 s) has passed"
-    admin.advance_clock(1.0)
+    # The retry waits on the frozen clock: due in the first delay (1 s), whatever real time passes.
+    assert fake.pending_retries() == 1
+    assert fake.next_retry_in() == pytest.approx(1.0)
+    assert len(receiver.received) == 1
+    admin.advance_clock(0.5)
+    assert fake.next_retry_in() == pytest.approx(0.5)
+    admin.advance_clock(0.5)
     wait_for(lambda: len(admin.deliveries(USER)) == 2)
     second = admin.deliveries(USER)[1]
     assert (second["attempt"], second["status"], second["will_retry"]) == (2, 200, False)
@@ -477,10 +504,9 @@ def test_unreachable_targets_are_retried_until_the_delays_run_out(clock: FakeClo
             closed_port = "http://127.0.0.1:9/nobody-listens"
             client.post("/api/v1/webhooks", json={"event": "appointment.changed", "target": closed_port})
         admin.book_appointment(USER)
-        for _ in range(2):
+        for attempts in (2, 3):
             admin.advance_clock(0.5)
-            time.sleep(0.05)
-        wait_for(lambda: len(admin.deliveries(USER)) == 3)
+            wait_for(lambda: len(admin.deliveries(USER)) == attempts)  # noqa: B023 - called before the loop moves on
         deliveries = admin.deliveries(USER)
         assert [(d["attempt"], d["status"], d["will_retry"]) for d in deliveries] == [
             (1, None, True),
@@ -498,3 +524,18 @@ def test_4xx_answers_are_final(
     admin.book_appointment(USER)
     assert [(d["status"], d["will_retry"]) for d in admin.deliveries(USER)] == [(401, False)]
     assert fake.pending_retries() == 0
+
+
+# ----------------------------------------------------------------------------------------------- admin client
+
+
+def test_admin_client_raises_with_acuitys_error_body() -> None:
+    with FakeAcuity() as fake, AcuityAdmin(fake.url) as admin:
+        created = admin.create_account(7, "key-7", name="Studio Seven", timezone="Europe/Paris", currency="EUR")
+        assert (created["user_id"], created["name"], created["currency"]) == (7, "Studio Seven", "EUR")
+        with pytest.raises(AcuityAdminError) as raised:
+            admin.book_appointment(8, firstName="Nobody")
+        assert raised.value.status_code == 404
+        assert raised.value.body["error"] == "not_found"
+        moved = admin.advance_clock(60)
+        assert datetime.fromisoformat(moved["now"]) - datetime.now(UTC) > timedelta(seconds=55)

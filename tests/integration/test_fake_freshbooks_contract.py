@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,11 +12,10 @@ import pytest
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.freshbooks import FakeFreshBooks
+from acuity_sync_toolkit.paths import REFERENCE
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "freshbooks" / "fixtures"
+FIXTURES = REFERENCE / "freshbooks" / "fixtures"
 ACCOUNT = "ABC123"
-
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="the FreshBooks fixtures are not checked out")
 
 
 def fixture(name: str) -> Any:
@@ -60,6 +58,12 @@ def http(server: FakeFreshBooks) -> Iterator[httpx.Client]:
     token = server.issue_tokens(ACCOUNT).access_token
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client:
         yield client
+
+
+def test_the_reference_fixtures_are_checked_out() -> None:
+    # CI always has ../shared beside the project: without it this contract cannot be checked, which is a failure.
+    assert FIXTURES.is_dir(), f"{FIXTURES} is missing: check out ../shared/reference beside the project"
+    assert sorted(path.name for path in FIXTURES.glob("*.json")), f"{FIXTURES} holds no fixtures"
 
 
 def test_users_me(http: httpx.Client) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
+from pydantic import BaseModel
 
 from acuity_sync_toolkit.stack.functions import FunctionSpec, HttpRoute
 from acuity_sync_toolkit.stack.gateway import MAX_PAYLOAD_BYTES, LocalGateway, is_text_media_type, map_response
@@ -214,6 +216,54 @@ def test_the_body_is_base64_unless_its_type_is_text(
     assert is_text_media_type(content_type) is not encoded
     assert event["isBase64Encoded"] is encoded
     assert (base64.b64decode(event["body"]) if encoded else event["body"].encode()) == body
+
+
+def keys_the_model_ignores(data: Any, parsed: Any, where: str = "$") -> list[str]:
+    """Keys of `data` that the parsed model does not hold (pydantic ignores unknown keys: a misspelt one would pass)."""
+    if isinstance(data, dict) and isinstance(parsed, dict):
+        return [f"{where}.{key}" for key in data if key not in parsed] + [
+            ignored
+            for key in data
+            if key in parsed
+            for ignored in keys_the_model_ignores(data[key], parsed[key], f"{where}.{key}")
+        ]
+    if isinstance(data, list) and isinstance(parsed, list):
+        return [
+            ignored for item, held in zip(data, parsed, strict=True) for ignored in keys_the_model_ignores(item, held)
+        ]
+    return []
+
+
+def as_held(model: BaseModel) -> Any:
+    return model.model_dump(by_alias=True, exclude_unset=True)
+
+
+FORM = ("Content-Type", "application/x-www-form-urlencoded")
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "headers", "body", "encoded"),
+    [
+        ("POST", "/webhooks/acuity/t1?a=1&a=2", [FORM, ("Cookie", "s=1; t=2")], b"action=changed&id=1", True),
+        ("POST", "/webhooks/acuity/t1", [("Content-Type", "application/json")], b'{"id": 1}', False),
+        ("GET", "/files/readme", [], None, False),
+        ("GET", "/files/docs/guide.md?q=x%20y", [("User-Agent", "test")], None, False),
+        ("PATCH", "/items/9", [("Content-Type", "application/octet-stream")], b"\x00\x01", True),
+    ],
+)
+def test_every_event_is_one_powertools_parses_as_http_api_v2(
+    gateway: LocalGateway, method: str, target: str, headers: list[tuple[str, str]], body: bytes | None, encoded: bool
+) -> None:
+    event = send(gateway, method, target, headers, body).event
+
+    parsed = APIGatewayProxyEventV2Model.model_validate(event)
+
+    assert keys_the_model_ignores(event, as_held(parsed)) == []
+    assert parsed.requestContext.http.method == method
+    assert parsed.rawPath == target.split("?", maxsplit=1)[0]
+    assert parsed.routeKey == event["routeKey"]
+    assert parsed.requestContext.requestId == event["requestContext"]["requestId"]
+    assert parsed.isBase64Encoded is encoded
 
 
 def test_the_most_specific_route_wins(gateway: LocalGateway) -> None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.parser.models import SqsModel
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
@@ -54,6 +55,11 @@ POLLER_SCALE = 0.001  # 360 s x 0.001 rounds up to 1 s: SQS's shortest visibilit
 FUNCTION_SCALE = 1 / 60  # the sync functions' 60 s timeout becomes 1 s: no longer than the visibility timeout
 FAST_POLL = 0.02  # short polls: moto notices an ended visibility timeout only at whole seconds of a long poll
 THREAD_PREFIX = "sqs-poller"
+TEMPLATE_MAPPINGS = {  # function -> the queues it consumes, as template.yaml declares them
+    "SyncQuickBooksFunction": ["QuickBooksQueue"],
+    "SyncXeroFunction": ["XeroQueue"],
+    "SyncFreshBooksFunction": ["FreshBooksQueue"],
+}
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -323,6 +329,42 @@ def test_the_event_is_the_one_lambda_builds_for_a_fifo_queue(harness: Harness) -
     wait_until(lambda: harness.depth() == 0)
 
 
+def test_every_event_is_one_powertools_parses_as_sqs(harness: Harness) -> None:
+    harness.sqs.send_message(
+        QueueUrl=harness.queue_url(),
+        MessageBody=json.dumps({"id": "plain"}),
+        MessageGroupId="g1",
+        MessageDeduplicationId="request-1",
+    )
+    harness.sqs.send_message(
+        QueueUrl=harness.queue_url(),
+        MessageBody=json.dumps({"id": "with-attributes"}),
+        MessageGroupId="g2",
+        MessageDeduplicationId="request-2",
+        MessageAttributes={
+            "kind": {"DataType": "String", "StringValue": "appointment"},
+            "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+        },
+    )
+    with harness.poller():
+        wait_until(lambda: harness.depth() == 0)
+
+    records = [record for event in harness.log.first_events() for record in SqsModel.model_validate(event).Records]
+
+    assert sorted(json.loads(str(record.body))["id"] for record in records) == ["plain", "with-attributes"]
+    for record in records:
+        assert record.eventSource == "aws:sqs"
+        assert record.eventSourceARN == harness.stack.queue_arns[QUEUE]
+        assert record.awsRegion == REGION
+        assert record.attributes.MessageGroupId in ("g1", "g2")
+        assert record.attributes.MessageDeduplicationId in ("request-1", "request-2")
+        assert record.attributes.ApproximateReceiveCount == "1"
+        assert record.attributes.SentTimestamp.tzinfo is not None
+    attributes = next(record.messageAttributes for record in records if record.messageAttributes)
+    assert (attributes["kind"].stringValue, attributes["kind"].dataType) == ("appointment", "String")
+    assert (attributes["blob"].binaryValue, attributes["blob"].dataType) == ("AAE=", "Binary")
+
+
 # ----------------------------------------------------------------------------------------------- success
 
 
@@ -580,8 +622,8 @@ def test_a_poller_group_serves_every_queue_source_of_the_stack(harness: Harness)
 
 def test_a_poller_group_reads_the_templates_event_source_mappings(harness: Harness) -> None:
     consumers = {name: spec for name, spec in harness.stack.functions.items() if spec.queue_sources}
-    if not consumers:
-        pytest.skip("the template maps no queue to a function yet")
+    mappings = {name: [source.queue_logical_id for source in spec.queue_sources] for name, spec in consumers.items()}
+    assert mappings == TEMPLATE_MAPPINGS, "the template's event source mappings (a sync function per ledger queue)"
     pools = {name: harness.pool(spec, workers=1000) for name, spec in consumers.items()}  # none is started
 
     group = PollerGroup(harness.stack, pools, time_scale=POLLER_SCALE)

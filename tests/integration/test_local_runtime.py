@@ -245,7 +245,8 @@ def test_a_worker_started_from_a_short_lived_thread_outlives_that_thread(pool: F
     thread = threading.Thread(target=lambda: answers.append(pool.invoke({})))
     thread.start()
     thread.join(timeout=20)
-    time.sleep(0.2)
+    # Once the kernel has let the thread go, any parent-death signal has been sent: the next call would see it.
+    assert wait_until(lambda: not Path(f"/proc/self/task/{thread.native_id}").exists(), seconds=5)
 
     assert is_running(answers[0]["pid"])
     assert pool.invoke({})["pid"] == answers[0]["pid"]
@@ -270,21 +271,22 @@ def test_close_leaves_no_worker_alive() -> None:
         function_pool.invoke({})
 
 
-def test_close_ends_a_busy_worker_and_its_caller_gets_a_crash() -> None:
+def test_close_ends_a_busy_worker_and_its_caller_gets_a_crash(tmp_path: Path) -> None:
     function_pool = FunctionPool(echo_spec(timeout_seconds=30), max_workers=1)
     function_pool.warm(1)
     (pid,) = function_pool.worker_pids
     errors: list[FunctionError] = []
+    started = tmp_path / "started"
 
     def call() -> None:
         try:
-            function_pool.invoke({"action": "sleep", "seconds": 30})
+            function_pool.invoke({"action": "sleep", "seconds": 30, "started_file": str(started)})
         except FunctionError as error:
             errors.append(error)
 
     thread = threading.Thread(target=call)
     thread.start()
-    time.sleep(0.3)
+    assert wait_until(started.exists, seconds=20), "the worker never started the handler"
     function_pool.close()
     thread.join(timeout=5)
 
@@ -306,16 +308,22 @@ spec = FunctionSpec(
 pool = FunctionPool(spec, max_workers=1)
 pid = pool.invoke({})["pid"]
 # Busy in its handler, the worker is not reading its pipe: only the parent-death signal can end it now.
-threading.Thread(target=pool.invoke, args=({"action": "sleep", "seconds": 60},), daemon=True).start()
-time.sleep(0.3)
+started = Path(sys.argv[3])
+busy = {"action": "sleep", "seconds": 60, "started_file": str(started)}
+threading.Thread(target=pool.invoke, args=(busy,), daemon=True).start()
+deadline = time.monotonic() + 20
+while not started.exists():
+    if time.monotonic() > deadline:
+        sys.exit("the worker never started its handler")
+    time.sleep(0.01)
 print(json.dumps({"pid": pid}), flush=True)
-time.sleep(60)
+threading.Event().wait()  # until the test kills this process
 """
 
 
-def test_workers_die_when_their_parent_is_killed() -> None:
+def test_workers_die_when_their_parent_is_killed(tmp_path: Path) -> None:
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT_SCRIPT, str(ECHO_DIR), str(LAYER_DIR)],
+        [sys.executable, "-c", PARENT_SCRIPT, str(ECHO_DIR), str(LAYER_DIR), str(tmp_path / "started")],
         stdout=subprocess.PIPE,
         text=True,
     )

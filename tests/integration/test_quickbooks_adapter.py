@@ -186,7 +186,7 @@ def test_a_credit_note_is_found_again_by_its_reference(books: Books) -> None:
 
 @pytest.mark.parametrize("fault_format", ["json", "xml"])
 def test_throttling_asks_for_60_seconds_whatever_its_format(books: Books, fault_format: str) -> None:
-    books.fake.plan_fault(REALM, status=429, fmt="xml" if fault_format == "xml" else "json")
+    books.fake.plan_fault(REALM, status=429, body_format="xml" if fault_format == "xml" else "json")
     with pytest.raises(RateLimited) as raised:
         books.ledger.company()
     assert raised.value.retry_after == 60

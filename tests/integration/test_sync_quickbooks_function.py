@@ -152,7 +152,7 @@ def test_a_throttled_message_backs_off_and_fails_only_itself(rig: Rig) -> None:
         )
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
     assert len(messages) == 2
-    rig.quickbooks.plan_fault(REALM, status=429, next_requests=1)  # the first QuickBooks call of the batch
+    rig.quickbooks.plan_fault(REALM, status=429, count=1)  # the first QuickBooks call of the batch
     result = rig.invoke(sqs_event(messages, queue_arn=rig.stack.queue_arns["QuickBooksQueue"], region=rig.stack.region))
     assert len(result["batchItemFailures"]) == 1  # the throttled one only; the other appointment went on
     assert len(rig.books()["Invoice"]) == 1
@@ -188,7 +188,7 @@ def test_a_backed_off_group_comes_back_whole_after_its_wait(
             )
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
         assert len(messages) == 2
-        quickbooks.plan_fault(REALM, status=429, next_requests=1)
+        quickbooks.plan_fault(REALM, status=429, count=1)
         result = rig.invoke(sqs_event(messages, queue_arn=stack.queue_arns["QuickBooksQueue"], region=stack.region))
         assert len(result["batchItemFailures"]) == 2  # the throttled one, and the one behind it in its group
 

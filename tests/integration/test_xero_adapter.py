@@ -441,7 +441,7 @@ def test_a_payment_account_xero_refuses_is_explained(org: Org) -> None:
 
 # --------------------------------------------------------------------------------------------- errors and limits
 def test_a_429_asks_for_retry_after(org: Org) -> None:
-    org.fake.plan_fault(TENANT, 429, retry_after=60, problem="minute")
+    org.fake.plan_fault(TENANT, 429, retry_after=60)
     with pytest.raises(RateLimited) as raised:
         org.ledger().company()
     assert raised.value.retry_after == 60

@@ -77,14 +77,8 @@ class FakeLedgerControls:
         return emails_sent(self.fake, self.company_id)
 
     def throttle_next(self, count: int) -> None:
-        """The company's next `count` API calls answer 429."""
-        fake = self.fake
-        if isinstance(fake, FakeQuickBooks):
-            fake.plan_fault(self.company_id, next_requests=count, status=429)
-        elif isinstance(fake, FakeXero):
-            fake.plan_fault(self.company_id, 429, count=count, retry_after=60, problem="minute")
-        else:
-            fake.plan_fault(self.company_id, 429, count=count)
+        """The company's next `count` API calls answer 429 (Xero's say `Retry-After: 60`)."""
+        self.fake.plan_fault(self.company_id, 429, count=count)
 
     def statuses(self) -> list[int]:
         """The status of each API call the company received, in order."""

@@ -12,17 +12,6 @@ from typing import Any, NoReturn
 
 import pytest
 
-# Tests of the fakes that start the fakes' servers, on their way to tests/integration with the fakes' own
-# rework. Each name must still be a file here (tests/unit/test_isolation.py checks it): once it has moved,
-# delete its line; the set is meant to end empty.
-STILL_TO_MOVE = frozenset(
-    {
-        "test_fake_acuity.py",
-        "test_fake_freshbooks.py",
-        "test_fake_quickbooks.py",
-    }
-)
-
 
 def _refuse(what: str) -> Callable[..., NoReturn]:
     def refused(*_args: Any, **_kwargs: Any) -> NoReturn:
@@ -33,8 +22,6 @@ def _refuse(what: str) -> Callable[..., NoReturn]:
 
 @pytest.fixture(autouse=True)
 def in_process_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    if request.node.path.name in STILL_TO_MOVE:
-        return
     monkeypatch.setattr(socket.socket, "connect", _refuse("a socket connection"))
     monkeypatch.setattr(socket.socket, "connect_ex", _refuse("a socket connection"))
     monkeypatch.setattr(socket.socket, "bind", _refuse("a listening socket"))

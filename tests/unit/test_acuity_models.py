@@ -203,9 +203,7 @@ def test_the_fakes_orders_read_into_models(fake: FakeAcuity) -> None:
 
 
 def test_account_info_from_the_fakes_me(fake: FakeAcuity) -> None:
-    with fake._lock:
-        me = fake._me(fake._accounts[USER])
-    info = AccountInfo.model_validate(me)
+    info = AccountInfo.model_validate(fake.me(USER))
     assert (info.id, info.name, info.currency, info.timezone) == (USER, "Studio", "USD", "America/Denver")
     assert info.zone == ZoneInfo("America/Denver")
     assert round_trips(info)

@@ -1,43 +1,25 @@
-"""The fake Acuity's parts: formats, the rate limiter, the clock, the routing server, the state rules."""
+"""The fake Acuity's parts, in process (no server): formats, webhook bodies, the state rules."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
-from acuity_sync_toolkit.fakes.acuity import (
-    FakeAcuity,
-    FakeAcuityError,
-    RequestLimiter,
-    appointment_webhook_body,
+from acuity_sync_toolkit.fakes.acuity import FakeAcuity, FakeAcuityError
+from acuity_sync_toolkit.fakes.acuity.formats import (
     format_display_date,
     format_display_time,
     format_money,
     format_offset_datetime,
     format_order_time,
-    order_webhook_body,
     parse_datetime,
     parse_money,
-    webhook_action,
 )
-from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin, AcuityAdminError
+from acuity_sync_toolkit.fakes.acuity.webhooks import appointment_webhook_body, order_webhook_body, webhook_action
 from acuity_sync_toolkit.fakes.clock import FakeClock
-from acuity_sync_toolkit.fakes.httpserver import (
-    Headers,
-    HttpServer,
-    Request,
-    Response,
-    Router,
-    compile_pattern,
-    empty,
-    json_response,
-)
 
 DENVER = ZoneInfo("America/Denver")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -108,176 +90,6 @@ def test_webhook_actions_and_bodies() -> None:
         == b"action=scheduled&id=54321&calendarID=27238&appointmentTypeID=1"
     )
     assert order_webhook_body("order.completed", 1234) == b"action=order.completed&id=1234"
-
-
-# ----------------------------------------------------------------------------------------------- limiter
-
-
-def test_limiter_allows_ten_a_second_then_refuses_until_the_window_slides() -> None:
-    clock = FakeClock(frozen=True)
-    limiter = RequestLimiter(clock, per_second=10, max_concurrent=20)
-    for _ in range(10):
-        assert limiter.acquire("10.0.0.1")
-        limiter.release("10.0.0.1")
-    assert not limiter.acquire("10.0.0.1")
-    assert limiter.acquire("10.0.0.2"), "another IP has its own window"
-    clock.advance(0.999)
-    assert not limiter.acquire("10.0.0.1")
-    clock.advance(0.001)
-    assert limiter.acquire("10.0.0.1")
-
-
-def test_limiter_refusals_do_not_use_up_the_window() -> None:
-    clock = FakeClock(frozen=True)
-    limiter = RequestLimiter(clock, per_second=2, max_concurrent=20)
-    assert limiter.acquire("ip")
-    assert limiter.acquire("ip")
-    clock.advance(0.5)
-    for _ in range(5):
-        assert not limiter.acquire("ip")
-    clock.advance(0.5)
-    assert limiter.acquire("ip")
-    assert limiter.acquire("ip")
-
-
-def test_limiter_caps_requests_in_flight() -> None:
-    clock = FakeClock(frozen=True)
-    limiter = RequestLimiter(clock, per_second=1000, max_concurrent=20)
-    for _ in range(20):
-        assert limiter.acquire("ip")
-    clock.advance(5)
-    assert not limiter.acquire("ip"), "20 still in flight"
-    limiter.release("ip")
-    assert limiter.acquire("ip")
-
-
-# ----------------------------------------------------------------------------------------------- clock
-
-
-def test_clock_follows_real_time_plus_what_was_advanced() -> None:
-    clock = FakeClock()
-    before_now, before_mono = clock.now(), clock.monotonic()
-    assert before_now.tzinfo is not None
-    assert before_now.utcoffset() == timedelta(0)
-    assert abs(before_now - datetime.now(UTC)) < timedelta(seconds=1)
-    clock.advance(3600)
-    assert clock.now() - before_now >= timedelta(hours=1)
-    assert clock.monotonic() - before_mono >= 3600
-
-
-def test_frozen_clock_moves_only_when_advanced_and_tells_listeners() -> None:
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    clock = FakeClock(start, frozen=True)
-    woken: list[int] = []
-    unsubscribe = clock.on_advance(lambda: woken.append(1))
-    assert clock.now() == start
-    clock.advance(1.5)
-    assert clock.now() == start + timedelta(seconds=1.5)
-    unsubscribe()
-    clock.advance(1)
-    assert woken == [1]
-    with pytest.raises(ValueError, match="back"):
-        clock.advance(-1)
-    with pytest.raises(ValueError, match="aware"):
-        FakeClock(datetime(2026, 1, 1))
-
-
-# ----------------------------------------------------------------------------------------------- httpserver
-
-
-def test_patterns_match_one_segment_per_parameter() -> None:
-    pattern = compile_pattern("/api/v1/appointments/{id}/payments")
-    match = pattern.match("/api/v1/appointments/42/payments")
-    assert match is not None
-    assert match.groupdict() == {"id": "42"}
-    assert pattern.match("/api/v1/appointments/4/2/payments") is None
-    assert pattern.match("/api/v1/appointments/42/payments/x") is None
-
-
-def test_headers_are_case_insensitive_and_keep_repeats() -> None:
-    headers = Headers([("Content-Type", "text/plain"), ("X-Twice", "a"), ("x-twice", "b")])
-    assert headers["content-type"] == "text/plain"
-    assert "CONTENT-TYPE" in headers
-    assert headers.get_all("X-TWICE") == ["a", "b"]
-    assert headers.get("missing") is None
-
-
-def _echo(request: Request) -> Response:
-    return json_response(
-        {
-            "method": request.method,
-            "path": request.path,
-            "params": dict(request.path_params),
-            "query": {key: list(values) for key, values in request.query.items()},
-            "header": request.headers.get("x-test"),
-            "body": request.body.decode(),
-        }
-    )
-
-
-def _boom(request: Request) -> Response:
-    raise RuntimeError("handler failed")
-
-
-@pytest.fixture
-def echo_server() -> Iterator[HttpServer]:
-    router = Router()
-    router.add("POST", "/things/{id}", _echo)
-    router.add("GET", "/things/{id}", _echo)
-    router.add("DELETE", "/things/{id}", lambda _request: empty())
-    router.add("GET", "/boom", _boom)
-    with HttpServer(router) as server:
-        yield server
-
-
-def test_server_routes_and_parses_requests(echo_server: HttpServer) -> None:
-    assert echo_server.url.startswith("http://127.0.0.1:")
-    assert echo_server.port > 0
-    answer = httpx.post(
-        f"{echo_server.url}/things/7?a=1&a=2&b=", content=b"raw bytes", headers={"X-Test": "yes"}
-    ).json()
-    assert answer == {
-        "method": "POST",
-        "path": "/things/7",
-        "params": {"id": "7"},
-        "query": {"a": ["1", "2"], "b": [""]},
-        "header": "yes",
-        "body": "raw bytes",
-    }
-    assert httpx.delete(f"{echo_server.url}/things/7").status_code == 204
-
-
-def test_server_reads_chunked_bodies(echo_server: HttpServer) -> None:
-    answer = httpx.post(f"{echo_server.url}/things/1", content=iter([b"one ", b"two"]))
-    assert answer.json()["body"] == "one two"
-
-
-def test_server_answers_404_405_and_500(echo_server: HttpServer, capsys: pytest.CaptureFixture[str]) -> None:
-    assert httpx.get(f"{echo_server.url}/nothing").status_code == 404
-    refused = httpx.put(f"{echo_server.url}/things/1")
-    assert refused.status_code == 405
-    assert refused.headers["allow"] == "DELETE, GET, POST"
-    assert httpx.get(f"{echo_server.url}/boom").status_code == 500
-    assert capsys.readouterr().err == "", "quiet: no access log or traceback on stderr"
-
-
-def test_server_keeps_connections_alive_and_stops_cleanly() -> None:
-    server = HttpServer(Router()).start()
-    port = server.port
-    with httpx.Client() as client:
-        first = client.get(f"{server.url}/x")
-        second = client.get(f"{server.url}/x")
-        assert first.status_code == second.status_code == 404
-        assert first.headers.get("connection") != "close"
-        server.stop()
-    assert not server.running
-    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=1):
-        pass
-
-
-def test_server_refuses_to_start_twice() -> None:
-    with HttpServer(Router()) as server, pytest.raises(RuntimeError):
-        server.start()
 
 
 # ----------------------------------------------------------------------------------------------- state (in process)
@@ -389,18 +201,3 @@ def test_add_account_updates_an_existing_account_and_validates(fake: FakeAcuity)
     for bad in ({"action_format": "json"}, {"timezone": "Nowhere/City"}, {"currency": "dollars"}):
         with pytest.raises(FakeAcuityError):
             fake.add_account(3, "key", **bad)
-
-
-# ----------------------------------------------------------------------------------------------- admin client
-
-
-def test_admin_client_raises_with_acuitys_error_body() -> None:
-    with FakeAcuity() as fake, AcuityAdmin(fake.url) as admin:
-        created = admin.create_account(7, "key-7", name="Studio Seven", timezone="Europe/Paris", currency="EUR")
-        assert (created["user_id"], created["name"], created["currency"]) == (7, "Studio Seven", "EUR")
-        with pytest.raises(AcuityAdminError) as raised:
-            admin.book_appointment(8, firstName="Nobody")
-        assert raised.value.status_code == 404
-        assert raised.value.body["error"] == "not_found"
-        moved = admin.advance_clock(60)
-        assert datetime.fromisoformat(moved["now"]) - datetime.now(UTC) > timedelta(seconds=55)

@@ -2,7 +2,9 @@
 
 By default it follows real time plus an offset that `advance()` grows, so a fake behaves normally until a test
 jumps ahead. `frozen=True` stops it from following real time: it moves only when advanced, which makes windows
-such as "10 requests a second" deterministic in tests however slow the machine is.
+such as "10 requests a second" deterministic in tests however slow the machine is. A frozen clock's `monotonic()`
+also starts at 0.0, not at the machine's monotonic time: its readings are then exact sums of the advances, so
+arithmetic on them (a window's end minus now) does not depend on how long the machine has been up.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ class FakeClock:
         self._frozen = frozen
         self._offset = 0.0  # seconds added to real time by advance()
         self._real_wall = datetime.now(UTC)
-        self._real_mono = time.monotonic()
+        # Unfrozen, monotonic() continues the machine's clock; frozen, it counts from zero (see the module's doc).
+        self._real_mono = 0.0 if frozen else time.monotonic()
         self._start = (start or self._real_wall).astimezone(UTC)
         self._listeners: list[Callable[[], None]] = []
 

@@ -351,7 +351,25 @@ class _Server(ThreadingHTTPServer):
         logger.debug("connection error from %s", client_address, exc_info=True)
 
 
-class HttpServer:
+class Startable:
+    """Something that runs between `start()` (which returns it) and `stop()`; `with` does both."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class HttpServer(Startable):
     """Serves `app` on `host:port` from a daemon thread; `start()` returns once it accepts connections.
 
     `max_body_bytes` (None: no limit) and `error_response` (the response for a status the server answers itself:
@@ -409,54 +427,3 @@ class HttpServer:
     @property
     def url(self) -> str:
         return f"http://{self._host}:{self.port}"
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-class FakeService:
-    """A fake of an outside service (Acuity, QuickBooks, Xero, FreshBooks) on an HttpServer of its own:
-    `start()` / `stop()`, `url`, and use as a context manager. A subclass answers in `_handle` and may extend
-    `start` and `stop` (calling these)."""
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._host, self._port = host, port
-        self._server: HttpServer | None = None
-
-    def _handle(self, request: Request) -> Response:
-        raise NotImplementedError
-
-    def start(self) -> Self:
-        if self._server is not None:
-            raise RuntimeError(f"{type(self).__name__} already started")
-        self._server = HttpServer(self._handle, self._host, self._port).start()
-        return self
-
-    def stop(self) -> None:
-        """Safe to call twice, or before start."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop()
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError(f"{type(self).__name__} not started")
-        return self._server.url
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

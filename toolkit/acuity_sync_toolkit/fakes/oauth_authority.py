@@ -1,13 +1,14 @@
-"""An OAuth2 token authority for the fakes of the ledgers: opaque tokens, expiries on a movable clock, rotation rules.
+"""The one OAuth2 token authority of the fakes: opaque tokens, expiries on a movable clock, rotation rules.
 
-One authority per fake ledger; each ledger has its own rules (../shared/research/):
+Every fake ledger (`LedgerFake`) has one, following its ledger's rules, declared here as `TokenRules`
+(../shared/research/):
 
-- QuickBooks (`TokenAuthority.quickbooks`, quickbooks.md §4): access tokens live 1 h; every refresh returns a new
-  refresh token ("rotating_with_grace"); "Your previous refresh tokens expire 24 hours after you receive a new one"
+- QuickBooks (`QUICKBOOKS_TOKENS`, quickbooks.md §4): access tokens live 1 h; every refresh returns a new refresh
+  token ("rotating_with_grace"); "Your previous refresh tokens expire 24 hours after you receive a new one"
   (oauth-jsclient README); a refresh token expires 100 days after it was issued unless used (rolling), and no grant
   outlives 5 years (Intuit blog 2025-11-12).
-- Xero (later): access 30 min; refresh "single_use" with a 30-minute grace.
-- FreshBooks (later): access 12 h; refresh "single_use", no grace.
+- Xero (`XERO_TOKENS`, research A4): access 30 min; refresh "single_use", 60 days unused, with a 30-minute grace.
+- FreshBooks (`FRESHBOOKS_TOKENS`, research §B2): access 12 h; refresh "single_use" that never expires, no grace.
 
 The two rotation modes differ in what an already-used refresh token returns while its grace lasts:
 
@@ -32,6 +33,34 @@ ROTATIONS: tuple[Rotation, ...] = ("rotating_with_grace", "single_use")
 
 HOUR = 3600.0
 DAY = 24 * HOUR
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRules:
+    """One ledger's token rules (lifetimes in seconds)."""
+
+    access_ttl: float
+    refresh_ttl: float
+    rotation: Rotation
+    old_refresh_grace: float = 0.0
+    max_grant_lifetime: float | None = None
+    access_prefix: str = ""  # only makes tokens in logs look like the real ones
+    refresh_prefix: str = ""
+
+
+QUICKBOOKS_TOKENS = TokenRules(
+    access_ttl=HOUR,
+    refresh_ttl=100 * DAY,
+    rotation="rotating_with_grace",
+    old_refresh_grace=DAY,
+    max_grant_lifetime=5 * 365 * DAY,
+    access_prefix="eyJ",  # Intuit's access tokens are JWEs
+    refresh_prefix="AB11",  # as Intuit's refresh tokens begin
+)
+XERO_TOKENS = TokenRules(access_ttl=1800, refresh_ttl=60 * DAY, rotation="single_use", old_refresh_grace=1800)
+FRESHBOOKS_TOKENS = TokenRules(
+    access_ttl=12 * HOUR, refresh_ttl=100 * 365 * DAY, rotation="single_use", old_refresh_grace=0.0
+)
 
 
 class InvalidGrant(Exception):
@@ -119,19 +148,24 @@ class TokenAuthority:
         self._invalid_grants = 0
 
     @classmethod
-    def quickbooks(cls, clock: FakeClock) -> TokenAuthority:
-        """Intuit's rules (quickbooks.md §4): 1 h access, rotating refresh with a 24 h grace, 100 days rolling,
-        a 5-year cap on the grant."""
+    def following(cls, clock: FakeClock, rules: TokenRules) -> TokenAuthority:
+        """An authority with one ledger's rules (QUICKBOOKS_TOKENS, XERO_TOKENS, FRESHBOOKS_TOKENS)."""
         return cls(
             clock,
-            access_ttl=HOUR,
-            refresh_ttl=100 * DAY,
-            rotation="rotating_with_grace",
-            old_refresh_grace=DAY,
-            max_grant_lifetime=5 * 365 * DAY,
-            access_prefix="eyJ",  # Intuit's access tokens are JWEs; the prefix only makes logs look familiar
-            refresh_prefix="AB11",  # as Intuit's refresh tokens begin
+            access_ttl=rules.access_ttl,
+            refresh_ttl=rules.refresh_ttl,
+            rotation=rules.rotation,
+            old_refresh_grace=rules.old_refresh_grace,
+            max_grant_lifetime=rules.max_grant_lifetime,
+            access_prefix=rules.access_prefix,
+            refresh_prefix=rules.refresh_prefix,
         )
+
+    @classmethod
+    def quickbooks(cls, clock: FakeClock) -> TokenAuthority:
+        """Intuit's rules (QUICKBOOKS_TOKENS): 1 h access, rotating refresh with a 24 h grace, 100 days rolling,
+        a 5-year cap on the grant."""
+        return cls.following(clock, QUICKBOOKS_TOKENS)
 
     # ------------------------------------------------------------------ counters (for tests)
 

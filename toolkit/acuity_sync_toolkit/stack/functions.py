@@ -1,4 +1,4 @@
-"""A Lambda function as template.yaml declares it, resolved for running here (see local/cloudformation.py)."""
+"""A Lambda function as template.yaml declares it, resolved for running here (see cloudformation/function_specs.py)."""
 
 from __future__ import annotations
 

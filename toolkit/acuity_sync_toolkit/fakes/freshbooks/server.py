@@ -14,7 +14,8 @@
 - Invoices: drafts on create; PUT phases vis_state > actions (action_email, action_mark_as_sent) > data, a phase
   that applies drops the rest. Searchable by `search[po_number]` (our reference), `search[invoice_number]`,
   `search[customerid]`, `search[v3_status]`, `search[vis_state]`, `search[notes_like]`.
-- `plan_fault(account_id, status, count=1, path_contains="")`: the next matching requests answer `status`.
+- `plan_fault(account_id, status, count=1, path_contains="", retry_after=None)`: the next matching accounting
+  requests answer `status` (errno = status; Retry-After when given) without effect.
 - `authorize(account_id, redirect_uri)` returns a code for `grant_type=authorization_code` (single use, 5 min).
 - `requests(account_id)` logs the accounting requests only (not /auth/...).
 """
@@ -25,15 +26,15 @@ import copy
 import re
 import secrets
 import threading
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.freshbooks import api, errors
 from acuity_sync_toolkit.fakes.freshbooks.entities import Business, Json
-from acuity_sync_toolkit.fakes.httpserver import FakeService, Request, Response, json_response
-from acuity_sync_toolkit.fakes.oauth_authority import DAY, HOUR, InvalidGrant, TokenAuthority, TokenPair
+from acuity_sync_toolkit.fakes.httpserver import Request, Response, json_response
+from acuity_sync_toolkit.fakes.oauth_authority import FRESHBOOKS_TOKENS, InvalidGrant, TokenPair
+from acuity_sync_toolkit.fakes.service import LedgerFake
 
 TOKEN_PATH = "/auth/oauth/token"  # noqa: S105 - a URL path, not a secret
 ME_PATH = "/auth/api/v1/users/me"
@@ -42,21 +43,9 @@ CODE_TTL = 300.0  # research §B2: the authorization code expires in 5 minutes
 _ACCOUNT_PATH = re.compile(r"^/accounting/account/([^/]+)/(.*)$")
 
 
-def freshbooks_authority(clock: FakeClock) -> TokenAuthority:
-    """FreshBooks' rules (research §B2): access 12 h; refresh never expires but is single use, with no grace."""
-    return TokenAuthority(
-        clock, access_ttl=12 * HOUR, refresh_ttl=100 * 365 * DAY, rotation="single_use", old_refresh_grace=0.0
-    )
+class FakeFreshBooks(LedgerFake):
+    token_rules = FRESHBOOKS_TOKENS  # access 12 h; refresh never expires but is single use, with no grace
 
-
-@dataclass
-class _Fault:
-    status: int
-    remaining: int
-    path_contains: str
-
-
-class FakeFreshBooks(FakeService):
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -66,14 +55,11 @@ class FakeFreshBooks(FakeService):
         client_id: str = "local-client",
         client_secret: str = "local-secret",  # noqa: S107 - a fake's default credentials
     ) -> None:
-        super().__init__(host, port)
-        self.clock = clock or FakeClock()
+        super().__init__(host, port, clock=clock)
         self.client_id, self.client_secret = client_id, client_secret
-        self.authority = freshbooks_authority(self.clock)
         self._lock = threading.RLock()
         self._businesses: dict[str, Business] = {}
         self._log: dict[str, list[Json]] = {}
-        self._faults: dict[str, list[_Fault]] = {}
         self._codes: dict[str, tuple[str, str, float]] = {}  # code -> account_id, redirect_uri, expires at
 
     # ------------------------------------------------------------------ set-up and inspection (for tests)
@@ -85,12 +71,9 @@ class FakeFreshBooks(FakeService):
             self._businesses[account_id] = Business(account_id, name or f"Business {account_id}", currency)
             self._log[account_id] = []
 
-    def issue_tokens(self, account_id: str) -> TokenPair:
-        """A consent by the owner of `account_id`: a new access and refresh token."""
+    def has_company(self, company_id: str) -> bool:
         with self._lock:
-            if account_id not in self._businesses:
-                raise KeyError(account_id)
-        return self.authority.issue(account_id)
+            return company_id in self._businesses
 
     def authorize(self, account_id: str, redirect_uri: str) -> str:
         """The owner of `account_id` consents: an authorization code for `redirect_uri`, single use, 5 minutes."""
@@ -117,14 +100,6 @@ class FakeFreshBooks(FakeService):
         """The accounting requests made to `account_id`: method, path, query, body (parsed JSON or None), status."""
         with self._lock:
             return copy.deepcopy(self._log.get(account_id, []))
-
-    def plan_fault(self, account_id: str, status: int, *, count: int = 1, path_contains: str = "") -> None:
-        """The next `count` accounting requests to `account_id` whose path contains `path_contains` answer `status`
-        (429 or 5xx: FreshBooks' bodies for those are undocumented; they carry errno = status) without effect."""
-        if count < 1 or not 400 <= status <= 599:
-            raise ValueError("count must be positive and status an error status")
-        with self._lock:
-            self._faults.setdefault(account_id, []).append(_Fault(status, count, path_contains))
 
     # ------------------------------------------------------------------ dispatch
 
@@ -154,11 +129,14 @@ class FakeFreshBooks(FakeService):
             return response
 
     def _take_fault(self, account_id: str, path: str) -> Response | None:
-        for fault in self._faults.get(account_id, []):
-            if fault.remaining > 0 and fault.path_contains in path:
-                fault.remaining -= 1
-                return errors.FreshBooksError(fault.status, fault.status, "", "Planned fault.", "request").response()
-        return None
+        """A planned fault's answer (429 or 5xx: FreshBooks' bodies for those are undocumented; errno = status)."""
+        fault = self.faults.take(account_id, path)
+        if fault is None or fault.status is None:
+            return None
+        response = errors.FreshBooksError(fault.status, fault.status, "", "Planned fault.", "request").response()
+        if fault.retry_after is None:
+            return response
+        return Response(response.status, response.body, (*response.headers, ("Retry-After", str(fault.retry_after))))
 
     def _subject(self, request: Request) -> str | None:
         header = request.headers.get("Authorization", "")

@@ -152,7 +152,7 @@ class _Admin:
             raise _AdminError(400, "format must be json or xml")
         hang = _number(body.get("hang_seconds", 0), "hang_seconds")
         try:
-            self.server.plan_fault(realm, next_requests=count, status=status, fmt=fmt, hang_seconds=hang)
+            self.server.plan_fault(realm, status, count=count, hang_seconds=hang, body_format=fmt)
         except ValueError as error:
             raise _AdminError(400, str(error)) from None
         return _answer({"pending": self.server.pending_faults(realm)}, 201)

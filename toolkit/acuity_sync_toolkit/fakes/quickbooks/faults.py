@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from acuity_sync_toolkit.fakes.faults import FaultFormat
 from acuity_sync_toolkit.fakes.httpserver import Response
 from acuity_sync_toolkit.fakes.quickbooks.jsontext import JsonObject, dumps, envelope_time, epoch_millis
 
-FaultFormat = Literal["json", "xml"]
-FAULT_FORMATS: tuple[FaultFormat, ...] = ("json", "xml")
+FAULT_FORMATS: tuple[FaultFormat, ...] = ("json", "xml")  # QuickBooks' throttles come in either
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"  # successful answers
 FAULT_CONTENT_TYPE = "application/json"  # faults (error__*.yml)

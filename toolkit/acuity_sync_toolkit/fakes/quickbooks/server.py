@@ -13,14 +13,16 @@
   byte, to any later POST with the same requestid, which writes nothing. A failed write is not kept, so a corrected
   retry with the same id is carried out.
 - Every answer has an `Intuit-Tid` header. `minorversion` is accepted and ignored (75 is the only one today).
-- Limits per realm (limits.py): 429 ThrottleExceeded, as JSON unless `throttle_format = "xml"`.
+- Limits per realm (quickbooks.md §3): 500 requests a minute and 10 a second (sliding windows on the clock), at
+  most 10 in flight; over any of them 429 ThrottleExceeded, as JSON unless `throttle_format = "xml"`. A refused
+  request uses up nothing: a client that waits (advances the clock) 60 s gets through again.
+- Planned faults (`plan_fault`) count as requests, then answer 429 ThrottleExceeded or a 500/503 SystemFault in
+  JSON or XML, or carry the request out and hold its answer `hang_seconds`.
 - Admin routes (no auth) under /_admin: see admin.py.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import re
 import secrets
@@ -31,19 +33,21 @@ from typing import Any, Self
 from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
-from acuity_sync_toolkit.fakes.httpserver import FakeService, Request, Response, json_response, status
-from acuity_sync_toolkit.fakes.oauth_authority import InvalidGrant, TokenAuthority, TokenPair
+from acuity_sync_toolkit.fakes.credentials import basic_credentials
+from acuity_sync_toolkit.fakes.faults import FaultFormat, FaultSupport
+from acuity_sync_toolkit.fakes.httpserver import Request, Response, json_response, status
+from acuity_sync_toolkit.fakes.limits import RateLimiter, Window
+from acuity_sync_toolkit.fakes.oauth_authority import QUICKBOOKS_TOKENS, InvalidGrant
 from acuity_sync_toolkit.fakes.quickbooks import api, faults
 from acuity_sync_toolkit.fakes.quickbooks.admin import admin_router
 from acuity_sync_toolkit.fakes.quickbooks.entities import Company
-from acuity_sync_toolkit.fakes.quickbooks.faults import FAULT_FORMATS, JSON_CONTENT_TYPE, FaultFormat
+from acuity_sync_toolkit.fakes.quickbooks.faults import FAULT_FORMATS, JSON_CONTENT_TYPE
 from acuity_sync_toolkit.fakes.quickbooks.jsontext import JsonObject, dumps, envelope_time
-from acuity_sync_toolkit.fakes.quickbooks.limits import FaultPlan, PlannedFault, RealmLimiter
+from acuity_sync_toolkit.fakes.service import LedgerFake
 
 TOKEN_PATH = "/oauth2/v1/tokens/bearer"  # noqa: S105 - a URL path, not a secret
 REVOKE_PATH = "/v2/oauth2/tokens/revoke"
 QBO_VERSION = "1988.128"
-INJECTABLE_STATUSES = (429, 500, 503)
 _COMPANY_PATH = re.compile(r"^/v3/company/([^/]+)/(.*)$")
 
 
@@ -52,7 +56,10 @@ def intuit_tid(now: datetime) -> str:
     return f"1-{int(now.timestamp()):08x}-{secrets.token_hex(12)}"
 
 
-class FakeQuickBooks(FakeService):
+class FakeQuickBooks(LedgerFake):
+    token_rules = QUICKBOOKS_TOKENS
+    fault_support = FaultSupport(statuses=(429, 500, 503), formats=FAULT_FORMATS, retry_after=False, hangs=True)
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -66,17 +73,13 @@ class FakeQuickBooks(FakeService):
         client_secret: str = "local-secret",  # noqa: S107 - a fake's default credentials
         throttle_format: FaultFormat = "json",
     ) -> None:
-        super().__init__(host, port)
-        self.clock = clock or FakeClock()
+        super().__init__(host, port, clock=clock)
         self.client_id, self._client_secret = client_id, client_secret
         if throttle_format not in FAULT_FORMATS:
             raise ValueError(f"throttle_format must be one of {FAULT_FORMATS}")
         self.throttle_format: FaultFormat = throttle_format
-        self._authority = TokenAuthority.quickbooks(self.clock)
-        self._limiter = RealmLimiter(
-            self.clock, per_minute=per_minute, per_second=per_second, max_concurrent=max_concurrent
-        )
-        self._faults = FaultPlan()
+        windows = (Window("minute", per_minute, 60), Window("second", per_second, 1))
+        self._limiter = RateLimiter(self.clock, windows, max_concurrent=max_concurrent)
         self._lock = threading.RLock()
         self._companies: dict[str, Company] = {}
         self._replies: dict[tuple[str, str], Response] = {}
@@ -98,10 +101,6 @@ class FakeQuickBooks(FakeService):
     def client_secret(self) -> str:
         """The OAuth client secret this fake Intuit accepts (our app's, in the local stack's Secrets Manager)."""
         return self._client_secret
-
-    @property
-    def authority(self) -> TokenAuthority:
-        return self._authority
 
     # ------------------------------------------------------------------ companies, tokens, state (in-process)
 
@@ -137,11 +136,6 @@ class FakeQuickBooks(FakeService):
         with self._lock:
             return realm_id in self._companies
 
-    def issue_tokens(self, realm_id: str) -> TokenPair:
-        """A new grant for the company, as if its admin had connected the app."""
-        self._company(realm_id)
-        return self._authority.issue(realm_id)
-
     def seed(self, realm_id: str, entity: str, document: Mapping[str, Any]) -> JsonObject:
         """Store `document` as given (prior state for a test), bypassing validation."""
         with self._lock:
@@ -161,27 +155,6 @@ class FakeQuickBooks(FakeService):
 
     def in_flight(self, realm_id: str) -> int:
         return self._limiter.in_flight(realm_id)
-
-    def plan_fault(
-        self,
-        realm_id: str,
-        *,
-        next_requests: int = 1,
-        status: int | None = None,
-        fmt: FaultFormat = "json",
-        hang_seconds: float = 0.0,
-    ) -> None:
-        """Make the next `next_requests` API calls of the realm fail with `status`, or hang `hang_seconds`."""
-        if status is None and hang_seconds <= 0:
-            raise ValueError("give a status or hang_seconds")
-        if status is not None and status not in INJECTABLE_STATUSES:
-            raise ValueError(f"status must be one of {INJECTABLE_STATUSES}")
-        if fmt not in FAULT_FORMATS:
-            raise ValueError(f"format must be one of {FAULT_FORMATS}")
-        self._faults.add(realm_id, PlannedFault(next_requests, status, fmt, hang_seconds))
-
-    def pending_faults(self, realm_id: str) -> int:
-        return self._faults.pending(realm_id)
 
     def _company(self, realm_id: str) -> Company:
         with self._lock:
@@ -209,22 +182,22 @@ class FakeQuickBooks(FakeService):
 
     def _api(self, request: Request, realm: str, rest: str, now: datetime, tid: str) -> Response:
         token = _bearer(request.headers.get("Authorization"))
-        subject = self._authority.check_access(token) if token else None
+        subject = self.authority.check_access(token) if token else None
         if subject is None:
-            known = token is not None and self._authority.subject_of(token) is not None
+            known = token is not None and self.authority.subject_of(token) is not None
             detail = f"Token expired: {token}" if known else "Token invalid"
             return self._logged(request, realm, faults.unauthorized(detail, now), now, tid)
         if subject != realm or not self.has_company(realm):
             return self._logged(request, realm, faults.forbidden(now), now, tid)
-        if not self._limiter.acquire(realm):
+        if not self._limiter.acquire(realm).allowed:
             return self._logged(
                 request, realm, faults.fault_response(faults.throttled(), now, self.throttle_format), now, tid
             )
         try:
-            planned = self._faults.take(realm)
+            planned = self.faults.take(realm, request.path)
             if planned is not None and planned.status is not None:
                 fault = faults.throttled() if planned.status == 429 else faults.system_fault(planned.status)
-                return self._logged(request, realm, faults.fault_response(fault, now, planned.fmt), now, tid)
+                return self._logged(request, realm, faults.fault_response(fault, now, planned.body_format), now, tid)
             response, replayed = self._serve(request, realm, rest, now)
             if planned is not None and planned.hang_seconds > 0:
                 self._stopping.wait(planned.hang_seconds)
@@ -273,13 +246,12 @@ class FakeQuickBooks(FakeService):
     # ------------------------------------------------------------------ OAuth
 
     def _client_ok(self, request: Request) -> bool:
-        client_id, secret = _basic(request.headers.get("Authorization"))
-        return (
-            client_id is not None
-            and secret is not None
-            and hmac.compare_digest(client_id.encode(), self.client_id.encode())
-            and hmac.compare_digest(secret.encode(), self._client_secret.encode())
-        )
+        credentials = basic_credentials(request.headers.get("Authorization"))
+        if credentials is None:
+            return False
+        client_id, secret = credentials
+        same_id = hmac.compare_digest(client_id.encode(), self.client_id.encode())
+        return same_id and hmac.compare_digest(secret.encode(), self._client_secret.encode())
 
     def _token(self, request: Request) -> Response:
         """`grant_type=refresh_token&refresh_token=...` with HTTP Basic client credentials (quickbooks.md §4)."""
@@ -290,7 +262,7 @@ class FakeQuickBooks(FakeService):
         if grant_type != "refresh_token":
             return json_response({"error": "unsupported_grant_type"}, status=400)
         try:
-            pair = self._authority.refresh((form.get("refresh_token") or [""])[0])
+            pair = self.authority.refresh((form.get("refresh_token") or [""])[0])
         except InvalidGrant:
             return json_response({"error": "invalid_grant"}, status=400)
         return json_response(pair.as_json(), headers={"Cache-Control": "no-store"})
@@ -305,7 +277,7 @@ class FakeQuickBooks(FakeService):
             token = None
         if not isinstance(token, str):
             return json_response({"error": "invalid_request"}, status=400)
-        self._authority.revoke(token)
+        self.authority.revoke(token)
         return Response(200)
 
 
@@ -313,14 +285,3 @@ def _bearer(header: str | None) -> str | None:
     if header is None or not header.lower().startswith("bearer "):
         return None
     return header[7:].strip() or None
-
-
-def _basic(header: str | None) -> tuple[str | None, str | None]:
-    if header is None or not header.lower().startswith("basic "):
-        return None, None
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None, None
-    client_id, separator, secret = decoded.partition(":")
-    return (client_id, secret) if separator else (None, None)

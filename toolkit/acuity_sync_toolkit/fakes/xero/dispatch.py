@@ -13,6 +13,7 @@ from acuity_sync_toolkit.fakes.httpserver import Request, Response
 from acuity_sync_toolkit.fakes.xero import spec
 from acuity_sync_toolkit.fakes.xero.api import Handler
 from acuity_sync_toolkit.fakes.xero.idempotency import MAX_KEY_LENGTH
+from acuity_sync_toolkit.fakes.xero.limits import rate_limit_headers
 from acuity_sync_toolkit.fakes.xero.values import XeroError
 
 if TYPE_CHECKING:
@@ -53,23 +54,24 @@ def dispatch(xero: FakeXero, request: Request, routes: Compiled) -> Response:
     org = xero.organisation(tenant_id)
     if org is None or subject != tenant_id:
         return _forbidden(xero)
-    fault = xero.limiter.planned(tenant_id)
-    if fault is not None:
+    fault = xero.faults.take(tenant_id, request.path)
+    if fault is not None and fault.status is not None:
         headers: list[tuple[str, str]] = []
         if fault.status == 429:
-            headers.append(("X-Rate-Limit-Problem", fault.problem or "minute"))
+            headers.append(("X-Rate-Limit-Problem", "minute"))
             headers.append(("Retry-After", str(fault.retry_after or 60)))
         body = {"Title": "Planned fault", "Status": fault.status, "Detail": "a fault the test planned"}
         return xero.json_response(body, fault.status, tuple(headers))
-    verdict = xero.limiter.acquire(tenant_id)
-    if not verdict.allowed:
-        body = {"Title": "Too Many Requests", "Status": 429, "Detail": f"Rate limit exceeded: {verdict.problem}"}
-        return xero.json_response(body, 429, verdict.headers)
+    decision = xero.limiter.acquire(tenant_id)
+    limit_headers = rate_limit_headers(decision)
+    if not decision.allowed:
+        body = {"Title": "Too Many Requests", "Status": 429, "Detail": f"Rate limit exceeded: {decision.refused_by}"}
+        return xero.json_response(body, 429, limit_headers)
     try:
         response = _checked(xero, request, pattern, handler, params, tenant_id)
     finally:
         xero.limiter.release(tenant_id)
-    return Response(response.status, response.body, (*response.headers, *verdict.headers))
+    return Response(response.status, response.body, (*response.headers, *limit_headers))
 
 
 def _checked(

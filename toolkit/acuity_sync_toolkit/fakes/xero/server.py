@@ -9,7 +9,9 @@
 Every request and every response is checked against Xero's official OpenAPI spec (spec.py). A request the spec
 refuses is a 400 ValidationException; in strict mode so is one with a body field the spec does not define, named
 in the message. A response the spec refuses is recorded in `spec_violations` and, in strict mode, becomes a 500.
-Tokens follow Xero's rules (research A4): access 30 min, refresh single-use with a 30-minute grace that replays.
+Tokens follow Xero's rules (XERO_TOKENS): access 30 min, refresh single-use with a 30-minute grace that replays.
+Limits (limits.py) are checked after a planned fault (`plan_fault`), which answers without counting: a 429 says
+`X-Rate-Limit-Problem: minute` and `Retry-After` (60 s unless `retry_after`).
 """
 
 from __future__ import annotations
@@ -24,26 +26,22 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
-from acuity_sync_toolkit.fakes.httpserver import FakeService, Request, Response, compile_pattern
-from acuity_sync_toolkit.fakes.oauth_authority import DAY, InvalidGrant, TokenAuthority, TokenPair
+from acuity_sync_toolkit.fakes.httpserver import Request, Response, compile_pattern
+from acuity_sync_toolkit.fakes.oauth_authority import XERO_TOKENS, InvalidGrant
+from acuity_sync_toolkit.fakes.service import LedgerFake
 from acuity_sync_toolkit.fakes.xero import spec
 from acuity_sync_toolkit.fakes.xero.api import ROUTES, Call
 from acuity_sync_toolkit.fakes.xero.dispatch import dispatch
 from acuity_sync_toolkit.fakes.xero.entities import Organisation
 from acuity_sync_toolkit.fakes.xero.idempotency import IdempotencyStore
 from acuity_sync_toolkit.fakes.xero.invoices import public
-from acuity_sync_toolkit.fakes.xero.limits import PlannedFault, TenantLimiter
+from acuity_sync_toolkit.fakes.xero.limits import tenant_limiter
 from acuity_sync_toolkit.fakes.xero.values import JsonObject, XeroError, validation_body
 
 PREFIX = "/api.xro/2.0"
 TOKEN_PATH = "/connect/token"  # noqa: S105 - a URL path
 CONNECTIONS_PATH = "/connections"
 _COMPILED = [(method, pattern, compile_pattern(pattern), handler) for method, pattern, handler in ROUTES]
-
-
-def xero_authority(clock: FakeClock) -> TokenAuthority:
-    """Xero's rules: access 30 min; refresh single-use, 60 days unused, a 30-minute grace that replays."""
-    return TokenAuthority(clock, access_ttl=1800, refresh_ttl=60 * DAY, rotation="single_use", old_refresh_grace=1800)
 
 
 def _json(data: Any, status: int, headers: tuple[tuple[str, str], ...] = ()) -> Response:
@@ -62,7 +60,9 @@ class RecordedRequest:
     status: int
 
 
-class FakeXero(FakeService):
+class FakeXero(LedgerFake):
+    token_rules = XERO_TOKENS
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -74,11 +74,9 @@ class FakeXero(FakeService):
         per_day: int = 5000,
         max_concurrent: int = 5,
     ) -> None:
-        super().__init__(host, port)
-        self.clock = clock or FakeClock()
+        super().__init__(host, port, clock=clock)
         self.strict = strict
-        self.tokens = xero_authority(self.clock)
-        self.limiter = TenantLimiter(self.clock, per_minute=per_minute, per_day=per_day, max_concurrent=max_concurrent)
+        self.limiter = tenant_limiter(self.clock, per_minute=per_minute, per_day=per_day, max_concurrent=max_concurrent)
         self.idempotency = IdempotencyStore(self.clock)
         self.spec_violations: list[str] = []
         self._orgs: dict[str, Organisation] = {}
@@ -97,10 +95,9 @@ class FakeXero(FakeService):
             self._connections[tenant_id] = str(uuid.uuid4())
             return org
 
-    def issue_tokens(self, tenant_id: str) -> TokenPair:
-        if tenant_id not in self._orgs:
-            raise KeyError(tenant_id)
-        return self.tokens.issue(tenant_id)
+    def has_company(self, company_id: str) -> bool:
+        with self._lock:
+            return company_id in self._orgs
 
     def state(self, tenant_id: str) -> JsonObject:
         """A copy of the organisation's data as the API would show it."""
@@ -125,12 +122,6 @@ class FakeXero(FakeService):
         with self._lock:
             return list(self._requests.get(tenant_id, []))
 
-    def plan_fault(
-        self, tenant_id: str, status: int, *, count: int = 1, retry_after: int | None = None, problem: str | None = None
-    ) -> None:
-        """The tenant's next `count` API calls answer `status` (429 carries X-Rate-Limit-Problem and Retry-After)."""
-        self.limiter.plan(tenant_id, PlannedFault(status, retry_after, problem), count)
-
     # ------------------------------------------------------------------ HTTP
 
     def _handle(self, request: Request) -> Response:
@@ -147,7 +138,7 @@ class FakeXero(FakeService):
         if form.get("grant_type") != "refresh_token" or not form.get("refresh_token"):
             return _json({"error": "unsupported_grant_type"}, 400)
         try:
-            pair = self.tokens.refresh(form["refresh_token"])
+            pair = self.authority.refresh(form["refresh_token"])
         except InvalidGrant:
             return _json({"error": "invalid_grant"}, 400)
         body = {
@@ -185,7 +176,7 @@ class FakeXero(FakeService):
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return None
-        return self.tokens.check_access(header.removeprefix("Bearer ").strip())
+        return self.authority.check_access(header.removeprefix("Bearer ").strip())
 
     def _accounting(self, request: Request) -> Response:
         response = dispatch(self, request, _COMPILED)

@@ -1,4 +1,5 @@
-"""The fake FreshBooks' rules: drafts, PUT phases, e-mail, delete, payments, searches, tokens, errors, faults."""
+"""The fake FreshBooks' rules over HTTP: drafts, PUT phases, e-mail, delete, payments, searches, tokens,
+errors, faults."""
 
 from __future__ import annotations
 

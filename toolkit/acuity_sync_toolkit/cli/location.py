@@ -1,0 +1,74 @@
+"""Where the stack is, for the commands that talk to it: flags, then ACUITY_SYNC_* / AWS_* variables, then a
+deployed stack's outputs (--stack), then a running `acuity-sync dev` (.acuity-sync/dev.json)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import boto3
+
+from acuity_sync.store.kms import SecretBox
+from acuity_sync_toolkit.cli.errors import CommandError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+DEV_STATE = Path(".acuity-sync") / "dev.json"
+
+
+def add_stack_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default=os.environ.get("ACUITY_SYNC_STACK"), help="a deployed stack's name")
+    parser.add_argument("--table", default=os.environ.get("ACUITY_SYNC_TABLE"))
+    parser.add_argument("--kms-key-id", default=os.environ.get("ACUITY_SYNC_KMS_KEY_ID"))
+    parser.add_argument("--webhook-base-url", default=os.environ.get("ACUITY_SYNC_WEBHOOK_BASE_URL"))
+    parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    parser.add_argument("--dev-state", type=Path, default=DEV_STATE)
+
+
+@dataclass(frozen=True, slots=True)
+class StackLocation:
+    table: str
+    kms_key_id: str
+    webhook_base_url: str
+    endpoint_url: str | None
+    region: str | None
+
+    def dynamodb(self) -> DynamoDBClient:
+        return boto3.client("dynamodb", endpoint_url=self.endpoint_url, region_name=self.region)
+
+    def secret_box(self) -> SecretBox:
+        """The stack's KMS key, for the secrets in the table."""
+        kms = boto3.client("kms", endpoint_url=self.endpoint_url, region_name=self.region)
+        return SecretBox(kms, self.kms_key_id)
+
+
+def locate_stack(arguments: argparse.Namespace) -> StackLocation:
+    table, key, base = arguments.table, arguments.kms_key_id, arguments.webhook_base_url
+    endpoint, region = arguments.endpoint_url, arguments.region
+    if arguments.stack and not (table and key and base):
+        cloudformation = boto3.client("cloudformation", endpoint_url=endpoint, region_name=region)
+        stacks = cloudformation.describe_stacks(StackName=arguments.stack)["Stacks"]
+        outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
+        table, key, base = (
+            table or outputs.get("TableName"),
+            key or outputs.get("KmsKeyArn"),
+            base or outputs.get("WebhookBaseUrl"),
+        )
+    elif not (table and key and base) and arguments.dev_state.exists():
+        dev = json.loads(arguments.dev_state.read_text(encoding="utf-8"))
+        table, key, base = table or dev["table_name"], key or dev["kms_key_arn"], base or dev["webhook_base_url"]
+        endpoint, region = endpoint or dev["aws_endpoint_url"], region or dev["region"]
+        for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
+            os.environ.setdefault(name, value)
+    if not (table and key and base):
+        raise CommandError(
+            "cannot tell which stack to use: pass --stack NAME (a deployed stack), or --table, --kms-key-id and "
+            "--webhook-base-url, or start `acuity-sync dev` first"
+        )
+    return StackLocation(table, key, base, endpoint, region)
