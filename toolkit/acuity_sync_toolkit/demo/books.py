@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import httpx
 
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.ledgers.registry import ledger_declaration
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -160,7 +161,7 @@ class _Reader:
 class QuickBooksBooks(_Reader):
     """QuickBooks Online through its v3 query API."""
 
-    ledger_label = "QuickBooks"
+    ledger_label = ledger_declaration(LedgerName.QUICKBOOKS).display_name
 
     def __init__(self, url: str, realm_id: str, token: TokenSource, emails: EmailLog | None = None) -> None:
         super().__init__(token, emails)
@@ -242,7 +243,7 @@ class XeroBooks(_Reader):
     """A Xero organisation through the Accounting API. Lists are read with `page` so that invoices come with their
     line items (Xero leaves them out of unpaged lists); pages hold 100."""
 
-    ledger_label = "Xero"
+    ledger_label = ledger_declaration(LedgerName.XERO).display_name
 
     def __init__(self, url: str, tenant_id: str, token: TokenSource, emails: EmailLog | None = None) -> None:
         super().__init__(token, emails)
@@ -314,7 +315,7 @@ class XeroBooks(_Reader):
 class FreshBooksBooks(_Reader):
     """A FreshBooks business through the accounting API; deleted invoices (vis_state 1) are listed on request."""
 
-    ledger_label = "FreshBooks"
+    ledger_label = ledger_declaration(LedgerName.FRESHBOOKS).display_name
     PER_PAGE = 100
 
     def __init__(self, url: str, account_id: str, token: TokenSource, emails: EmailLog | None = None) -> None:

@@ -16,6 +16,7 @@ import httpx
 
 from acuity_sync.acuity.signature import sign
 from acuity_sync.domain.names import EventKind, LedgerName
+from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.records import RecordKey, RecordStore
 from acuity_sync_toolkit.demo.books import Books, reader
@@ -157,21 +158,19 @@ class Demo:
         self._say("In the books (the fake ledgers, read through their APIs):")
         for ledger, done in drained.items():
             if not done:
-                self._say(f"  ({LEDGER_LABELS[ledger]}'s sync is still running: this is what it wrote so far)")
+                name = ledger_declaration(ledger).display_name
+                self._say(f"  ({name}'s sync is still running: this is what it wrote so far)")
         for kind, object_id in booked:
             self._say(f"  {kind} {object_id}")
             for ledger in LedgerName:
                 key = RecordKey(tenant, ledger, EventKind(kind), object_id)
                 record = records.load(key).record
                 invoice_id = record.invoice.invoice_id if record.invoice else None
-                self._say(f"    {LEDGER_LABELS[ledger]:<11} {describe(books[ledger], invoice_id)}")
+                self._say(f"    {ledger_declaration(ledger).display_name:<11} {describe(books[ledger], invoice_id)}")
                 entries = trail.entries(tenant, ledger, EventKind(kind), object_id)
                 for reason in sorted({entry["detail"] for entry in entries if entry["decision"] == "skipped"}):
                     self._say(f"{'':16}why: {reason}")
         self._say("")
-
-
-LEDGER_LABELS = {LedgerName.QUICKBOOKS: "QuickBooks", LedgerName.XERO: "Xero", LedgerName.FRESHBOOKS: "FreshBooks"}
 
 
 def describe(books: Books, invoice_id: str | None) -> str:

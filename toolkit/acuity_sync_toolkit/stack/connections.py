@@ -14,6 +14,7 @@ import boto3
 
 from acuity_sync.domain.grant import TokenGrant
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.secret import Secret
 from acuity_sync.store.connections import ConnectionStore
 from acuity_sync.store.kms import SecretBox
@@ -33,8 +34,12 @@ class LocalLedger:
     """How the local stack speaks of one fake ledger: its template names and its token endpoint."""
 
     name: LedgerName
-    label: str  # as in the template's logical ids: QuickBooks, Xero, FreshBooks
     token_path: str
+
+    @property
+    def label(self) -> str:
+        """As in the template's logical ids: QuickBooks, Xero, FreshBooks."""
+        return ledger_declaration(self.name).display_name
 
     @property
     def secret_logical_id(self) -> str:
@@ -46,9 +51,9 @@ class LocalLedger:
 
 
 LOCAL_LEDGERS = {
-    LedgerName.QUICKBOOKS: LocalLedger(LedgerName.QUICKBOOKS, "QuickBooks", "/oauth2/v1/tokens/bearer"),
-    LedgerName.XERO: LocalLedger(LedgerName.XERO, "Xero", "/connect/token"),
-    LedgerName.FRESHBOOKS: LocalLedger(LedgerName.FRESHBOOKS, "FreshBooks", "/auth/oauth/token"),
+    LedgerName.QUICKBOOKS: LocalLedger(LedgerName.QUICKBOOKS, "/oauth2/v1/tokens/bearer"),
+    LedgerName.XERO: LocalLedger(LedgerName.XERO, "/connect/token"),
+    LedgerName.FRESHBOOKS: LocalLedger(LedgerName.FRESHBOOKS, "/auth/oauth/token"),
 }
 
 
