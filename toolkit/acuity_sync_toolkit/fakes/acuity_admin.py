@@ -34,18 +34,21 @@ class AcuityAdmin:
         """profile: name, email, timezone, currency, action_format ("plain" | "event"), plan."""
         return self._object("POST", "/_admin/accounts", json={"user_id": user_id, "api_key": api_key, **profile})
 
-    def book_appointment(self, account: int, **fields: Any) -> dict[str, Any]:
-        """fields: a partial appointment in Acuity's shape (firstName, datetime, price, amountPaid, ...)."""
-        return self._object("POST", "/_admin/appointments", params={"account": account}, json=fields)
+    def book_appointment(self, account: int, *, deliver: bool = True, **fields: Any) -> dict[str, Any]:
+        """fields: a partial appointment in Acuity's shape (firstName, datetime, price, amountPaid, ...).
+        `deliver=False`: booked, but no webhook is delivered (Acuity's delivery failed for good)."""
+        return self._object("POST", "/_admin/appointments", params=_params(account, deliver), json=fields)
 
-    def change_appointment(self, account: int, appointment_id: int, **changes: Any) -> dict[str, Any]:
+    def change_appointment(
+        self, account: int, appointment_id: int, *, deliver: bool = True, **changes: Any
+    ) -> dict[str, Any]:
         return self._object(
-            "PATCH", f"/_admin/appointments/{appointment_id}", params={"account": account}, json=changes
+            "PATCH", f"/_admin/appointments/{appointment_id}", params=_params(account, deliver), json=changes
         )
 
-    def complete_order(self, account: int, **fields: Any) -> dict[str, Any]:
+    def complete_order(self, account: int, *, deliver: bool = True, **fields: Any) -> dict[str, Any]:
         """fields: total, status, time, firstName, lastName, phone, email, title, notes."""
-        return self._object("POST", "/_admin/orders", params={"account": account}, json=fields)
+        return self._object("POST", "/_admin/orders", params=_params(account, deliver), json=fields)
 
     def deliveries(self, account: int) -> list[dict[str, Any]]:
         answer = self._call("GET", "/_admin/deliveries", params={"account": account})
@@ -82,3 +85,8 @@ class AcuityAdmin:
         if response.is_error:
             raise AcuityAdminError(response.status_code, body)
         return body
+
+
+def _params(account: int, deliver: bool) -> dict[str, str | int]:
+    """The account, and `deliver=false` only when asked (the default delivers, as Acuity does)."""
+    return {"account": account} if deliver else {"account": account, "deliver": "false"}

@@ -6,6 +6,8 @@ test's controls, as `AcuityAdmin` (acuity_admin.py) calls them.
     POST  /_admin/appointments?account=N   a partial appointment in Acuity's shape -> 201 the appointment
     PATCH /_admin/appointments/{id}?account=N   changes -> the appointment
     POST  /_admin/orders?account=N         a partial order -> 201 the order
+        each of these three also takes `deliver=false`: the change is made but no webhook is delivered, as when
+        Acuity's delivery fails for good (what reconciliation is for); `deliver=true` is the default
     GET   /_admin/deliveries[?account=N]   every webhook delivery attempt, oldest first
     GET   /_admin/clock, POST /_admin/clock {"advance": seconds} -> {"now", "monotonic"}
 """
@@ -17,11 +19,20 @@ from typing import TYPE_CHECKING
 
 from acuity_sync_toolkit.fakes.acuity.errors import METHOD_NOT_ALLOWED, bad_request, not_found
 from acuity_sync_toolkit.fakes.acuity.fields import ACCOUNT_PROFILE_FIELDS, check_known_fields
-from acuity_sync_toolkit.fakes.acuity.params import account_param, int_param, json_object, path_id
+from acuity_sync_toolkit.fakes.acuity.params import (
+    account_param,
+    bool_param,
+    int_param,
+    json_object,
+    only_params,
+    path_id,
+)
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, Router, json_response
 
 if TYPE_CHECKING:
     from acuity_sync_toolkit.fakes.acuity.server import FakeAcuity
+
+_CHANGE_PARAMS = frozenset({"account", "deliver"})
 
 
 def admin_router(fake: FakeAcuity) -> Router:
@@ -60,15 +71,19 @@ class _Admin:
         return json_response(account, status=200 if existed else 201)
 
     def book(self, request: Request) -> Response:
-        return json_response(self._fake.book_appointment(account_param(request), json_object(request)), status=201)
+        account, deliver = _change_params(request)
+        booked = self._fake.book_appointment(account, json_object(request), deliver=deliver)
+        return json_response(booked, status=201)
 
     def change(self, request: Request) -> Response:
+        account, deliver = _change_params(request)
         appointment_id = path_id(request, "appointments")
         changes = json_object(request)
-        return json_response(self._fake.change_appointment(account_param(request), appointment_id, changes))
+        return json_response(self._fake.change_appointment(account, appointment_id, changes, deliver=deliver))
 
     def order(self, request: Request) -> Response:
-        return json_response(self._fake.complete_order(account_param(request), json_object(request)), status=201)
+        account, deliver = _change_params(request)
+        return json_response(self._fake.complete_order(account, json_object(request), deliver=deliver), status=201)
 
     def deliveries(self, request: Request) -> Response:
         account = request.query_one("account")
@@ -83,6 +98,12 @@ class _Admin:
                 raise bad_request("advance must be a non-negative number of seconds.")
             clock.advance(float(seconds))
         return json_response({"now": clock.now().isoformat(), "monotonic": clock.monotonic()})
+
+
+def _change_params(request: Request) -> tuple[int, bool]:
+    """`account` (required) and `deliver` (default true) of a business's change; nothing else is accepted."""
+    only_params(request, _CHANGE_PARAMS)
+    return account_param(request), bool_param(request, "deliver", default=True)
 
 
 def _not_found(request: Request) -> Response:  # noqa: ARG001 - a Router hook
