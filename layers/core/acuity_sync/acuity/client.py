@@ -154,8 +154,10 @@ class AcuityClient:
         max_date: date | None = None,
         canceled: bool = False,
         max: int = 100,  # Acuity's own parameter name
+        direction: str | None = None,
     ) -> list[Appointment]:
-        """Appointments whose local date is within [min_date, max_date]; canceled ones only when `canceled`."""
+        """Appointments whose local date is within [min_date, max_date]; canceled ones only when `canceled`; at most
+        `max`, latest first unless `direction` is "ASC" (acuity/listing.py pages through a window with it)."""
         params: dict[str, str] = {"max": str(int(max))}
         if min_date is not None:
             params["minDate"] = min_date.isoformat()
@@ -163,6 +165,10 @@ class AcuityClient:
             params["maxDate"] = max_date.isoformat()
         if canceled:
             params["canceled"] = "true"
+        if direction is not None:
+            if direction not in ("ASC", "DESC"):
+                raise ValueError("direction is ASC or DESC")
+            params["direction"] = direction
         return self._many(Appointment, self._get("/appointments", params=params), "/appointments")
 
     def order(self, order_id: int) -> Order:

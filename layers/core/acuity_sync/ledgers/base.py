@@ -148,3 +148,6 @@ class LedgerDeclaration(Generic[SettingsT]):
     # as Xero's chart of accounts, lives as long as the container.
     adapter_factory: Callable[[], AdapterFactory[SettingsT]]
     check_settings: SettingsCheck[SettingsT] | None = None  # checks against the ledger itself, beyond the model's
+    # The ledger calls a new client's booking takes, (unpaid, paid): a customer looked up and created, an invoice,
+    # a payment (bench/README.md measures them). Backfill's estimate against the ledger's daily budget.
+    calls_per_new_booking: tuple[int, int] = (3, 4)

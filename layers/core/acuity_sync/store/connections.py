@@ -124,6 +124,7 @@ class StoredConnection:
     lease_until: datetime | None = None
     reauth_reason: str = ""
     reauth_at: datetime | None = None
+    updated_at: datetime | None = None  # the last write of tokens or status (a reconnect, a refresh, a refusal)
 
     def lease_live(self, now: datetime) -> bool:
         # The complement of take_lease's condition (lease_until < now), so that the two never disagree.
@@ -502,4 +503,5 @@ def _parse(item: Mapping[str, Any]) -> StoredConnection:
         lease_until=_moment(item.get("lease_until")),
         reauth_reason=item.get("reauth_reason", {}).get("S", ""),
         reauth_at=datetime.fromisoformat(reauth_at) if reauth_at else None,
+        updated_at=_moment(item.get("updated_at")),
     )

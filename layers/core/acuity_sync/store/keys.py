@@ -53,3 +53,20 @@ PARKED_PREFIX = "PARK#"
 
 def parked_sk(kind: EventKind, object_id: int) -> str:
     return f"{PARKED_PREFIX}{kind}#{object_id}"
+
+
+SEEN_PREFIX = "SEEN#"
+
+
+def seen_sk(kind: EventKind, object_id: int) -> str:
+    """The Acuity state the last finished sync of one appointment or order read (store/seen.py)."""
+    return f"{SEEN_PREFIX}{kind}#{object_id}"
+
+
+TENANT_LIST = "TENANTS"  # gsi1pk of every tenant profile: the tenants, listed in id order (maintenance rotates)
+MAINTENANCE_PK = "MAINTENANCE"  # the maintenance function's own items: where each part's rotation stands
+
+
+def backfill_sk(kind: EventKind, object_id: int) -> str:
+    """An appointment or order waiting to be backfilled into one ledger (store/backfills.py)."""
+    return f"BACKFILL#{kind}#{object_id}"

@@ -58,4 +58,5 @@ XERO = LedgerDeclaration(
     sync_function="SyncXeroFunction",
     adapter_factory=_adapter_factory,
     check_settings=review_account_choices,
+    calls_per_new_booking=(3, 5),  # a paid draft is approved in a call of its own before its payment
 )
