@@ -33,6 +33,7 @@ from acuity_sync_toolkit.demo.tenant import (
     demo_profile,
 )
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
+from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.freshbooks import FakeFreshBooks
 from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
 from acuity_sync_toolkit.fakes.xero import FakeXero
@@ -43,6 +44,7 @@ from acuity_sync_toolkit.stack.functions import HttpRoute
 from acuity_sync_toolkit.stack.gateway import LocalGateway
 from acuity_sync_toolkit.stack.lambda_runtime import FunctionPool
 from acuity_sync_toolkit.stack.pollers import PollerGroup, maximum_concurrency
+from acuity_sync_toolkit.stack.scheduler import ScheduleRunner
 
 DEFAULT_TEMPLATE = TEMPLATE
 DEFAULT_STATE_DIR = Path(".acuity-sync")
@@ -100,9 +102,11 @@ class DevStack:
         time_scale: float = 1.0,
         stack_name: str = STACK_NAME,
         ledgers: tuple[LedgerName, ...] = ALL_LEDGERS,
+        xero_per_day: int = 5000,
     ) -> None:
         """`ledgers`: those the demo tenant is connected to (all fakes run either way). `stack_name`: another
-        name lets two stacks share one process (moto's state is per process), as the end-to-end tests do."""
+        name lets two stacks share one process (moto's state is per process), as the end-to-end tests do.
+        `xero_per_day`: the fake Xero's calls a day per organisation (Xero's 5,000; a test reaches it sooner)."""
         self._state_dir = state_dir
         self._gateway_port = gateway_port
         self._aws_port = aws_port
@@ -112,6 +116,11 @@ class DevStack:
         self._time_scale = time_scale
         self._stack_name = stack_name
         self._ledgers = ledgers
+        self._xero_per_day = xero_per_day
+        # EventBridge's clock: the scheduled functions' runs are stamped with it; a test advances it (scheduler.py).
+        self.schedule_clock = FakeClock()
+        self._schedules: list[ScheduleRunner] = []
+        self._provisioned: ProvisionedStack | None = None
         self._moto: ThreadedMotoServer | None = None
         self._acuity: FakeAcuity | None = None
         self._quickbooks: FakeQuickBooks | None = None
@@ -142,7 +151,7 @@ class DevStack:
         # rate windows: a scaled minute holds a minute's calls.
         speed = 1 / self._time_scale
         self._quickbooks = FakeQuickBooks(per_minute=round(500 * speed), per_second=round(10 * speed)).start()
-        self._xero = FakeXero(per_minute=round(60 * speed)).start()
+        self._xero = FakeXero(per_minute=round(60 * speed), per_day=self._xero_per_day).start()
         self._freshbooks = FakeFreshBooks().start()
         companies = self._companies()
         stack = provision(
@@ -152,6 +161,7 @@ class DevStack:
             region=REGION,
             parameters={LOCAL_LEDGERS[ledger].api_url_parameter: fake.url for ledger, (fake, _) in companies.items()},
         )
+        self._provisioned = stack
         for fake, company_id in companies.values():
             open_company(fake, company_id, currency=DEMO_CURRENCY, name="Demo Studio")
             store_oauth_client(stack, fake, endpoint_url=aws_url)
@@ -170,6 +180,7 @@ class DevStack:
             connect(stack, fake, DEMO_TENANT_ID, company_id, endpoint_url=aws_url)
         self._gateway = self._start_gateway(stack, aws_url)
         self._pollers = self._start_pollers(stack, aws_url)
+        self._schedules = self._start_schedules(stack, aws_url)
         webhook_base = self._gateway.url + WEBHOOK_PATH
         webhook_url = webhook_base + DEMO_TENANT_ID
         self._register_webhooks(self._acuity.url, webhook_url)
@@ -241,6 +252,28 @@ class DevStack:
             pools[spec.logical_id] = pool
         return PollerGroup(stack, pools, time_scale=self._time_scale, wait_seconds=1.0).start()
 
+    def _start_schedules(self, stack: ProvisionedStack, aws_url: str) -> list[ScheduleRunner]:
+        """Each scheduled function in a pool of one worker (its reserved concurrency), run on its schedule."""
+        runners: list[ScheduleRunner] = []
+        for spec in stack.functions.values():
+            if not spec.schedules:
+                continue
+            pool = FunctionPool(
+                spec,
+                environment=self._functions_environment(aws_url),
+                max_workers=1,
+                log_path=self._state_dir / "logs" / f"{spec.logical_id}.log",
+                time_scale=self._time_scale,
+            )
+            pool.warm(1)
+            self._pools.append(pool)
+            for schedule in spec.schedules:
+                runner = ScheduleRunner(
+                    pool, schedule, clock=self.schedule_clock, time_scale=self._time_scale, region=REGION
+                )
+                runners.append(runner.start())
+        return runners
+
     def _start_gateway(self, stack: ProvisionedStack, aws_url: str) -> LocalGateway:
         environment = self._functions_environment(aws_url)
         routes: list[tuple[HttpRoute, FunctionPool]] = []
@@ -293,6 +326,19 @@ class DevStack:
     def fake_ledger(self, ledger: LedgerName) -> FakeLedger:
         return self._companies()[ledger][0]
 
+    @property
+    def provisioned(self) -> ProvisionedStack:
+        """The template's resources in embedded AWS (tests connect tenants with it)."""
+        assert self._provisioned is not None, "the stack is not started"
+        return self._provisioned
+
+    def schedule(self, logical_id: str) -> ScheduleRunner:
+        """The schedule of a scheduled function (tests wait for its runs)."""
+        for runner in self._schedules:
+            if runner.function == logical_id:
+                return runner
+        raise KeyError(f"{logical_id} has no schedule in this stack")
+
     def worker_pids(self, logical_id: str) -> list[int]:
         """The live worker processes of one function (tests kill them to prove a crash loses nothing)."""
         return [pid for pool in self._pools if pool.spec.logical_id == logical_id for pid in pool.worker_pids]
@@ -304,6 +350,9 @@ class DevStack:
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None
+        for runner in self._schedules:
+            runner.stop()
+        self._schedules.clear()
         if self._pollers is not None:
             self._pollers.stop()
             self._pollers = None
