@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from acuity_sync.acuity.client import AcuityClient, AcuityError
+from acuity_sync.acuity.client import AcuityClient, AcuityError, AcuityRateLimited
 from acuity_sync.observability import MetricName, count, logger
 from acuity_sync.operations.backfill import BackfillReleaser
 from acuity_sync.operations.reconcile import DEFAULT_DAYS, DEFAULT_ORDERS, Reconciler, Window, business_today
@@ -165,6 +165,8 @@ class Maintenance:
                 result = self._reconciler.reconcile(
                     profile, acuity, window, orders=self._orders, pace=self._acuity_pace
                 )
+        except AcuityRateLimited:
+            return False  # Acuity's own limit, beyond our budget's reckoning: the rest waits for the next run
         except AcuityError as error:
             logger.warning("a tenant could not be reconciled", extra={"tenant": tenant_id, "error": str(error)})
             return True

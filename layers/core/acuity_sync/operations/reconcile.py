@@ -30,6 +30,9 @@ from acuity_sync.store.seen import SeenStore
 from acuity_sync.store.tenants import TenantProfile
 
 DEFAULT_DAYS = 7  # the window: today and 7 days each side, in the business's time zone
+# Queued by reconciliation and not synced yet: left to that message this long (it may wait behind a backoff) before
+# it is queued again.
+REQUEUE_AFTER = timedelta(hours=1)
 DEFAULT_ORDERS = 25  # the latest orders compared each run
 MISSING, DIFFERENT = "missing", "different"  # the metric's outcomes
 ACTION = {EventKind.APPOINTMENT: "changed", EventKind.ORDER: "order.completed"}  # as the webhook would say
@@ -140,6 +143,7 @@ class Reconciler:
             return
         references = [(item.kind, item.object_id) for item in listed]
         known = {ledger: self._seen.states(tenant_id, ledger, references) for ledger in ledgers}
+        now = self._clock()
         for item in listed:
             reference = (item.kind, item.object_id)
             stale: list[tuple[LedgerName, str]] = []
@@ -147,6 +151,12 @@ class Reconciler:
                 state = known[ledger][reference]
                 if state.parked or state.fingerprint == item.fingerprint:
                     continue
+                if (
+                    state.queued_fingerprint == item.fingerprint
+                    and state.queued_at is not None
+                    and now - state.queued_at < REQUEUE_AFTER
+                ):
+                    continue  # its message is on the queue
                 stale.append((ledger, MISSING if state.fingerprint is None else DIFFERENT))
             if not stale:
                 continue
@@ -172,6 +182,14 @@ class Reconciler:
             if sent.error is not None:
                 continue  # found again next run
             result.queued += 1
+            self._seen.mark_queued(
+                tenant_id,
+                sent.ledger,
+                item.kind,
+                item.object_id,
+                item.fingerprint,
+                datetime.fromisoformat(request.received_at),
+            )
             if why[sent.ledger] == MISSING:
                 result.missing += 1
             else:

@@ -4,7 +4,9 @@ acuity/fingerprint.py says what it covers), whether it is parked, and whether it
 
 Items (beside the sync record, under the tenant and ledger):
 
-    pk `TENANT#{t}#{ledger}`  sk `SEEN#{kind}#{id}`   fingerprint, at (ISO), expires_at (SEEN_TTL)
+    pk `TENANT#{t}#{ledger}`  sk `SEEN#{kind}#{id}`   fingerprint, at (ISO), expires_at (SEEN_TTL); and, once
+                                                      reconciliation queued it, queued_fingerprint, queued_at (the
+                                                      sync's next write replaces the item, so they go with it)
 
 `states` reads the three items of each object (SEEN, PARK, APPT/ORDER) with BatchGetItem: one call per 33 objects,
 whatever the table holds.
@@ -41,6 +43,8 @@ class KnownState:
     fingerprint: str | None  # the Acuity state the last finished sync read; None: never synced nor skipped
     parked: bool  # waiting in the parking lot for its condition
     has_documents: bool  # the sync record names a customer or an invoice in the ledger
+    queued_fingerprint: str | None = None  # the state reconciliation queued it for, not synced yet
+    queued_at: datetime | None = None
 
 
 UNKNOWN = KnownState(None, False, False)
@@ -75,6 +79,26 @@ class SeenStore:
         except (BotoCoreError, ClientError) as error:
             raise StoreUnavailable(f"sync state not saved: {type(error).__name__}") from error
 
+    def mark_queued(
+        self, tenant_id: str, ledger: LedgerName, kind: EventKind, object_id: int, fingerprint: str, at: datetime
+    ) -> None:
+        """Reconciliation queued it for this state: the next runs leave it to its message for a while (a message
+        waiting behind a backoff is not queued again every run)."""
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table_name,
+                Key={"pk": {"S": ledger_pk(tenant_id, ledger)}, "sk": {"S": seen_sk(kind, object_id)}},
+                UpdateExpression="SET queued_fingerprint = :fingerprint, queued_at = :at, #ttl = :ttl",
+                ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
+                ExpressionAttributeValues={
+                    ":fingerprint": {"S": fingerprint},
+                    ":at": {"S": at.isoformat(timespec="milliseconds")},
+                    ":ttl": {"N": str(int((at + SEEN_TTL).timestamp()))},
+                },
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailable(f"sync state not saved: {type(error).__name__}") from error
+
     def states(self, tenant_id: str, ledger: LedgerName, objects: Sequence[ObjectRef]) -> dict[ObjectRef, KnownState]:
         """What is known of each object (UNKNOWN for one the table has nothing of)."""
         pk = ledger_pk(tenant_id, ledger)
@@ -102,7 +126,7 @@ class SeenStore:
                 self._table_name: {
                     "Keys": keys,
                     "ConsistentRead": True,
-                    "ProjectionExpression": "sk, fingerprint, #record",
+                    "ProjectionExpression": "sk, fingerprint, queued_fingerprint, queued_at, #record",
                     "ExpressionAttributeNames": {"#record": "record"},
                 }
             }
@@ -128,8 +152,12 @@ def _state(parts: Mapping[str, Mapping[str, Any]]) -> KnownState:
     if record is not None and "record" in record:
         document = json.loads(record["record"]["S"])
         has_documents = bool(document.get("customer_id") or document.get("invoice"))
+    seen = seen or {}
+    queued_at = seen.get("queued_at", {}).get("S")
     return KnownState(
-        fingerprint=seen["fingerprint"]["S"] if seen is not None else None,
+        fingerprint=seen.get("fingerprint", {}).get("S"),
         parked="park" in parts,
         has_documents=has_documents,
+        queued_fingerprint=seen.get("queued_fingerprint", {}).get("S"),
+        queued_at=datetime.fromisoformat(queued_at) if queued_at else None,
     )
