@@ -302,9 +302,9 @@ def test_a_change_made_with_deliver_false_fires_no_webhook_but_is_there(
 ) -> None:
     """Acuity's delivery that failed for good: the appointment or order is in Acuity, no webhook ever came."""
     register(api, receiver.url, "appointment.changed", "order.completed")
-    lost = admin.book_appointment(USER, price="40.00", deliver=False)
-    changed = admin.change_appointment(USER, lost["id"], price="45.00", deliver=False)
-    order = admin.complete_order(USER, total="20.00", deliver=False)
+    lost = admin.book_appointment_without_webhook(USER, price="40.00")
+    changed = admin.change_appointment_without_webhook(USER, lost["id"], price="45.00")
+    order = admin.complete_order_without_webhook(USER, total="20.00")
     assert receiver.received == []
     assert fake.deliveries(USER) == []
     assert api("GET", f"/appointments/{lost['id']}").json()["price"] == "45.00" == changed["price"]

@@ -6,17 +6,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
 
+from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
+from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.store.kms import SecretBox
 from acuity_sync_toolkit.cli.errors import CommandError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
 
 DEV_STATE = Path(".acuity-sync") / "dev.json"
 
@@ -38,9 +41,26 @@ class StackLocation:
     webhook_base_url: str
     endpoint_url: str | None
     region: str | None
+    # By ledger: each one's queue and dead-letter queue (a deployed stack's outputs, or the running dev stack's);
+    # empty when the stack was named by --table alone (the commands that need them say so).
+    queue_urls: dict[LedgerName, str] = field(default_factory=dict)
+    dead_letter_queue_urls: dict[LedgerName, str] = field(default_factory=dict)
 
     def dynamodb(self) -> DynamoDBClient:
         return boto3.client("dynamodb", endpoint_url=self.endpoint_url, region_name=self.region)
+
+    def sqs(self) -> SQSClient:
+        return boto3.client("sqs", endpoint_url=self.endpoint_url, region_name=self.region)
+
+    def queue_url(self, ledger: LedgerName, *, dead_letters: bool = False) -> str:
+        urls = self.dead_letter_queue_urls if dead_letters else self.queue_urls
+        url = urls.get(ledger)
+        if url is None:
+            raise CommandError(
+                f"the {ledger} queue of this stack is not known: pass --stack NAME (a deployed stack's outputs name "
+                "it), or run against `acuity-sync dev`"
+            )
+        return url
 
     def secret_box(self) -> SecretBox:
         """The stack's KMS key, for the secrets in the table."""
@@ -51,6 +71,8 @@ class StackLocation:
 def locate_stack(arguments: argparse.Namespace) -> StackLocation:
     table, key, base = arguments.table, arguments.kms_key_id, arguments.webhook_base_url
     endpoint, region = arguments.endpoint_url, arguments.region
+    queues: dict[LedgerName, str] = {}
+    dead_letters: dict[LedgerName, str] = {}
     if arguments.stack and not (table and key and base):
         cloudformation = boto3.client("cloudformation", endpoint_url=endpoint, region_name=region)
         stacks = cloudformation.describe_stacks(StackName=arguments.stack)["Stacks"]
@@ -60,10 +82,18 @@ def locate_stack(arguments: argparse.Namespace) -> StackLocation:
             key or outputs.get("KmsKeyArn"),
             base or outputs.get("WebhookBaseUrl"),
         )
+        for ledger in ALL_LEDGERS:  # the template's outputs: QuickBooksQueueUrl, QuickBooksDeadLetterQueueUrl ...
+            label = ledger_declaration(ledger).display_name
+            if f"{label}QueueUrl" in outputs:
+                queues[ledger] = outputs[f"{label}QueueUrl"]
+            if f"{label}DeadLetterQueueUrl" in outputs:
+                dead_letters[ledger] = outputs[f"{label}DeadLetterQueueUrl"]
     elif not (table and key and base) and arguments.dev_state.exists():
         dev = json.loads(arguments.dev_state.read_text(encoding="utf-8"))
         table, key, base = table or dev["table_name"], key or dev["kms_key_arn"], base or dev["webhook_base_url"]
         endpoint, region = endpoint or dev["aws_endpoint_url"], region or dev["region"]
+        queues = {LedgerName(name): url for name, url in dev.get("queue_urls", {}).items()}
+        dead_letters = {LedgerName(name): url for name, url in dev.get("dead_letter_queue_urls", {}).items()}
         for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
             os.environ.setdefault(name, value)
     if not (table and key and base):
@@ -71,4 +101,4 @@ def locate_stack(arguments: argparse.Namespace) -> StackLocation:
             "cannot tell which stack to use: pass --stack NAME (a deployed stack), or --table, --kms-key-id and "
             "--webhook-base-url, or start `acuity-sync dev` first"
         )
-    return StackLocation(table, key, base, endpoint, region)
+    return StackLocation(table, key, base, endpoint, region, queues, dead_letters)

@@ -4,6 +4,7 @@ with AcuityAdmin(fake.url) as admin:
     admin.create_account(1234, "key-1234", timezone="America/Denver")
     appointment = admin.book_appointment(1234, firstName="Jane", price="80.00", amountPaid="80.00")
     admin.change_appointment(1234, appointment["id"], canceled=True)
+    admin.change_appointment_without_webhook(1234, appointment["id"], notes="...")  # Acuity's delivery lost
     admin.deliveries(1234)  # every webhook attempt, oldest first
 """
 
@@ -34,21 +35,30 @@ class AcuityAdmin:
         """profile: name, email, timezone, currency, action_format ("plain" | "event"), plan."""
         return self._object("POST", "/_admin/accounts", json={"user_id": user_id, "api_key": api_key, **profile})
 
-    def book_appointment(self, account: int, *, deliver: bool = True, **fields: Any) -> dict[str, Any]:
-        """fields: a partial appointment in Acuity's shape (firstName, datetime, price, amountPaid, ...).
-        `deliver=False`: booked, but no webhook is delivered (Acuity's delivery failed for good)."""
-        return self._object("POST", "/_admin/appointments", params=_params(account, deliver), json=fields)
+    def book_appointment(self, account: int, **fields: Any) -> dict[str, Any]:
+        """fields: a partial appointment in Acuity's shape (firstName, datetime, price, amountPaid, ...)."""
+        return self._object("POST", "/_admin/appointments", params={"account": account}, json=fields)
 
-    def change_appointment(
-        self, account: int, appointment_id: int, *, deliver: bool = True, **changes: Any
-    ) -> dict[str, Any]:
+    def change_appointment(self, account: int, appointment_id: int, **changes: Any) -> dict[str, Any]:
         return self._object(
-            "PATCH", f"/_admin/appointments/{appointment_id}", params=_params(account, deliver), json=changes
+            "PATCH", f"/_admin/appointments/{appointment_id}", params={"account": account}, json=changes
         )
 
-    def complete_order(self, account: int, *, deliver: bool = True, **fields: Any) -> dict[str, Any]:
+    def complete_order(self, account: int, **fields: Any) -> dict[str, Any]:
         """fields: total, status, time, firstName, lastName, phone, email, title, notes."""
-        return self._object("POST", "/_admin/orders", params=_params(account, deliver), json=fields)
+        return self._object("POST", "/_admin/orders", params={"account": account}, json=fields)
+
+    # The same, with `deliver=false`: the change is made but its webhook is lost for good (what reconciliation is
+    # for).
+
+    def book_appointment_without_webhook(self, account: int, **fields: Any) -> dict[str, Any]:
+        return self._object("POST", "/_admin/appointments", params=_lost(account), json=fields)
+
+    def change_appointment_without_webhook(self, account: int, appointment_id: int, **changes: Any) -> dict[str, Any]:
+        return self._object("PATCH", f"/_admin/appointments/{appointment_id}", params=_lost(account), json=changes)
+
+    def complete_order_without_webhook(self, account: int, **fields: Any) -> dict[str, Any]:
+        return self._object("POST", "/_admin/orders", params=_lost(account), json=fields)
 
     def deliveries(self, account: int) -> list[dict[str, Any]]:
         answer = self._call("GET", "/_admin/deliveries", params={"account": account})
@@ -87,6 +97,5 @@ class AcuityAdmin:
         return body
 
 
-def _params(account: int, deliver: bool) -> dict[str, str | int]:
-    """The account, and `deliver=false` only when asked (the default delivers, as Acuity does)."""
-    return {"account": account} if deliver else {"account": account, "deliver": "false"}
+def _lost(account: int) -> dict[str, str | int]:
+    return {"account": account, "deliver": "false"}
