@@ -71,6 +71,8 @@ class ScheduleRunner:
         self._condition = threading.Condition()
         self._stopping = False
         self._advanced = False
+        self._disabled = False
+        self._enabled_again = False
         self._runs: list[ScheduledRun] = []
         self._thread = threading.Thread(target=self._loop, name=f"schedule-{self._rule}", daemon=True)
         self._unsubscribe = clock.on_advance(self._wake)
@@ -89,6 +91,18 @@ class ScheduleRunner:
         if self._schedule.enabled:
             self._thread.start()
         return self
+
+    def disable(self) -> None:
+        """As EventBridge's DisableRule: no run starts until enable() (one in progress finishes)."""
+        with self._condition:
+            self._disabled = True
+
+    def enable(self) -> None:
+        """As EnableRule: the schedule goes on, its next run one period from now."""
+        with self._condition:
+            self._disabled = False
+            self._enabled_again = True
+            self._condition.notify_all()
 
     def runs(self) -> list[ScheduledRun]:
         with self._condition:
@@ -123,6 +137,8 @@ class ScheduleRunner:
 
     def _wake(self) -> None:
         with self._condition:
+            if self._disabled:
+                return  # a disabled rule does not fire, however much time passes
             self._advanced = True
             self._condition.notify_all()
 
@@ -131,11 +147,17 @@ class ScheduleRunner:
         due = time.monotonic() + self._period
         while True:
             with self._condition:
-                while not self._stopping and not self._advanced and time.monotonic() < due:
-                    self._condition.wait(max(0.0, due - time.monotonic()))
+                while not self._stopping and (
+                    self._disabled or (not self._advanced and time.monotonic() < due and not self._enabled_again)
+                ):
+                    self._condition.wait(None if self._disabled else max(0.0, due - time.monotonic()))
                 if self._stopping:
                     return
-                self._advanced = False
+                if self._enabled_again and not self._advanced:
+                    self._enabled_again = False
+                    due = time.monotonic() + self._period
+                    continue
+                self._advanced = self._enabled_again = False
             self._run_once()
             due = time.monotonic() + self._period
 
