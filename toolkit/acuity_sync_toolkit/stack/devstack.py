@@ -308,6 +308,12 @@ class DevStack:
                 acuity.post("/api/v1/webhooks", json={"event": event, "target": target}).raise_for_status()
 
     @property
+    def acuity(self) -> FakeAcuity:
+        """The fake Acuity, for tests that plan faults or read its deliveries."""
+        assert self._acuity is not None, "the stack is not started"
+        return self._acuity
+
+    @property
     def quickbooks(self) -> FakeQuickBooks:
         """The fake QuickBooks, for tests that plan faults or read its state."""
         assert self._quickbooks is not None, "the stack is not started"
