@@ -24,6 +24,7 @@ from acuity_sync.store.parking import ParkedEvent
 from acuity_sync.store.records import RecordKey
 from acuity_sync_toolkit.cli.errors import CommandError
 from acuity_sync_toolkit.cli.operator import Stores, add_operator_options, ledger_choices, open_stores, target_ledgers
+from acuity_sync_toolkit.cli.replay import peek_dead_letters
 
 SYNCED, SKIPPED, PARKED, PENDING, FAILED = "synced", "skipped", "parked", "pending", "failed"
 WROTE = {"written", "in step", "intent resolved"}  # decisions that mean the ledger agrees with Acuity
@@ -289,10 +290,7 @@ def _dead_letters(stores: Stores, ledger: LedgerName, group_id: str) -> int | No
     if url is None:
         return None
     try:
-        from acuity_sync_toolkit.cli.replay import peek_dead_letters
-
-        return sum(
-            1 for message in peek_dead_letters(stores.sqs, url, DLQ_PEEK_MESSAGES) if message.group_id == group_id
-        )
+        letters = peek_dead_letters(stores.sqs, url, DLQ_PEEK_MESSAGES)
+        return sum(1 for letter in letters if letter.group_id == group_id)
     except CommandError:
         return None

@@ -10,9 +10,9 @@ In order, most urgent first:
 5. reconcile TENANTS_PER_RUN tenants (operations/reconcile.py), in turn, while time and the Acuity budget allow;
 6. count the events parked for more than a day (the ParkedEventsOverADay metric, alarmed above 0).
 
-A part that fails (the table or the queue unavailable) does not stop the others; the run then ends in an error, so
-that Lambda retries it and the function's Errors alarm tells someone. One tenant whose Acuity refuses its key is
-not a failure of the run: it is logged and the run goes on.
+A part that fails (the table or the queue unavailable, or a bug) does not stop the others; the run then ends in an
+error, so that the function's Errors alarm tells someone (the next run, five minutes later, tries again). One
+tenant whose Acuity refuses its key is not a failure of the run: it is logged and the run goes on.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from acuity_sync.operations.reconcile import DEFAULT_DAYS, DEFAULT_ORDERS, Recon
 from acuity_sync.operations.refresh import TokenRefresher
 from acuity_sync.operations.resume import Resumer
 from acuity_sync.store.cursors import Cursors
-from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.parking import ParkingLot, ResumeOn
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 
@@ -107,8 +106,8 @@ class Maintenance:
                 continue
             try:
                 part()
-            except StoreUnavailable as error:
-                logger.error("a maintenance part failed; the others ran", extra={"part": name, "error": str(error)})
+            except Exception:
+                logger.exception("a maintenance part failed; the others run", extra={"part": name})
                 report.failed_parts.append(name)
         logger.info("maintenance run", extra=asdict(report))
         if report.failed_parts:

@@ -52,12 +52,19 @@ class TokenRefresher:
             for tenant_id, _lapses_at in self._connections.due_for_refresh(ledger, now + ahead)[:limit]:
                 if not keep_going():
                     return result
-                outcome = self._refresh(tenant_id, ledger)
+                outcome = self._refresh(tenant_id, ledger, now + ahead)
+                if outcome is None:
+                    continue
                 result.add(outcome)
                 count(MetricName.TOKEN_REFRESHES, ledger=ledger, outcome=outcome)
         return result
 
-    def _refresh(self, tenant_id: str, ledger: LedgerName) -> str:
+    def _refresh(self, tenant_id: str, ledger: LedgerName, before: datetime) -> str | None:
+        """The outcome; None when the connection is no longer due (the list is the index's, which may lag a
+        sync's refresh: a second refresh would be harmless, but it is a call for nothing)."""
+        stored = self._connections.read(tenant_id, ledger)
+        if stored is None or stored.refresh_expires_at is None or stored.refresh_expires_at >= before:
+            return None
         try:
             self._keeper.credentials(tenant_id, ledger, force_refresh=True)
         except NeedsReauth:
