@@ -7,7 +7,8 @@ Xero facts this adapter relies on:
   exact payload, so a retried write is answered with the first answer instead of writing twice.
 - A contact's Name is unique among active contacts (A1.1): a taken name becomes "Name (2)", "Name (3)"...
   Contacts are found with `searchTerm`, which the spec documents as case-insensitive over Name, FirstName,
-  LastName, ContactNumber and EmailAddress; the e-mail is then compared on our side.
+  LastName, ContactNumber and EmailAddress; the e-mail is then compared on our side. Xero answers a page of 100
+  contacts at a time (`page`), so every page is read. A contact has no notes field: notes go in its history.
 - Sales invoices are `ACCREC`, created `DRAFT` and found again by our marker in `Reference` (A1.2). Lines name
   their account by `AccountID`, so accounts without a Code work. Xero e-mails only approved invoices and pays
   only AUTHORISED ones (A1.4, A1.5); a draft is `DELETED`, an approved invoice `VOIDED` (A1.3).
