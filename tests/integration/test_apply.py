@@ -3,7 +3,6 @@ ledger write resolved on the next run without a second document."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -20,7 +19,7 @@ from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.record import SyncRecord
 from acuity_sync.domain.settings import Mode
 from acuity_sync.store.audit import AuditTrail
-from acuity_sync.store.customers import CustomerCache
+from acuity_sync.store.customers import ClaimAnswer, CustomerCache
 from acuity_sync.store.records import RecordConflict, RecordKey, RecordStore
 from acuity_sync.sync.apply import Applier, Context
 from acuity_sync.sync.customers import ClaimTiming, OneCustomer
@@ -129,39 +128,77 @@ def test_a_returning_client_costs_no_lookup_when_cached(stack: ProvisionedStack)
     assert ledger.calls.count("find_customer") == 1
 
 
-class RacingLedger(MemoryLedger):
-    """Five syncs of one new client reach the ledger's customer search together (a class series booked at once):
-    each search waits, up to a deadline, until all five are searching, so that none has created the customer
-    yet. With the claim only the holder ever searches, alone, and its wait runs out at the deadline."""
+class Rendezvous:
+    """Five syncs of one new client, lined up: each is counted once it reaches a point of the ledger's customer
+    search, or once it is held back by another's claim on the client (then it never searches). Without the claim,
+    every search starts, and answers, before anyone has created the customer (a class series booked at once); with
+    it, the holder searches alone while the other four wait for its answer."""
 
-    def __init__(self) -> None:
+    def __init__(self, parties: int) -> None:
+        self._parties = parties
+        self._arrived: set[int] = set()
+        self._condition = threading.Condition()
+
+    def arrive(self) -> None:
+        with self._condition:
+            self._arrived.add(threading.get_ident())
+            self._condition.notify_all()
+
+    def all_arrived(self) -> bool:
+        with self._condition:
+            # The deadline only guards the test against a hang; the count decides.
+            return self._condition.wait_for(lambda: len(self._arrived) >= self._parties, timeout=60)
+
+
+class RacingLedger(MemoryLedger):
+    def __init__(self, searching: Rendezvous, answered: Rendezvous) -> None:
         super().__init__()
-        self.searching = threading.Barrier(5, timeout=1.0)
+        self.searching, self.answered = searching, answered
         self.lock = threading.Lock()
 
     def find_customer(self, draft: CustomerDraft) -> str | None:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            self.searching.wait()
+        self.searching.arrive()
+        assert self.searching.all_arrived()
         with self.lock:
-            return super().find_customer(draft)
+            found = super().find_customer(draft)
+        self.answered.arrive()
+        assert self.answered.all_arrived()
+        return found
 
     def create_customer(self, draft: CustomerDraft) -> str:
         with self.lock:
             return super().create_customer(draft)
 
 
+class CountedClaims(CustomerCache):
+    """The table's customer cache; a sync refused the claim is counted as lined up."""
+
+    def __init__(self, stack: ProvisionedStack, *rendezvous: Rendezvous) -> None:
+        super().__init__(
+            boto3.client("dynamodb", region_name=stack.region), stack.table_name, TENANT, LedgerName.QUICKBOOKS
+        )
+        self.rendezvous = rendezvous
+
+    def claim(self, key: str, owner: str, until: datetime, now: datetime) -> ClaimAnswer:
+        answer = super().claim(key, owner, until, now)
+        if not answer.granted and answer.customer_id is None:
+            for point in self.rendezvous:
+                point.arrive()
+        return answer
+
+
 def test_five_simultaneous_bookings_of_a_new_client_make_one_customer(
     stack: ProvisionedStack, atomic_moto: None
 ) -> None:
-    ledger, store = RacingLedger(), store_of(stack)
-    customers = customers_of(stack, ClaimTiming(lease=timedelta(seconds=30), wait=timedelta(seconds=30)))
-    start = threading.Barrier(5)
+    searching, answered = Rendezvous(5), Rendezvous(5)
+    ledger, store = RacingLedger(searching, answered), store_of(stack)
+    timing = ClaimTiming(lease=timedelta(seconds=60), wait=timedelta(seconds=60))
+    customers = OneCustomer(CountedClaims(stack, searching, answered), timing)
 
     def sync(object_id: int) -> SyncRecord:
         key = replace(KEY, object_id=object_id)
         billable = replace(BOOKING, source_id=object_id, payments=())
         applier = Applier(ledger, store, key, TaxMode.NON_TAXABLE, Context("webhook", "r"), customers=customers)
-        start.wait()
         return applier.apply(plan(billable, RULES, ledger.company(), SyncRecord()), billable, SyncRecord())
 
     with ThreadPoolExecutor(max_workers=5) as pool:
