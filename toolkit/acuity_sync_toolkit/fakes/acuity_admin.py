@@ -47,6 +47,12 @@ class AcuityAdmin:
         """fields: total, status, time, firstName, lastName, phone, email, title, notes."""
         return self._object("POST", "/_admin/orders", params={"account": account}, json=fields)
 
+    def add_certificate(self, account: int, certificate: str, type: str, **fields: Any) -> dict[str, Any]:
+        """A code: type "package" | "gift" | "subscription" | "coupon"; fields: email, appointmentTypeIDs,
+        remainingCounts, discountType, discountAmount."""
+        body = {"certificate": certificate, "type": type, **fields}
+        return self._object("POST", "/_admin/certificates", params={"account": account}, json=body)
+
     def deliveries(self, account: int) -> list[dict[str, Any]]:
         answer = self._call("GET", "/_admin/deliveries", params={"account": account})
         if not isinstance(answer, list):
