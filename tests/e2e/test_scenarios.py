@@ -11,7 +11,9 @@ back any setting it changed."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -24,11 +26,13 @@ import httpx
 import pytest
 
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin
 from acuity_sync_toolkit.stack.devstack import DevInfo, DevStack
 from tests.support.scenarios import (
     Books,
     Customer,
+    CustomerDetails,
     FakeLedgerControls,
     Invoice,
     LedgerReader,
@@ -36,6 +40,8 @@ from tests.support.scenarios import (
     controls_for,
     queue_depth,
     reader_for,
+    refresh_snapshot,
+    wait_for,
     wait_until_drained,
 )
 from tests.support.scenarios import changed_settings as settings_changed
@@ -80,6 +86,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, ledger: str) -> Iterator[Dev
 class Scenario:
     """One scenario's view of the stack: act in Acuity as the business, wait, read the ledger's books."""
 
+    dev: DevStack
     info: DevInfo
     ledger: str
     admin: AcuityAdmin
@@ -132,7 +139,7 @@ def scenario(stack: DevStack, ledger: str) -> Iterator[Scenario]:
     reader = reader_for(stack, ledger)
     controls = controls_for(stack, LedgerName(ledger))
     with AcuityAdmin(stack.info.acuity_url) as admin:
-        yield Scenario(stack.info, ledger, admin, reader, controls, uuid.uuid4().hex[:8])
+        yield Scenario(stack, stack.info, ledger, admin, reader, controls, uuid.uuid4().hex[:8])
     reader.close()
 
 
@@ -248,7 +255,9 @@ def test_07_a_free_appointment_is_invoiced_at_zero_only_when_asked(scenario: Sce
 
 def test_08_a_package_code_makes_a_zero_invoice(scenario: Scenario) -> None:
     hal = scenario.client("Hal", "Package")
-    scenario.book(hal, type="Yoga class", price="0.00", certificate="PKG-10CLASS", datetime="2026-12-18T17:00:00-0500")
+    code = f"PKG-10CLASS-{scenario.tag}"
+    scenario.admin.add_certificate(scenario.account, code, "package", email=hal["email"])
+    scenario.book(hal, type="Yoga class", price="0.00", certificate=code, datetime="2026-12-18T17:00:00-0500")
     books = scenario.synced()
     invoice = scenario.only_invoice(books, hal)
     assert (invoice.total, invoice.balance, invoice.date) == (D("0.00"), D("0.00"), "2026-12-18")
@@ -468,3 +477,107 @@ def test_21_an_expired_token_is_refreshed_once_mid_stream(scenario: Scenario) ->
     refused = [status for status in scenario.fake.statuses()[before:] if status == 401]
     assert len(refused) == 1, refused  # the stale token was refused once, then the refreshed one served
     assert queue_depth(scenario.info, scenario.info.dead_letter_queue_urls[scenario.ledger]) == 0
+
+
+# --------------------------------------------------------------------------------------------- 22-25: issue 9, money
+INTAKE = [
+    {
+        "id": 1,
+        "name": "Intake",
+        "values": [{"id": 11, "fieldID": 101, "name": "Allergies", "value": "none"}],
+    }
+]
+
+
+def test_22_client_fields_follow_the_settings(scenario: Scenario) -> None:
+    """By default the phone goes to the customer and neither the booking's notes (which can be private) nor the
+    intake form's answers do; switched on, each goes to the ledger's own field for it."""
+    ada = scenario.client("Ada", "Fields")
+    scenario.book(ada, phone="555-0142", notes="private: knee injury", forms=INTAKE, price="30.00")
+    books = scenario.synced()
+    details = scenario.reader.details(scenario.customer(books, ada).id)
+    assert (details.phone, details.notes) == ("555-0142", "")
+
+    bo = scenario.client("Bo", "Fields")
+    with scenario.settings(customer_fields={"phone": True, "notes": True, "intake_forms": True}):
+        scenario.book(bo, phone="555-0143", notes="prefers mornings", forms=INTAKE, price="30.00")
+        books = scenario.synced()
+    details = scenario.reader.details(scenario.customer(books, bo).id)
+    assert details.phone == "555-0143"
+    assert details.notes == "prefers mornings\n\nIntake form answers:\nAllergies: none"
+
+    cy = scenario.client("Cy", "Fields")
+    with scenario.settings(customer_fields={"phone": False, "notes": False, "intake_forms": False}):
+        scenario.book(cy, phone="555-0144", notes="private", forms=INTAKE, price="30.00")
+        books = scenario.synced()
+    assert scenario.reader.details(scenario.customer(books, cy).id) == CustomerDetails("", "")
+
+
+def test_23_a_package_code_bills_zero_whatever_the_price_and_a_coupon_its_discount(scenario: Scenario) -> None:
+    ida = scenario.client("Ida", "Codes")
+    package, coupon = f"PKG-{scenario.tag}", f"SAVE25-{scenario.tag}"
+    scenario.admin.add_certificate(scenario.account, package, "package", email=ida["email"])
+    scenario.admin.add_certificate(scenario.account, coupon, "coupon", discountType="percentage", discountAmount="25")
+    scenario.book(ida, type="Massage", price="80.00", certificate=package, datetime="2027-01-14T09:00:00-0500")
+    scenario.book(ida, type="Massage", price="80.00", certificate=coupon, datetime="2027-01-15T09:00:00-0500")
+    books = scenario.synced()
+    invoices = sorted(books.invoices_of(scenario.customer(books, ida).id), key=lambda invoice: invoice.date)
+    assert [(i.date, i.total, i.balance) for i in invoices] == [
+        ("2027-01-14", D("0.00"), D("0.00")),
+        ("2027-01-15", D("60.00"), D("60.00")),
+    ]
+    assert f"paid with package code {package}" in one_line(invoices[0]).description
+    assert f"coupon {coupon}" in one_line(invoices[1]).description
+
+
+def test_24_five_bookings_of_a_new_client_at_once_make_one_customer(scenario: Scenario) -> None:
+    """A class series booked at once: five appointments, five FIFO groups, their syncs in parallel. Every customer
+    search of the ledger answers a second late (a slow answer, read before it is held), and the other four are
+    booked once the first sync is searching: their syncs look for the client while the first one's answer is out."""
+    jo = scenario.client("Jo", "Series")
+    controls = scenario.fake
+    search = {"quickbooks": "/query", "xero": "/Contacts", "freshbooks": "users/clients"}[scenario.ledger]
+    controls.fake.plan_fault(controls.company_id, path_contains=search, hang_seconds=1.0, count=5)
+
+    def book(day: int) -> None:
+        scenario.book(jo, type="Pilates class", classID=88, price="25.00", datetime=f"2027-02-0{day}T18:00:00-0500")
+
+    book(1)
+    wait_for(lambda: controls.fake.pending_faults(controls.company_id) < 5, 30, "the first sync's customer search")
+    for day in range(2, 6):
+        book(day)
+    books = scenario.synced(timeout=90)
+    customer = scenario.customer(books, jo)  # exactly one
+    assert len(books.invoices_of(customer.id)) == 5
+
+
+def test_25_a_create_retried_after_a_crash_and_a_reschedule_makes_one_invoice(scenario: Scenario) -> None:
+    """The sync function is killed after the ledger stored the invoice and before our record of it; the appointment
+    is rescheduled before the retry, and the tenant's other ledgers have read it since (their snapshot is the one
+    the retry reads). The retry finds the invoice as it was written and moves it: one invoice, on the new date."""
+    kim = scenario.client("Kim", "Crash")
+    create = {"quickbooks": "/invoice", "xero": "/Invoices", "freshbooks": "invoices/invoices"}[scenario.ledger]
+    scenario.fake.fake.plan_fault(scenario.fake.company_id, path_contains=create, hang_seconds=30)
+    appointment = scenario.book(kim, type="Massage", price="70.00", datetime="2027-03-01T10:00:00-0500")
+
+    def written() -> bool:
+        return any(
+            books.invoices_of(c.id)
+            for books in [scenario.reader.read()]
+            for c in books.customers_with_email(kim["email"])
+        )
+
+    # The reader's own requests must not take the planned hang: it reads once the create has taken it.
+    wait_for(lambda: scenario.fake.fake.pending_faults(scenario.fake.company_id) == 0, 30, "the create to be sent")
+    wait_for(written, 30, "the invoice to be written")
+    function = ledger_declaration(LedgerName(scenario.ledger)).sync_function
+    pids = scenario.dev.worker_pids(function)
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    assert pids
+    scenario.change(appointment, datetime="2027-03-08T11:00:00-0500")
+    refresh_snapshot(scenario.info, int(appointment["id"]))
+    books = scenario.synced(timeout=120)
+    invoice = scenario.only_invoice(books, kim)
+    assert (invoice.date, invoice.total) == ("2027-03-08", D("70.00"))
+    assert "Mar 8 2027" in one_line(invoice).description

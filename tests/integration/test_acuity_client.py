@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from acuity_sync.acuity.client import (
+    AcuityBadData,
     AcuityBadResponse,
     AcuityClient,
     AcuityCredentialsRefused,
@@ -25,9 +26,10 @@ from acuity_sync.acuity.client import (
     AcuityUnavailable,
 )
 from acuity_sync.acuity.models import OrderStatus
+from acuity_sync.domain.billable import CodeKind
 from acuity_sync.secret import Secret
 from acuity_sync_toolkit.fakes.acuity import MAX_WEBHOOKS_PER_ACCOUNT, FakeAcuity
-from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin
+from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin, AcuityAdminError
 from acuity_sync_toolkit.fakes.clock import FakeClock
 
 USER, KEY = 1001, "key-one-SECRET-value"
@@ -97,6 +99,7 @@ def test_me(client: AcuityClient) -> None:
 
 
 def test_appointment_and_its_payments(client: AcuityClient, admin: AcuityAdmin) -> None:
+    admin.add_certificate(USER, "PKG-7", "package", email=EMAIL)
     booked = admin.book_appointment(
         USER,
         firstName="Jane",
@@ -149,6 +152,55 @@ def test_order_and_orders(client: AcuityClient, admin: AcuityAdmin) -> None:
     assert [order.id for order in orders] == [newer["id"], older["id"]]  # most recent first
     assert orders[0].localised(me.timezone).utcoffset() == timedelta(hours=-6)  # MDT from 2025-03-09
     assert [order.id for order in client.orders(max=1)] == [newer["id"]]
+
+
+def test_codes_are_checked_listed_and_told_apart(client: AcuityClient, admin: AcuityAdmin) -> None:
+    admin.add_certificate(USER, "PKG-10", "package", email=EMAIL, remainingCounts=1, appointmentTypeIDs=[7])
+    admin.add_certificate(USER, "GIFT-1", "gift", email=EMAIL)
+    admin.add_certificate(USER, "SUB-1", "subscription", email=EMAIL)
+    admin.add_certificate(USER, "SPRING20", "coupon", discountType="percentage", discountAmount="20")
+    checked = client.check_certificate("pkg-10", 7)
+    assert checked is not None
+    assert (checked.certificate, checked.kind, checked.product_id is not None) == ("PKG-10", CodeKind.PACKAGE, True)
+    assert client.check_certificate("PKG-10", 8) is None  # not for that appointment type: Acuity's 400
+    assert client.check_certificate("NOPE") is None
+    coupon = client.check_certificate("SPRING20")
+    assert coupon is not None
+    assert (coupon.kind, coupon.coupon_id is not None) == (CodeKind.COUPON, True)
+    assert sorted(c.certificate for c in client.certificates(email=EMAIL)) == ["GIFT-1", "PKG-10", "SUB-1"]
+    assert [c.certificate for c in client.certificates(appointment_type_id=8)] == ["GIFT-1", "SUB-1"]
+    kinds = {code: client.code_kind(code, 7, EMAIL) for code in ("PKG-10", "GIFT-1", "SUB-1", "SPRING20", "NOPE")}
+    assert kinds == {
+        "PKG-10": CodeKind.PACKAGE,
+        "GIFT-1": CodeKind.GIFT,
+        "SUB-1": CodeKind.SUBSCRIPTION,
+        "SPRING20": CodeKind.COUPON,
+        "NOPE": CodeKind.UNKNOWN,
+    }
+
+
+def test_booking_with_a_code_redeems_it_and_a_cancellation_gives_a_package_use_back(
+    client: AcuityClient, admin: AcuityAdmin
+) -> None:
+    admin.add_certificate(USER, "PKG-1", "package", email=EMAIL, remainingCounts=1)
+    admin.add_certificate(USER, "TENOFF", "coupon", discountAmount="10.00")
+    booked = admin.book_appointment(USER, firstName="Jane", email=EMAIL, price="80.00", certificate="PKG-1")
+    assert client.check_certificate("PKG-1") is None  # its last use taken
+    assert client.code_kind("PKG-1", None, EMAIL) is CodeKind.PACKAGE  # still listed, used up
+    with pytest.raises(AcuityAdminError, match="PKG-1"):
+        admin.book_appointment(USER, firstName="Jo", email=EMAIL, price="80.00", certificate="PKG-1")
+    with pytest.raises(AcuityAdminError, match="is not valid"):
+        admin.book_appointment(USER, firstName="Jo", email=EMAIL, price="80.00", certificate="UNKNOWN")
+    admin.change_appointment(USER, booked["id"], canceled=True)
+    assert client.check_certificate("PKG-1") is not None  # "credit for the appointment will go back"
+    discounted = client.appointment(
+        admin.book_appointment(USER, firstName="Jo", email=EMAIL, price="80.00", certificate="TENOFF")["id"]
+    )
+    assert (discounted.price, discounted.price_sold, discounted.certificate) == (
+        Decimal("80.00"),
+        Decimal("70.00"),
+        "TENOFF",
+    )
 
 
 def test_webhooks_are_created_listed_and_deleted(client: AcuityClient) -> None:
@@ -326,8 +378,11 @@ def test_a_refused_connection_is_unavailable() -> None:
 )
 def test_unreadable_bodies_are_bad_responses(content: bytes, match: str) -> None:
     client = scripted(always(httpx.Response(200, content=content)))
-    with pytest.raises(AcuityBadResponse, match=match):
+    with pytest.raises(AcuityBadResponse, match=match) as bad:
         client.me()
+    # JSON of the wrong shape is bad data (parked: reading again reads the same); a body that is not JSON at all
+    # (a proxy's error page) may pass, and is retried.
+    assert isinstance(bad.value, AcuityBadData) is (match == "could not read")
 
 
 def test_a_bad_appointment_names_the_field_but_never_the_values() -> None:
@@ -342,7 +397,7 @@ def test_a_bad_appointment_names_the_field_but_never_the_values() -> None:
         "duration": "60",
     }
     client = scripted(always(httpx.Response(200, json=payload)))
-    with pytest.raises(AcuityBadResponse) as bad:
+    with pytest.raises(AcuityBadData) as bad:
         client.appointment(5)
     assert "price" in str(bad.value)
     assert "cent" in str(bad.value)

@@ -3,21 +3,26 @@ ledger write resolved on the next run without a second document."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import boto3
 import pytest
 
 from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
-from acuity_sync.domain.documents import TaxMode
+from acuity_sync.domain.documents import CustomerDraft, TaxMode
+from acuity_sync.domain.errors import Transient
 from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.record import SyncRecord
 from acuity_sync.domain.settings import Mode
 from acuity_sync.store.audit import AuditTrail
+from acuity_sync.store.customers import ClaimAnswer, CustomerCache
 from acuity_sync.store.records import RecordConflict, RecordKey, RecordStore
 from acuity_sync.sync.apply import Applier, Context
+from acuity_sync.sync.customers import ClaimTiming, OneCustomer
 from acuity_sync.sync.plan import Rules, plan
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 from tests.support.memory_ledger import Crash, MemoryLedger
@@ -107,23 +112,140 @@ def test_the_record_is_written_only_on_the_version_that_was_read(stack: Provisio
         store.commit(KEY, record, None)  # a stale writer
 
 
+def customers_of(stack: ProvisionedStack, timing: ClaimTiming = ClaimTiming()) -> OneCustomer:  # noqa: B008
+    dynamodb = boto3.client("dynamodb", region_name=stack.region)
+    return OneCustomer(CustomerCache(dynamodb, stack.table_name, TENANT, LedgerName.QUICKBOOKS), timing)
+
+
 def test_a_returning_client_costs_no_lookup_when_cached(stack: ProvisionedStack) -> None:
-    class Cache:
-        def __init__(self) -> None:
-            self.ids: dict[str, str] = {}
-
-        def get(self, email: str) -> str | None:
-            return self.ids.get(email.lower())
-
-        def put(self, email: str, customer_id: str) -> None:
-            self.ids[email.lower()] = customer_id
-
-    cache, ledger = Cache(), MemoryLedger()
-    store = store_of(stack)
+    ledger, store, customers = MemoryLedger(), store_of(stack), customers_of(stack)
     for object_id in (1, 2):
         key = replace(KEY, object_id=object_id)
         billable = replace(BOOKING, source_id=object_id)
-        applier = Applier(ledger, store, key, TaxMode.NON_TAXABLE, Context("webhook", "r"), customers=cache)
+        applier = Applier(ledger, store, key, TaxMode.NON_TAXABLE, Context("webhook", "r"), customers=customers)
         applier.apply(plan(billable, RULES, ledger.company(), SyncRecord()), billable, SyncRecord())
     assert len(ledger.customers) == 1
     assert ledger.calls.count("find_customer") == 1
+
+
+class Rendezvous:
+    """Five syncs of one new client, lined up: each is counted once it reaches a point of the ledger's customer
+    search, or once it is held back by another's claim on the client (then it never searches). Without the claim,
+    every search starts, and answers, before anyone has created the customer (a class series booked at once); with
+    it, the holder searches alone while the other four wait for its answer."""
+
+    def __init__(self, parties: int) -> None:
+        self._parties = parties
+        self._arrived: set[int] = set()
+        self._condition = threading.Condition()
+
+    def arrive(self) -> None:
+        with self._condition:
+            self._arrived.add(threading.get_ident())
+            self._condition.notify_all()
+
+    def all_arrived(self) -> bool:
+        with self._condition:
+            # The deadline only guards the test against a hang; the count decides.
+            return self._condition.wait_for(lambda: len(self._arrived) >= self._parties, timeout=60)
+
+
+class RacingLedger(MemoryLedger):
+    def __init__(self, searching: Rendezvous, answered: Rendezvous) -> None:
+        super().__init__()
+        self.searching, self.answered = searching, answered
+        self.lock = threading.Lock()
+
+    def find_customer(self, draft: CustomerDraft) -> str | None:
+        self.searching.arrive()
+        assert self.searching.all_arrived()
+        with self.lock:
+            found = super().find_customer(draft)
+        self.answered.arrive()
+        assert self.answered.all_arrived()
+        return found
+
+    def create_customer(self, draft: CustomerDraft) -> str:
+        with self.lock:
+            return super().create_customer(draft)
+
+
+class CountedClaims(CustomerCache):
+    """The table's customer cache; a sync refused the claim is counted as lined up."""
+
+    def __init__(self, stack: ProvisionedStack, *rendezvous: Rendezvous) -> None:
+        super().__init__(
+            boto3.client("dynamodb", region_name=stack.region), stack.table_name, TENANT, LedgerName.QUICKBOOKS
+        )
+        self.rendezvous = rendezvous
+
+    def claim(self, key: str, owner: str, until: datetime, now: datetime) -> ClaimAnswer:
+        answer = super().claim(key, owner, until, now)
+        if not answer.granted and answer.customer_id is None:
+            for point in self.rendezvous:
+                point.arrive()
+        return answer
+
+
+def test_five_simultaneous_bookings_of_a_new_client_make_one_customer(
+    stack: ProvisionedStack, atomic_moto: None
+) -> None:
+    searching, answered = Rendezvous(5), Rendezvous(5)
+    ledger, store = RacingLedger(searching, answered), store_of(stack)
+    timing = ClaimTiming(lease=timedelta(seconds=60), wait=timedelta(seconds=60))
+    customers = OneCustomer(CountedClaims(stack, searching, answered), timing)
+
+    def sync(object_id: int) -> SyncRecord:
+        key = replace(KEY, object_id=object_id)
+        billable = replace(BOOKING, source_id=object_id, payments=())
+        applier = Applier(ledger, store, key, TaxMode.NON_TAXABLE, Context("webhook", "r"), customers=customers)
+        return applier.apply(plan(billable, RULES, ledger.company(), SyncRecord()), billable, SyncRecord())
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        records = list(pool.map(sync, range(1, 6)))
+    assert len(ledger.customers) == 1
+    assert {record.customer_id for record in records} == set(ledger.customers)
+    assert ledger.calls.count("find_customer") == 1  # the claim's holder looked; the others reused its answer
+    assert len(ledger.invoices) == 5
+
+
+def test_a_claim_whose_holder_died_lapses_and_the_next_sync_finds_what_it_made(stack: ProvisionedStack) -> None:
+    """The holder created the customer and died before publishing it: after the claim's lease the next sync
+    claims again, finds the customer in the ledger by e-mail and adds none."""
+    ledger, store = MemoryLedger(), store_of(stack)
+    clock = [datetime(2026, 12, 1, tzinfo=UTC)]
+    dynamodb = boto3.client("dynamodb", region_name=stack.region)
+    cache = CustomerCache(dynamodb, stack.table_name, TENANT, LedgerName.QUICKBOOKS)
+    timing = ClaimTiming(lease=timedelta(seconds=60), wait=timedelta(0))
+    assert cache.claim("jane@example.com", "dead-holder", clock[0] + timing.lease, clock[0]).granted
+    ledger.create_customer(CustomerDraft("Jane", "Doe", "jane@example.com"))  # made, never published
+    customers = OneCustomer(cache, timing, clock=lambda: clock[0])
+    applier = Applier(ledger, store, KEY, TaxMode.NON_TAXABLE, Context("webhook", "r"), customers=customers)
+    billable = replace(BOOKING, payments=())
+    with pytest.raises(Transient, match="another sync is adding this client"):
+        applier.apply(plan(billable, RULES, ledger.company(), SyncRecord()), billable, SyncRecord())
+    clock[0] += timedelta(seconds=61)
+    stored = store.load(KEY)
+    record = applier.resolve(billable, stored.record, stored.pending)
+    assert applier.apply(plan(billable, RULES, ledger.company(), record), billable, record).customer_id == "C1"
+    second = Applier(ledger, store, replace(KEY, object_id=2), TaxMode.NON_TAXABLE, Context("w", "r"), customers)
+    booked_again = replace(billable, source_id=2)
+    assert second.apply(plan(booked_again, RULES, ledger.company(), SyncRecord()), booked_again, SyncRecord())
+    assert list(ledger.customers) == ["C1"]
+    assert cache.get("JANE@example.com") == "C1"  # published by the claim the next booking took
+
+
+def test_a_create_retried_after_a_reschedule_is_found_and_moved_not_made_twice(stack: ProvisionedStack) -> None:
+    """The invoice was written, the process died before the record was, and the appointment was rescheduled
+    before the retry: the retry finds the invoice as it was written (the intent kept its date) and then moves it."""
+    ledger = MemoryLedger(crash_after="create_invoice", finds_by_date=True)  # as QuickBooks finds invoices
+    booked = replace(BOOKING, payments=())
+    with pytest.raises(Crash):
+        sync_once(stack, ledger, booked)
+    moved = replace(booked, service_date=date(2026, 12, 10), description="Massage, moved")
+    record = sync_once(stack, ledger, moved)
+    (invoice,) = ledger.invoices.values()
+    assert invoice.txn_date == date(2026, 12, 10)  # updated to the new date after it was found
+    assert record.invoice is not None
+    assert (record.invoice.txn_date, record.invoice.memo) == (date(2026, 12, 10), "Massage, moved")
+    assert ledger.calls.count("create_invoice") == 1

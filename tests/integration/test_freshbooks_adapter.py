@@ -181,6 +181,36 @@ def test_names_need_not_be_unique_and_a_client_without_email_is_found_by_name_an
     assert ledger.find_customer(replace(walk_in, phone="555-0000")) is None
 
 
+def test_a_client_without_email_is_never_found_by_name_alone(books: Books, ledger: FreshBooksLedger) -> None:
+    ledger.create_customer(CustomerDraft("Eve", "Stone", None))  # an Eve Stone booked without e-mail or phone
+    assert ledger.find_customer(CustomerDraft("Eve", "Stone", None, "555-0123")) is None
+    kept_apart = CustomerDraft("Eve", "Stone", None, name_suffix="Acuity appointment 1000123")
+    assert ledger.find_customer(kept_apart) is None
+    apart = ledger.create_customer(kept_apart)
+    assert ledger.find_customer(kept_apart) == apart
+    assert ledger.find_customer(replace(kept_apart, name_suffix="Acuity appointment 1000124")) is None
+    assert [c["organization"] for c in books.state("clients")] == [
+        "Eve Stone",
+        "Eve Stone (Acuity appointment 1000123)",
+    ]
+
+
+def test_phone_notes_and_intake_answers_go_where_freshbooks_keeps_them(books: Books, ledger: FreshBooksLedger) -> None:
+    draft = replace(JANE, notes="Prefers mornings", form_answers=(("Allergies", "none"),))
+    client_id = ledger.create_customer(draft)
+    response = httpx.get(
+        f"{books.fake.url}/accounting/account/{ACCOUNT}/users/clients/{client_id}",
+        headers={"Authorization": f"Bearer {books.token}"},
+    )
+    client = response.json()["response"]["result"]["client"]
+    assert (client["mob_phone"], client["note"]) == (
+        "555-0100",
+        "Prefers mornings\n\nIntake form answers:\nAllergies: none",
+    )
+    bare = ledger.create_customer(CustomerDraft("Kim", "Lo", "kim@example.com"))
+    assert next(c for c in books.state("clients") if str(c["id"]) == bare)["note"] is None
+
+
 # ----------------------------------------------------------------------------------------------- invoices
 def test_a_new_invoice_is_a_draft_to_the_cent_with_our_reference(books: Books, ledger: FreshBooksLedger) -> None:
     customer_id = ledger.create_customer(JANE)

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import itertools
 import json
-import logging
 import os
 import secrets
 import threading
@@ -22,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser.models import SqsModel
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
 from acuity_sync_toolkit.stack.functions import FunctionSpec, QueueSource
@@ -231,28 +229,16 @@ class Harness:
             pool.close()
 
 
-@pytest.fixture(scope="module")
-def endpoint_url() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def harness(endpoint_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Harness]:
+def harness(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Harness]:
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     # A fresh stack per test on the module's server: its queues start empty.
-    stack = provision(TEMPLATE, stack_name=f"pollers-{secrets.token_hex(4)}", endpoint_url=endpoint_url, region=REGION)
-    sqs = boto3.client("sqs", endpoint_url=endpoint_url, region_name=REGION)
-    test_harness = Harness(stack, sqs, ConsumerLog(tmp_path / "consumer.jsonl"), endpoint_url)
+    stack = provision(TEMPLATE, stack_name=f"pollers-{secrets.token_hex(4)}", endpoint_url=moto_server, region=REGION)
+    sqs = boto3.client("sqs", endpoint_url=moto_server, region_name=REGION)
+    test_harness = Harness(stack, sqs, ConsumerLog(tmp_path / "consumer.jsonl"), moto_server)
     try:
         yield test_harness
     finally:

@@ -110,6 +110,46 @@ def test_an_invoice_is_created_to_the_cent_and_found_again_by_customer_date_and_
     assert stored["TxnDate"] == "2026-12-03"
 
 
+def test_our_marker_is_matched_exactly_never_inside_a_longer_one(books: Books) -> None:
+    """Appointment 12's retry must not take appointment 123's invoice (same client, same day) for its own."""
+    customer_id = books.ledger.create_customer(JANE)
+    other = books.ledger.create_invoice(invoice_draft(customer_id, reference="acuity:appointment:123"))
+    ours = invoice_draft(customer_id, reference="acuity:appointment:12")
+    assert books.ledger.find_invoice(ours.reference, ours) is None
+    mine = books.ledger.create_invoice(ours)
+    assert books.ledger.find_invoice(ours.reference, ours) == mine
+    voided = books.ledger.void_invoice(other.id)  # "Voided - acuity:appointment:123": still a whole word there
+    assert books.ledger.find_invoice("acuity:appointment:123", replace(ours, reference="acuity:appointment:123")) == (
+        voided
+    )
+
+
+def test_a_customer_without_email_is_found_by_name_and_phone_never_by_name_alone(books: Books) -> None:
+    ledger = books.ledger
+    ledger.create_customer(CustomerDraft("Sam", "Lee", "sam@example.com"))  # "Sam Lee", with an e-mail
+    walk_in = CustomerDraft("Sam", "Lee", None, "(555) 010-0199")
+    assert ledger.find_customer(walk_in) is None  # the name alone is not enough
+    sam = ledger.create_customer(walk_in)  # "Sam Lee (2)"
+    assert ledger.find_customer(replace(walk_in, phone="555-010-0199")) == sam  # the same digits
+    assert ledger.find_customer(replace(walk_in, phone="555-000-0000")) is None
+    kept_apart = CustomerDraft("Sam", "Lee", None, name_suffix="Acuity appointment 1000123")
+    assert ledger.find_customer(kept_apart) is None
+    apart = ledger.create_customer(kept_apart)
+    assert ledger.find_customer(kept_apart) == apart
+    names = sorted(c["DisplayName"] for c in books.fake.state(REALM)["Customer"])
+    assert names == ["Sam Lee", "Sam Lee (2)", "Sam Lee (Acuity appointment 1000123)"]
+
+
+def test_phone_notes_and_intake_answers_go_where_quickbooks_keeps_them(books: Books) -> None:
+    draft = replace(JANE, notes="Prefers mornings", form_answers=(("Allergies", "none"), ("First visit?", "yes")))
+    books.ledger.create_customer(draft)
+    (stored,) = books.fake.state(REALM)["Customer"]
+    assert stored["PrimaryPhone"] == {"FreeFormNumber": "555-0100"}
+    assert stored["Notes"] == "Prefers mornings\n\nIntake form answers:\nAllergies: none\nFirst visit?: yes"
+    books.ledger.create_customer(CustomerDraft("Kim", "Lo", "kim@example.com"))
+    assert "Notes" not in next(c for c in books.fake.state(REALM)["Customer"] if c["DisplayName"] == "Kim Lo")
+
+
 def test_an_invoice_with_a_number_template_is_found_by_its_number(books: Books) -> None:
     customer_id = books.ledger.create_customer(JANE)
     draft = invoice_draft(customer_id, number="ACU-1001")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -15,18 +16,20 @@ import pytest
 from acuity_sync.acuity.client import AcuityClient
 from acuity_sync.domain.budget import Budget
 from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected
-from acuity_sync.domain.message import SyncRequest
+from acuity_sync.domain.message import Origin, SyncRequest
 from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.budgets import BudgetStore, Wait
-from acuity_sync.store.parking import ParkingLot, ResumeOn
+from acuity_sync.store.codes import CodeBook
+from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordStore
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.service import Outcome, SyncService
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
+from acuity_sync_toolkit.fakes.acuity.entities import OMIT
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 from tests.support.aws import add_tenant, tenant_store
 from tests.support.bookings import booking
@@ -221,3 +224,111 @@ def test_every_outcome_has_an_audit_entry_even_when_nothing_was_written(world: W
     world.service().sync(request(appointment))
     decisions = [entry["decision"] for entry in audit(world, appointment)]
     assert decisions[-1] == "in step"
+
+
+# --------------------------------------------------------------------------------------------- issue 9: money
+def parked(world: World, object_id: int) -> ParkedEvent | None:
+    lot = ParkingLot(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name)
+    return lot.get(request(object_id), LedgerName.QUICKBOOKS)
+
+
+@pytest.mark.parametrize(
+    ("served", "words"),
+    [
+        ({"price": "-5.00"}, "a negative amount is not expected from Acuity"),
+        ({"price": "80.005"}, "more precision than a cent"),
+        ({"price": OMIT}, "price: Field required"),
+    ],
+)
+def test_bad_data_from_acuity_is_parked_with_its_reason_not_retried(
+    world: World, served: dict[str, Any], words: str
+) -> None:
+    appointment = world.book()
+    world.acuity.serve_raw(USER, appointment, served)
+    result = world.service().sync(request(appointment))
+    assert result.outcome is Outcome.PARKED  # not RETRY: reading it again 25 times reads the same
+    event = parked(world, appointment)
+    assert event is not None
+    assert (event.reason, event.resume_on) == ("acuity_bad_data", ResumeOn.ACUITY_CHANGE)
+    assert words in event.detail
+    assert "it syncs again when the appointment changes in Acuity" in event.detail
+    assert not world.ledger.invoices
+    world.acuity.serve_raw(USER, appointment, {"price": "80.00"})  # the owner fixes it: Acuity's next webhook
+    later = request(appointment, received=datetime.now(UTC) + timedelta(seconds=1))
+    assert world.service().sync(later).outcome is Outcome.SYNCED
+    assert parked(world, appointment) is None
+
+
+def test_a_profile_without_a_currency_reads_it_from_acuity_once(world: World) -> None:
+    tenants = tenant_store(world.stack)
+    tenants.set_currency(TENANT, "")  # stored before the currency was read at onboarding
+    world.ledger.info = replace(world.ledger.info, home_currency="EUR")
+    first, second = world.book(), world.book()
+    result = world.service().sync(request(first))
+    assert result.outcome is Outcome.PARKED  # USD (Acuity's GET /me) against EUR: checked, not skipped
+    assert "Acuity charges in USD" in result.detail
+    assert world.acuity_requests.count("/api/v1/me") == 1
+    profile = tenants.get(TENANT)
+    assert profile is not None
+    assert profile.currency == "USD"  # kept: the next sync, in any container, reads no /me
+    world.service().sync(request(second))
+    assert world.acuity_requests.count("/api/v1/me") == 1
+    assert not world.ledger.invoices
+
+
+@pytest.mark.parametrize("kind", ["package", "gift", "subscription"])
+def test_a_prepaid_code_bills_zero_and_is_looked_up_once_per_tenant(world: World, kind: str) -> None:
+    world.acuity.add_certificate(
+        USER, {"certificate": "CODE-1", "type": kind, "email": "jane@example.com", "remainingCounts": 5}
+    )
+    codes = CodeBook(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name)
+    first, second = world.book(certificate="CODE-1"), world.book(certificate="code-1")
+    assert world.service(codes=codes).sync(request(first)).outcome is Outcome.SYNCED
+    xero = MemoryLedger(name=LedgerName.XERO)
+    fresh_container = CodeBook(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name)
+    world.service(LedgerName.XERO, ledger_for=lambda _p, _s: xero, codes=fresh_container).sync(request(first))
+    world.service(codes=codes).sync(request(second))
+    assert [invoice.total for invoice in world.ledger.invoices.values()] == [Decimal("0.00"), Decimal("0.00")]
+    assert [invoice.total for invoice in xero.invoices.values()] == [Decimal("0.00")]
+    lookups = [path for path in world.acuity_requests if path.startswith("/api/v1/certificates")]
+    assert lookups == ["/api/v1/certificates/check"]  # once for the tenant: not per ledger, not per booking
+    rules = [entry["rule"] for entry in audit(world, first)]
+    assert "prepaid_code_billed_at_zero" in rules
+
+
+def test_a_package_whose_last_use_this_booking_took_is_found_among_the_certificates(world: World) -> None:
+    world.acuity.add_certificate(
+        USER, {"certificate": "LAST-1", "type": "package", "email": "jane@example.com", "remainingCounts": 1}
+    )
+    codes = CodeBook(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name)
+    appointment = world.book(certificate="LAST-1")
+    assert world.service(codes=codes).sync(request(appointment)).outcome is Outcome.SYNCED
+    assert [invoice.total for invoice in world.ledger.invoices.values()] == [Decimal("0.00")]
+    lookups = [path for path in world.acuity_requests if path.startswith("/api/v1/certificates")]
+    assert lookups == ["/api/v1/certificates/check", "/api/v1/certificates"]  # used up: the check refuses it
+
+
+def test_a_coupon_bills_the_discounted_price(world: World) -> None:
+    world.acuity.add_certificate(
+        USER, {"certificate": "SPRING20", "type": "coupon", "discountType": "percentage", "discountAmount": "20"}
+    )
+    codes = CodeBook(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name)
+    appointment = world.book(certificate="SPRING20", price="80.00")
+    assert world.service(codes=codes).sync(request(appointment)).outcome is Outcome.SYNCED
+    assert [invoice.total for invoice in world.ledger.invoices.values()] == [Decimal("64.00")]
+
+
+def test_booked_before_the_connection_is_skipped_unless_backfilled(world: World) -> None:
+    connected = datetime.now(UTC)
+    before = world.book(datetimeCreated=(connected - timedelta(days=3)).isoformat())
+    service = world.service(connected_at=lambda _tenant: connected)
+    result = service.sync(request(before))
+    assert result.outcome is Outcome.SKIPPED
+    assert audit(world, before)[-1]["rule"] == "booked_before_connection"
+    assert not world.ledger.invoices
+    backfill = request(before).requeued(Origin.BACKFILL, "backfill-1", datetime.now(UTC).isoformat())
+    assert service.sync(backfill).outcome is Outcome.SYNCED
+    assert len(world.ledger.invoices) == 1
+    after = world.book()
+    assert service.sync(request(after)).outcome is Outcome.SYNCED
+    assert len(world.ledger.invoices) == 2

@@ -139,7 +139,8 @@ def test_a_contact_is_found_by_email_in_any_case(org: Org) -> None:
     ledger.create_customer(CustomerDraft("Mary", "Jane", "mary.jane.doe@example.com"))  # a near miss
     assert ledger.find_customer(replace(JANE, email="JANE.Doe@Example.COM")) == contact_id
     assert [c["EmailAddress"] for c in org.state("Contacts")] == ["jane.doe@example.com", "mary.jane.doe@example.com"]
-    assert org.calls()[-1].query == {"searchTerm": "JANE.Doe@Example.COM"}  # case-insensitive in Xero's spec
+    # searchTerm is case-insensitive in Xero's spec; Xero answers one page of 100 even when none is asked for
+    assert org.calls()[-1].query == {"searchTerm": "JANE.Doe@Example.COM", "page": "1", "pageSize": "100"}
 
 
 def test_a_contact_name_already_taken_gets_a_number(org: Org) -> None:
@@ -158,6 +159,48 @@ def test_a_contact_without_email_is_found_by_name_and_phone(org: Org) -> None:
     contact_id = ledger.create_customer(no_email)  # "Jane Doe (2)"
     assert ledger.find_customer(no_email) == contact_id
     assert ledger.find_customer(replace(no_email, phone="555-0000")) is None
+
+
+def test_a_contact_without_email_or_phone_is_never_found_by_name_alone(org: Org) -> None:
+    ledger = org.ledger()
+    ledger.create_customer(CustomerDraft("Eve", "Stone", None))  # another Eve Stone, booked without either
+    kept_apart = CustomerDraft("Eve", "Stone", None, name_suffix="Acuity appointment 1000123")
+    assert ledger.find_customer(kept_apart) is None
+    contact_id = ledger.create_customer(kept_apart)
+    assert ledger.find_customer(kept_apart) == contact_id  # its own name finds it again (a retry after a crash)
+    assert ledger.find_customer(replace(kept_apart, name_suffix="Acuity appointment 1000124")) is None
+    names = [c["Name"] for c in org.state("Contacts")]
+    assert names == ["Eve Stone", "Eve Stone (Acuity appointment 1000123)"]
+
+
+def test_a_contact_search_reads_every_page(org: Org) -> None:
+    """Xero answers a search a page (100) at a time: a walk-in client whose contact comes after 230 others the
+    search also matches is found on the third page, not added again."""
+    organisation = org.fake.organisation(TENANT)
+    assert organisation is not None
+    now = org.fake.clock.now()
+    for number in range(230):
+        organisation.save_contact({"Name": f"Pat Lee {number}"}, create_only=True, now=now)
+    walk_in = CustomerDraft("Pat", "Lee", None, "555-0142")
+    contact_id = org.ledger().create_customer(walk_in)
+    assert org.ledger().find_customer(walk_in) == contact_id
+    pages = [call.query.get("page") for call in org.calls() if call.method == "GET" and call.path.endswith("/Contacts")]
+    assert pages == ["1", "2", "3"]
+
+
+def test_phone_notes_and_intake_answers_go_where_xero_keeps_them(org: Org) -> None:
+    ledger = org.ledger()
+    draft = replace(JANE, phone="555-0100", notes="Prefers mornings", form_answers=(("Allergies", "none"),))
+    contact_id = ledger.create_customer(draft)
+    (contact,) = org.state("Contacts")
+    assert contact["Phones"] == [{"PhoneType": "MOBILE", "PhoneNumber": "555-0100"}]
+    history = org.http.get(
+        f"{org.fake.url}/api.xro/2.0/Contacts/{contact_id}/History",
+        headers={"Authorization": f"Bearer {org.tokens(False).reveal()}", "xero-tenant-id": TENANT},
+    ).json()["HistoryRecords"]
+    assert [record["Details"] for record in history] == ["Prefers mornings\n\nIntake form answers:\nAllergies: none"]
+    ledger.create_customer(CustomerDraft("Kim", "Lo", "kim@example.com"))  # nothing to note: no history call
+    assert sum(1 for call in org.calls() if call.path.endswith("/History")) == 2  # the PUT and the GET above
 
 
 # --------------------------------------------------------------------------------------------- invoices

@@ -41,6 +41,7 @@ class MemoryLedger:
     emails: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     crash_after: str | None = None  # the name of the write after which to crash, once
+    finds_by_date: bool = False  # find_invoice as QuickBooks can: by our marker on the customer's invoices of a day
     refuse_with: LedgerError | None = None  # raised instead of the next create, once
 
     def _refuse(self) -> None:
@@ -77,10 +78,17 @@ class MemoryLedger:
         self._done("create_customer")
         return customer_id
 
-    def find_invoice(self, reference: str, draft: InvoiceDraft | None = None) -> LedgerInvoice | None:  # noqa: ARG002
+    def find_invoice(self, reference: str, draft: InvoiceDraft | None = None) -> LedgerInvoice | None:
         self.calls.append("find_invoice")
         invoice_id = self.references.get(reference)
-        return None if invoice_id is None else self.invoices[invoice_id]
+        if invoice_id is None:
+            return None
+        invoice = self.invoices[invoice_id]
+        if self.finds_by_date and (
+            draft is None or (draft.customer_id, draft.txn_date) != (invoice.customer_id, invoice.txn_date)
+        ):
+            return None
+        return invoice
 
     def create_invoice(self, draft: InvoiceDraft) -> LedgerInvoice:
         self._refuse()

@@ -7,19 +7,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 
-from acuity_sync.domain.names import LedgerName
+from acuity_sync.acuity.client import AcuityClient
+from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.ledgers.registry import parse_settings
+from acuity_sync.secret import Secret
 from acuity_sync.store.settings import SettingsStore
+from acuity_sync.store.snapshots import Snapshot, SnapshotStore
 from acuity_sync_toolkit.demo import run as demo_run
 from acuity_sync_toolkit.demo.books import (
     COMPANY_KEYS,
     Books,
     CreditNote,
     Customer,
+    CustomerDetails,
     Invoice,
     LedgerReader,
     Line,
@@ -38,6 +43,7 @@ __all__ = [
     "Books",
     "CreditNote",
     "Customer",
+    "CustomerDetails",
     "FakeLedgerControls",
     "Invoice",
     "LedgerReader",
@@ -48,6 +54,7 @@ __all__ = [
     "controls_for",
     "queue_depth",
     "reader_for",
+    "refresh_snapshot",
     "wait_for",
     "wait_until_drained",
 ]
@@ -117,6 +124,24 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     """Returns once `condition()` holds (checked at once, then after pauses of 20 ms growing to 0.3 s); fails
     naming `what` at the deadline."""
     wait_until(condition, timeout, what)
+
+
+def refresh_snapshot(info: DevInfo, appointment_id: int) -> None:
+    """What another ledger's sync function of the same tenant does when Acuity's webhook for a change arrives: it
+    reads the appointment from Acuity and keeps the snapshot, which this ledger's next sync of the appointment
+    reuses (it was fetched after that sync's own webhook). The scenario stacks connect one ledger each, so a test
+    that needs the tenant's other ledgers to have looked does it here, with the same API read and store."""
+    tenant = info.demo_tenant
+    with AcuityClient(info.acuity_url, tenant["acuity_user_id"], Secret(str(tenant["acuity_api_key"]))) as acuity:
+        appointment = acuity.appointment(appointment_id)
+        payments = acuity.appointment_payments(appointment_id) if appointment.amount_paid > 0 else []
+    dynamodb = boto3.client("dynamodb", endpoint_url=info.aws_endpoint_url, region_name=REGION)
+    document = {
+        "appointment": appointment.model_dump(mode="json", by_alias=True),
+        "payments": [payment.model_dump(mode="json", by_alias=True) for payment in payments],
+    }
+    snapshot = Snapshot(document, datetime.now(UTC))
+    SnapshotStore(dynamodb, info.table_name).put(str(tenant["id"]), EventKind.APPOINTMENT, appointment_id, snapshot)
 
 
 # ------------------------------------------------------------------------------------------ settings

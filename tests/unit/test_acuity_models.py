@@ -160,6 +160,7 @@ def fake() -> FakeAcuity:
 
 
 def test_the_fakes_appointments_and_payments_read_into_models(fake: FakeAcuity) -> None:
+    fake.add_certificate(USER, {"certificate": "GIFT-1", "type": "gift"})
     booked = fake.book_appointment(
         USER,
         {

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
+import pytest
+
+from acuity_sync.domain.billable import Billable, Client, CodeKind, ReceivedPayment
 from acuity_sync.domain.documents import CompanyInfo, LineKind, TaxMode
+from acuity_sync.domain.message import Origin
 from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.record import SyncRecord
-from acuity_sync.domain.settings import Mode, TipHandling
+from acuity_sync.domain.settings import CustomerFields, Mode, TipHandling
 from acuity_sync.domain.steps import (
     ApproveInvoice,
     CreateInvoice,
@@ -22,7 +25,18 @@ from acuity_sync.domain.steps import (
     VoidInvoice,
 )
 from acuity_sync.ledgers.registry import default_settings, parse_settings
-from acuity_sync.sync.plan import Plan, Rule, Rules, plan
+from acuity_sync.sync.drafts import customer_draft, customer_key
+from acuity_sync.sync.plan import (
+    CustomerIdentity,
+    CustomerMatch,
+    Plan,
+    Pricing,
+    Rule,
+    Rules,
+    billed_price,
+    customer_identity,
+    plan,
+)
 from tests.support.simulated_ledger import SimulatedLedger
 
 QUICKBOOKS = CompanyInfo("Studio", "USD", TaxMode.NON_TAXABLE, can_edit_paid_invoices=True)
@@ -283,3 +297,161 @@ def test_a_ledger_that_edits_paid_invoices_never_goes_below_what_was_paid() -> N
     assert [type(step) for step in lowered.steps] == [IssueCreditNote]  # below the $80 paid: a credit note
     ledger.apply(lowered, cheaper, record)
     assert ledger.net == Decimal("70.00")
+
+
+# --------------------------------------------------------------------------------------------- issue 9: money
+CONNECTED = datetime(2026, 11, 20, 15, 30, 12, 500_000, tzinfo=UTC)
+NEW_YORK = timezone(timedelta(hours=-5))
+
+
+def notes_of(result: Plan) -> dict[Rule, str]:
+    return {note.rule: note.detail for note in result.notes}
+
+
+def test_booked_before_the_connection_is_not_synced_unless_backfilled() -> None:
+    before = replace(BOOKING, created_at=datetime(2026, 11, 20, 10, 30, 11, tzinfo=NEW_YORK))  # 15:30:11 UTC
+    result = plan(before, Rules(connected_at=CONNECTED), QUICKBOOKS, SyncRecord())
+    assert result.steps == ()
+    assert rules_of(result) == {Rule.BOOKED_BEFORE_CONNECTION}
+    assert "booked on 2026-11-20 10:30" in result.skips[0].detail
+    assert "connected (2026-11-20 15:30 UTC)" in result.skips[0].detail
+    backfill = plan(before, Rules(connected_at=CONNECTED, backfill=True), QUICKBOOKS, SyncRecord())
+    assert kinds(backfill) == ["EnsureCustomer", "CreateInvoice"]
+    # Acuity writes datetimeCreated to the second: booked in the second the ledger was connected counts as after.
+    same_second = replace(BOOKING, created_at=datetime(2026, 11, 20, 10, 30, 12, tzinfo=NEW_YORK))
+    assert kinds(plan(same_second, Rules(connected_at=CONNECTED), QUICKBOOKS, SyncRecord())) == [
+        "EnsureCustomer",
+        "CreateInvoice",
+    ]
+
+
+def test_booked_before_the_connection_but_already_written_is_kept_in_step() -> None:
+    """A backfilled appointment changes later (a webhook, not a backfill): its invoice is updated, not left."""
+    before = replace(BOOKING, created_at=datetime(2026, 11, 1, 9, 0, tzinfo=NEW_YORK))
+    record, _ = synced(before, Rules(connected_at=CONNECTED, backfill=True))
+    moved = replace(before, service_date=date(2026, 12, 4), description="Massage, moved")
+    assert kinds(plan(moved, Rules(connected_at=CONNECTED), QUICKBOOKS, record)) == ["UpdateInvoice"]
+
+
+def test_sync_from_moves_the_start_by_the_calendars_days() -> None:
+    created = replace(BOOKING, created_at=datetime(2026, 11, 1, 23, 30, tzinfo=NEW_YORK))  # Nov 2 in UTC
+    earlier = Rules(connected_at=CONNECTED, sync_from=date(2026, 11, 1))
+    assert kinds(plan(created, earlier, QUICKBOOKS, SyncRecord())) == ["EnsureCustomer", "CreateInvoice"]
+    later = plan(created, Rules(connected_at=CONNECTED, sync_from=date(2026, 11, 2)), QUICKBOOKS, SyncRecord())
+    assert rules_of(later) == {Rule.BOOKED_BEFORE_CONNECTION}
+    assert "2026-11-02, the date the sync starts from (setting sync_from)" in later.skips[0].detail
+    assert Rules.from_settings(
+        parse_settings(LedgerName.XERO, {"sync_from": "2026-11-02"}), connected_at=CONNECTED, origin=Origin.BACKFILL
+    ) == Rules(sync_from=date(2026, 11, 2), connected_at=CONNECTED, backfill=True)
+
+
+def test_a_booking_without_a_creation_time_or_a_connection_time_is_not_held_back() -> None:
+    assert kinds(plan(BOOKING, Rules(connected_at=CONNECTED), QUICKBOOKS, SyncRecord()))[-1] == "CreateInvoice"
+    old = replace(BOOKING, created_at=datetime(2020, 1, 1, tzinfo=UTC))
+    assert kinds(plan(old, Rules(), QUICKBOOKS, SyncRecord()))[-1] == "CreateInvoice"
+
+
+@pytest.mark.parametrize("kind", [CodeKind.PACKAGE, CodeKind.GIFT, CodeKind.SUBSCRIPTION])
+def test_a_prepaid_code_bills_zero_whatever_the_price_and_names_the_code(kind: CodeKind) -> None:
+    coded = replace(BOOKING, code="PKG-10", code_kind=kind, price=Decimal("80.00"), price_sold=Decimal("80.00"))
+    result = plan(coded, Rules(), QUICKBOOKS, SyncRecord())
+    create = result.steps[1]
+    assert isinstance(create, CreateInvoice)
+    ((description, amount),) = [(line.description, line.amount) for line in create.lines]
+    assert amount == Decimal("0.00")
+    assert description == f"Massage (60 min), Dec 3 2026 3:00pm · paid with {kind} code PKG-10"
+    assert notes_of(result)[Rule.PREPAID_CODE].startswith(f"paid with {kind} code PKG-10, invoiced when it was sold")
+    off = plan(coded, Rules(invoice_free_appointments=False), QUICKBOOKS, SyncRecord())
+    assert rules_of(off) == {Rule.FREE_NOT_INVOICED}  # a $0 appointment, as the setting means it
+
+
+def test_a_prepaid_code_bills_only_what_was_paid_on_top_of_it() -> None:
+    coded = paid(replace(BOOKING, code="GIFT-50", code_kind=CodeKind.GIFT), "30.00")
+    record, ledger = synced(coded, Rules())
+    assert ledger.net == Decimal("30.00")
+    assert [(line.amount, line.description.split(" · ")[1]) for line in ledger.invoices["I1"].lines] == [
+        (Decimal("30.00"), "gift code GIFT-50, $30.00 paid on top")
+    ]
+    assert plan(coded, Rules(), QUICKBOOKS, record).writes_nothing
+
+
+def test_a_coupon_bills_the_price_after_the_discount() -> None:
+    coupon = replace(BOOKING, code="SPRING20", code_kind=CodeKind.COUPON, price_sold=Decimal("64.00"))
+    result = plan(coupon, Rules(), QUICKBOOKS, SyncRecord())
+    create = result.steps[1]
+    assert isinstance(create, CreateInvoice)
+    assert [(line.amount, line.description.endswith("· coupon SPRING20")) for line in create.lines] == [
+        (Decimal("64.00"), True)
+    ]
+    assert notes_of(result)[Rule.COUPON_DISCOUNT] == (
+        "coupon SPRING20: billed at $64.00, the price after the discount (list price $80.00)"
+    )
+    dearer = replace(coupon, price_sold=Decimal("95.00"))  # never more than the price
+    assert billed_price(dearer).amount == Decimal("80.00")
+    assert billed_price(replace(coupon, price_sold=None)).amount == Decimal("80.00")
+
+
+def test_a_code_acuity_does_not_know_bills_what_it_sold_for_and_says_so() -> None:
+    unknown = replace(BOOKING, code="OLD-1", code_kind=CodeKind.UNKNOWN, price_sold=Decimal("70.00"))
+    result = plan(unknown, Rules(), QUICKBOOKS, SyncRecord())
+    assert billed_price(unknown).amount == Decimal("70.00")
+    assert "code OLD-1 is not among Acuity's" in notes_of(result)[Rule.CODE_NOT_FOUND]
+    not_looked_up = replace(BOOKING, code="PKG-10", code_kind=None)
+    assert billed_price(not_looked_up) == Pricing(Decimal("80.00"))
+
+
+def test_a_code_applied_after_the_invoice_updates_it_and_is_noted_once() -> None:
+    record, _ = synced(BOOKING, Rules())
+    coded = replace(BOOKING, code="PKG-10", code_kind=CodeKind.PACKAGE)
+    result = plan(coded, Rules(), QUICKBOOKS, record)
+    assert kinds(result) == ["UpdateInvoice"]
+    assert set(notes_of(result)) == {Rule.PREPAID_CODE}
+    assert plan(BOOKING, Rules(), QUICKBOOKS, record).notes == ()  # nothing written, nothing noted
+
+
+def test_customer_fields_follow_the_settings() -> None:
+    client = Client("Jane", "Doe", "jane@example.com", "555-0100", "private note", (("Allergies", "none"),))
+    booked = replace(BOOKING, client=client)
+    default = customer_draft(booked, CustomerFields())
+    assert (default.phone, default.notes, default.form_answers) == ("555-0100", "", ())
+    everything = customer_draft(booked, CustomerFields(phone=True, notes=True, intake_forms=True))
+    assert (everything.phone, everything.notes, everything.form_answers) == (
+        "555-0100",
+        "private note",
+        (("Allergies", "none"),),
+    )
+    nothing = customer_draft(booked, CustomerFields(phone=False))
+    assert (nothing.first_name, nothing.last_name, nothing.email) == ("Jane", "Doe", "jane@example.com")
+    assert (nothing.phone, nothing.notes, nothing.form_answers) == ("", "", ())
+    result = plan(booked, Rules(customer_fields=CustomerFields(phone=False)), QUICKBOOKS, SyncRecord())
+    assert notes_of(result)[Rule.CUSTOMER_FIELDS_OFF] == (
+        "not copied to the customer, as the settings ask (customer_fields): phone, notes, intake-form answers"
+    )
+
+
+def test_a_client_without_email_is_matched_by_name_and_phone() -> None:
+    walk_in = replace(BOOKING, client=Client("Sam", "Lee", None, "(555) 010-0199"))
+    identity, note = customer_identity(walk_in, CustomerFields())
+    assert identity == CustomerIdentity(CustomerMatch.NAME_AND_PHONE)
+    assert note is not None
+    assert note.rule is Rule.NO_EMAIL_MATCHED_BY_PHONE
+    draft = customer_draft(walk_in, CustomerFields())
+    assert (draft.display_name, draft.matches_by_phone) == ("Sam Lee", True)
+    assert customer_key(draft) == "name-and-phone:sam lee:5550100199"
+    assert Rule.NO_EMAIL_MATCHED_BY_PHONE in notes_of(plan(walk_in, Rules(), QUICKBOOKS, SyncRecord()))
+
+
+def test_a_client_with_neither_email_nor_stored_phone_is_kept_apart() -> None:
+    walk_in = replace(BOOKING, client=Client("Sam", "Lee", None, ""))
+    draft = customer_draft(walk_in, CustomerFields())
+    assert draft.display_name == "Sam Lee (Acuity appointment 1001)"
+    assert customer_key(draft) is None  # its own customer: no claim, no cache
+    detail = notes_of(plan(walk_in, Rules(), QUICKBOOKS, SyncRecord()))[Rule.NO_EMAIL_KEPT_APART]
+    assert "Sam Lee has no e-mail and no phone in Acuity" in detail
+    phone_off = replace(walk_in, client=Client("Sam", "Lee", None, "555-0199"))
+    hidden = customer_draft(phone_off, CustomerFields(phone=False))
+    assert (hidden.display_name, hidden.phone) == ("Sam Lee (Acuity appointment 1001)", "")
+    hidden_notes = notes_of(
+        plan(phone_off, Rules(customer_fields=CustomerFields(phone=False)), QUICKBOOKS, SyncRecord())
+    )
+    assert "a phone that is not stored (customer_fields.phone is off)" in hidden_notes[Rule.NO_EMAIL_KEPT_APART]

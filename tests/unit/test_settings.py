@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +42,7 @@ def test_the_defaults_mirror_the_design(ledger: LedgerName) -> None:
     assert settings.customer_fields == CustomerFields(phone=True, notes=False, intake_forms=False)
     assert settings.invoice_number_template is None
     assert settings.invoice_number(54321) is None
+    assert settings.sync_from is None  # from the connection's time
 
 
 def test_tax_defaults_follow_principle_4() -> None:
@@ -363,3 +365,21 @@ def test_freshbooks_tax_percent(percent: str, expected: str) -> None:
 def test_freshbooks_tax_name_is_not_empty() -> None:
     document = {"freshbooks": {"tax_mode": "inclusive", "tax_name": "", "tax_percent": 13}}
     assert messages(LedgerName.FRESHBOOKS, document) == ["freshbooks.tax_name: must not be empty"]
+
+
+# --------------------------------------------------------------------------------------------- sync_from
+@pytest.mark.parametrize("ledger", ALL_LEDGERS)
+def test_sync_from_is_a_date_kept_through_json(ledger: LedgerName) -> None:
+    settings = parse_settings(ledger, {"sync_from": "2026-11-01"})
+    assert settings.sync_from == date(2026, 11, 1)
+    assert parse_settings(ledger, json.loads(settings.model_dump_json())) == settings
+    assert parse_settings(ledger, {"sync_from": None}).sync_from is None
+
+
+def test_sync_from_must_be_a_date() -> None:
+    assert messages(LedgerName.XERO, {"sync_from": "last week"}) == [
+        "sync_from: must be a date such as 2026-01-31 (got 'last week')"
+    ]
+    assert messages(LedgerName.XERO, {"sync_from": "2026-11-01T10:00:00"}) == [
+        "sync_from: must be a date such as 2026-01-31, without a time (got '2026-11-01T10:00:00')"
+    ]

@@ -779,10 +779,11 @@ def test_every_alarm_names_a_metric_the_code_emits_or_aws_publishes() -> None:
             assert name in AWS_PUBLISHED[namespace], (logical_id, namespace, name)
 
 
-def park_reasons() -> set[str]:
-    """The reasons the sync service parks an event with: the string given to each `_park(...)` or `_later(...)`."""
+def park_calls() -> dict[str, str]:
+    """The reasons the sync service parks an event with (the string given to each `_park(...)` or `_later(...)`),
+    each with the condition that resumes it (`ResumeOn.TIME` for `_later`)."""
     source = (RUNTIME / "sync" / "service.py").read_text(encoding="utf-8")
-    reasons = set()
+    reasons: dict[str, str] = {}
     for node in ast.walk(ast.parse(source)):
         if (
             isinstance(node, ast.Call)
@@ -791,8 +792,20 @@ def park_reasons() -> set[str]:
             and len(node.args) >= 2
             and isinstance(node.args[1], ast.Constant)
         ):
-            reasons.add(str(node.args[1].value))
+            condition = node.args[3] if len(node.args) >= 4 else None
+            resume_on = condition.attr if isinstance(condition, ast.Attribute) else "TIME"
+            reasons[str(node.args[1].value)] = resume_on
     return reasons
+
+
+def park_reasons() -> set[str]:
+    return set(park_calls())
+
+
+def resumable_reasons() -> set[str]:
+    """The reasons the maintenance function resumes: all but those waiting for Acuity's own data to change (the
+    change's webhook syncs them)."""
+    return {reason for reason, resume_on in park_calls().items() if resume_on != "ACUITY_CHANGE"}
 
 
 def test_every_park_reason_is_alarmed_for_every_ledger() -> None:
@@ -823,8 +836,9 @@ def test_the_maintenance_rows_show_each_ledger_reason_and_outcome() -> None:
 
     ledgers = {str(ledger) for ledger in ALL_LEDGERS}
     assert shown(MetricName.EVENTS_RESUMED, "ledger", "reason") >= {
-        (ledger, reason) for ledger in ledgers for reason in park_reasons()
+        (ledger, reason) for ledger in ledgers for reason in resumable_reasons()
     }
+    assert "acuity_bad_data" not in resumable_reasons()  # the one parked on ACUITY_CHANGE (issue 9)
     assert shown(MetricName.EVENTS_RECONCILED, "ledger", "outcome") == {
         (ledger, outcome) for ledger in ledgers for outcome in (MISSING, DIFFERENT)
     }

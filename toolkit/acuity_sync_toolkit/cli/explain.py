@@ -170,6 +170,10 @@ def _park_advice(parked: ParkedEvent, name: str, replay: str) -> str:
     if reason == "rate_limited":
         when = f" at {parked.resume_at:%Y-%m-%d %H:%M} UTC" if parked.resume_at else ""
         return f"nothing: it resumes by itself{when}, when {name}'s limit resets"
+    if reason == "currency_unknown":
+        return f"store the business's currency (Acuity's GET /me has none), then {replay}"
+    if reason == "acuity_bad_data":
+        return "correct the appointment or order in Acuity (what cannot be read is said above): its change syncs it"
     if reason == "acuity_refused":
         return f"store the business's current Acuity API key (Acuity: Integrations → API), then {replay}"
     return f"once the cause is fixed: {replay}"

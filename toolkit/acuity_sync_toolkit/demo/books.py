@@ -48,6 +48,14 @@ class Customer:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerDetails:
+    """What a customer record holds beyond its name and e-mail, where the ledger keeps it."""
+
+    phone: str  # "" when none
+    notes: str  # the customer's notes (Xero: its history notes, one per line); "" when none
+
+
+@dataclass(frozen=True, slots=True)
 class Invoice:
     id: str
     customer_id: str
@@ -111,6 +119,8 @@ class LedgerReader(Protocol):
     """Reads one ledger company's books through the ledger's own API."""
 
     def read(self) -> Books: ...
+
+    def details(self, customer_id: str) -> CustomerDetails: ...
 
     def close(self) -> None: ...
 
@@ -199,6 +209,11 @@ class QuickBooksBooks(_Reader):
             for m in self._all("CreditMemo")
         )
         return Books(customers, invoices, payments, credit_notes)
+
+    def details(self, customer_id: str) -> CustomerDetails:
+        customer = self._get(f"{self._base}/customer/{customer_id}", {"minorversion": "75"})["Customer"]
+        phone = str((customer.get("PrimaryPhone") or {}).get("FreeFormNumber") or "")
+        return CustomerDetails(phone, str(customer.get("Notes") or ""))
 
     @staticmethod
     def _invoice(invoice: dict[str, Any], emails: dict[str, int]) -> Invoice:
@@ -289,6 +304,13 @@ class XeroBooks(_Reader):
         )
         return Books(customers, invoices, payments, credit_notes)
 
+    def details(self, customer_id: str) -> CustomerDetails:
+        (contact,) = self._get(f"{self._base}/Contacts/{customer_id}", None, self._tenant)["Contacts"]
+        phones = [str(phone.get("PhoneNumber") or "") for phone in contact.get("Phones") or []]
+        history = self._get(f"{self._base}/Contacts/{customer_id}/History", None, self._tenant)["HistoryRecords"]
+        notes = "\n".join(str(record.get("Details") or "") for record in history)
+        return CustomerDetails(next((phone for phone in phones if phone), ""), notes)
+
     @staticmethod
     def _invoice(invoice: dict[str, Any], emails: dict[str, int]) -> Invoice:
         voided = invoice.get("Status") in ("VOIDED", "DELETED")
@@ -351,6 +373,11 @@ class FreshBooksBooks(_Reader):
             for c in self._all("credit_notes/credit_notes", "credit_notes")
         )
         return Books(customers, invoices, payments, credit_notes)
+
+    def details(self, customer_id: str) -> CustomerDetails:
+        client = self._get(f"{self._base}/users/clients/{customer_id}")["response"]["result"]["client"]
+        phones = [str(client.get(name) or "") for name in ("mob_phone", "bus_phone", "home_phone")]
+        return CustomerDetails(next((phone for phone in phones if phone), ""), str(client.get("note") or ""))
 
     @staticmethod
     def _invoice(invoice: dict[str, Any], emails: dict[str, int]) -> Invoice:

@@ -76,8 +76,10 @@ class Demo:
                 datetime=_when(4, 14),
             ),
         )
+        # The package was sold earlier (and invoiced as an order): its code is Ana's to book with.
+        self._admin.add_certificate(DEMO_ACUITY_USER_ID, "PKG-10CLASS", "package", email="ana.ruiz@example.com")
         ana = self._step(
-            "Ana Ruiz books a class with a package code ($0)",
+            "Ana Ruiz books a $25.00 class with a package code (billed $0)",
             lambda: self._admin.book_appointment(
                 DEMO_ACUITY_USER_ID,
                 firstName="Ana",
@@ -85,7 +87,7 @@ class Demo:
                 email="ana.ruiz@example.com",
                 type="Yoga class",
                 duration="60",
-                price="0.00",
+                price="25.00",
                 certificate="PKG-10CLASS",
                 datetime=_when(5, 17),
             ),
@@ -168,7 +170,9 @@ class Demo:
                 invoice_id = record.invoice.invoice_id if record.invoice else None
                 self._say(f"    {ledger_declaration(ledger).display_name:<11} {describe(books[ledger], invoice_id)}")
                 entries = trail.entries(tenant, ledger, EventKind(kind), object_id)
-                for reason in sorted({entry["detail"] for entry in entries if entry["decision"] == "skipped"}):
+                # Why something was not written, or was written as it was (a code billed at $0...).
+                explained = ("skipped", "written as the rule says")
+                for reason in sorted({entry["detail"] for entry in entries if entry["decision"] in explained}):
                     self._say(f"{'':16}why: {reason}")
         self._say("")
 

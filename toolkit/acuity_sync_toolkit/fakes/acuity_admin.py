@@ -60,6 +60,12 @@ class AcuityAdmin:
     def complete_order_without_webhook(self, account: int, **fields: Any) -> dict[str, Any]:
         return self._object("POST", "/_admin/orders", params=_lost(account), json=fields)
 
+    def add_certificate(self, account: int, certificate: str, type: str, **fields: Any) -> dict[str, Any]:
+        """A code: type "package" | "gift" | "subscription" | "coupon"; fields: email, appointmentTypeIDs,
+        remainingCounts, discountType, discountAmount."""
+        body = {"certificate": certificate, "type": type, **fields}
+        return self._object("POST", "/_admin/certificates", params={"account": account}, json=body)
+
     def deliveries(self, account: int) -> list[dict[str, Any]]:
         answer = self._call("GET", "/_admin/deliveries", params={"account": account})
         if not isinstance(answer, list):

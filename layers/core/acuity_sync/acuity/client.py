@@ -22,7 +22,8 @@ from typing import Any, Self, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from acuity_sync.acuity.models import AccountInfo, Appointment, Order, Payment, Webhook
+from acuity_sync.acuity.models import AccountInfo, Appointment, Certificate, Order, Payment, Webhook
+from acuity_sync.domain.billable import CodeKind
 from acuity_sync.domain.budget import Budget
 from acuity_sync.observability import redact
 from acuity_sync.secret import Secret
@@ -85,6 +86,11 @@ class AcuityUnavailable(AcuityError):
 
 class AcuityBadResponse(AcuityError):
     """Acuity answered with a body we cannot read (not JSON, or not the shape we expect)."""
+
+
+class AcuityBadData(AcuityBadResponse):
+    """Acuity's JSON does not say what we must read exactly (a missing, negative or sub-cent price, a date-time
+    without an offset...): retrying reads the same, so the event is parked with this text until Acuity changes."""
 
 
 class AcuityRejected(AcuityError):
@@ -171,6 +177,26 @@ class AcuityClient:
             params["direction"] = direction
         return self._many(Appointment, self._get("/appointments", params=params), "/appointments")
 
+    def appointment_page(
+        self, min_date: date, max_date: date, *, canceled: bool, max: int, direction: str = "ASC"
+    ) -> tuple[list[Appointment], int]:
+        """One page of appointments() read one appointment at a time: those that can be read, and how many Acuity
+        sent (a page with an appointment we cannot read still pages on; that one is the webhook's to park)."""
+        params = {"minDate": min_date.isoformat(), "maxDate": max_date.isoformat(), "max": str(int(max))}
+        params["direction"] = direction
+        if canceled:
+            params["canceled"] = "true"
+        body = self._get("/appointments", params=params)
+        if not isinstance(body, list):
+            raise AcuityBadResponse("Acuity sent a list of appointments we could not read (GET /appointments).")
+        readable = []
+        for item in body:
+            try:
+                readable.append(Appointment.model_validate(item))
+            except ValidationError:
+                continue
+        return readable, len(body)
+
     def order(self, order_id: int) -> Order:
         path = f"/orders/{int(order_id)}"
         return self._one(Order, self._get(path, subject=("order", order_id)), path)
@@ -178,6 +204,42 @@ class AcuityClient:
     def orders(self, max: int = 100) -> list[Order]:  # Acuity's own parameter name
         """The most recent orders first."""
         return self._many(Order, self._get("/orders", params={"max": str(int(max))}), "/orders")
+
+    def check_certificate(self, code: str, appointment_type_id: int | None = None) -> Certificate | None:
+        """GET /certificates/check: the code as Acuity knows it; None when Acuity refuses it as a code (400, 404:
+        unknown, expired or used up)."""
+        params = {"certificate": code}
+        if appointment_type_id is not None:
+            params["appointmentTypeID"] = str(int(appointment_type_id))
+        try:
+            body = self._get("/certificates/check", params=params)
+        except (AcuityRejected, AcuityNotFound):
+            return None
+        return self._one(Certificate, body, "/certificates/check")
+
+    def certificates(
+        self, *, email: str | None = None, appointment_type_id: int | None = None, order_id: int | None = None
+    ) -> list[Certificate]:
+        """GET /certificates: the account's package, gift certificate and subscription codes (used up ones too)."""
+        params: dict[str, str] = {}
+        if email:
+            params["email"] = email
+        if appointment_type_id is not None:
+            params["appointmentTypeID"] = str(int(appointment_type_id))
+        if order_id is not None:
+            params["orderID"] = str(int(order_id))
+        return self._many(Certificate, self._get("/certificates", params=params), "/certificates")
+
+    def code_kind(self, code: str, appointment_type_id: int | None = None, email: str | None = None) -> CodeKind:
+        """What a code on an appointment is: checked first (one call; coupons and codes with uses left); a code
+        the check refuses (a package whose last use this very booking took) is looked for among the client's
+        certificates. UNKNOWN when neither knows it."""
+        checked = self.check_certificate(code, appointment_type_id)
+        if checked is not None:
+            return checked.kind
+        listed = self.certificates(email=email) if email else self.certificates(appointment_type_id=appointment_type_id)
+        found = next((certificate for certificate in listed if certificate.is_code(code)), None)
+        return found.kind if found is not None else CodeKind.UNKNOWN
 
     def create_webhook(self, event: str, target: str) -> Webhook:
         """Subscribe `target` to `event` (e.g. "appointment.changed"); Acuity allows 25 per account (else 400)."""
@@ -278,14 +340,14 @@ class AcuityClient:
         try:
             return model.model_validate(body)
         except ValidationError as error:
-            raise AcuityBadResponse(_unreadable(model.__name__, path, error)) from None
+            raise AcuityBadData(_unreadable(model.__name__, path, error)) from None
 
     @staticmethod
     def _many(model: type[_ModelT], body: Any, path: str) -> list[_ModelT]:
         try:
             return _list_of(model).validate_python(body)
         except ValidationError as error:
-            raise AcuityBadResponse(_unreadable(f"list of {model.__name__}", path, error)) from None
+            raise AcuityBadData(_unreadable(f"list of {model.__name__}", path, error)) from None
 
 
 # ------------------------------------------------------------------------------------------------ helpers

@@ -36,6 +36,7 @@ class AppointmentPages:
     canceled: bool
     page_size: int = PAGE_SIZE
     pages: int = 0
+    unreadable: int = 0  # appointments Acuity listed that cannot be read (their own webhook parks each, in words)
     truncated_dates: list[date] = field(default_factory=list)
     _start: date | None = None
     _seen: set[int] = field(default_factory=set)
@@ -58,16 +59,15 @@ class AppointmentPages:
         if self._done or self._start is None:
             raise StopIteration
         start, size = self._start, self.page_size
-        page = self.client.appointments(
-            min_date=start, max_date=self.last, canceled=self.canceled, max=size, direction="ASC"
-        )
+        page, sent = self.client.appointment_page(start, self.last, canceled=self.canceled, max=size)
         self.pages += 1
+        self.unreadable += sent - len(page)
         fresh = [appointment for appointment in page if appointment.id not in self._seen]
         self._seen.update(appointment.id for appointment in page)
-        if len(page) < size:
+        if sent < size:
             self._done = True
         else:
-            reached = max(appointment.local_date for appointment in page)
+            reached = max((appointment.local_date for appointment in page), default=start)
             if reached > start:
                 self._start = reached  # that date again: its appointments past the cut come with it
             elif size < MAX_PAGE_SIZE:

@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator
 
+from acuity_sync.domain.billable import CodeKind
+
 CENTS = Decimal("0.01")
 _T = TypeVar("_T")
 
@@ -324,6 +326,53 @@ class AccountInfo(_AcuityModel):
     @property
     def zone(self) -> ZoneInfo | None:
         return zone_or_none(self.timezone)
+
+
+# ------------------------------------------------------------------------------------------------ codes
+
+# Acuity's certificates carry a `type`; the words for each kind that we know of (the fake Acuity answers the
+# first of each; what Acuity itself writes there is UNCONFIRMED, hence the fallbacks in Certificate.kind).
+_CODE_TYPES = {
+    "package": CodeKind.PACKAGE,
+    "counts": CodeKind.PACKAGE,
+    "minutes": CodeKind.PACKAGE,
+    "gift": CodeKind.GIFT,
+    "gift_certificate": CodeKind.GIFT,
+    "giftcertificate": CodeKind.GIFT,
+    "value": CodeKind.GIFT,
+    "subscription": CodeKind.SUBSCRIPTION,
+    "coupon": CodeKind.COUPON,
+}
+
+
+class Certificate(_AcuityModel):
+    """GET /certificates and /certificates/check: a package, gift certificate, subscription or coupon code."""
+
+    id: int | None = None
+    certificate: str
+    type: Text = ""
+    product_id: int | None = Field(default=None, alias="productID")
+    order_id: int | None = Field(default=None, alias="orderID")
+    coupon_id: int | None = Field(default=None, alias="couponID")
+    name: Text = ""
+    email: Text = ""
+    appointment_type_ids: Annotated[tuple[int, ...], _none_to(())] = Field(default=(), alias="appointmentTypeIDs")
+
+    @property
+    def kind(self) -> CodeKind:
+        """By its `type`; else a code made for a coupon is a coupon, and one sold as a product or in an order was
+        paid for in advance (a package); else unknown."""
+        named = _CODE_TYPES.get(self.type.strip().lower().replace(" ", "_"))
+        if named is not None:
+            return named
+        if self.coupon_id is not None:
+            return CodeKind.COUPON
+        if self.product_id is not None or self.order_id is not None:
+            return CodeKind.PACKAGE
+        return CodeKind.UNKNOWN
+
+    def is_code(self, code: str) -> bool:
+        return self.certificate.strip().casefold() == code.strip().casefold()
 
 
 # ------------------------------------------------------------------------------------------------ webhooks

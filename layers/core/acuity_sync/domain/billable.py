@@ -4,12 +4,28 @@ need. Built from Acuity's current state (the webhook only says which one changed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from acuity_sync.domain.names import EventKind
 
 ZERO = Decimal("0.00")
+
+
+class CodeKind(StrEnum):
+    """What a code on an appointment (`certificate`) is, as Acuity's certificates API says: a package, gift
+    certificate or subscription was paid for when it was sold; a coupon is a discount."""
+
+    PACKAGE = "package"
+    GIFT = "gift"
+    SUBSCRIPTION = "subscription"
+    COUPON = "coupon"
+    UNKNOWN = "unknown"  # Acuity's certificates API does not know it (any more)
+
+    @property
+    def prepaid(self) -> bool:
+        return self in (CodeKind.PACKAGE, CodeKind.GIFT, CodeKind.SUBSCRIPTION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +55,15 @@ class Billable:
     service_date: date  # the appointment's local date in the calendar's time zone, or the order's date
     description: str  # e.g. "Massage (60 min), Thu Dec 3 2026 3:00pm"
     item_key: str  # appointment type id, or "order"
-    price: Decimal  # tax-inclusive, to the cent: what the invoice must net to
+    price: Decimal  # tax-inclusive, to the cent, as Acuity states it (the plan's rules say what is billed)
     currency: str
     canceled: bool = False
     code: str | None = None  # package, gift certificate, subscription or coupon code applied
     payments: tuple[ReceivedPayment, ...] = field(default=())
+    code_kind: CodeKind | None = None  # what `code` is; None when it was not looked up
+    price_sold: Decimal | None = None  # Acuity's `priceSold`, when it sends one
+    created_at: datetime | None = None  # when it was booked in Acuity (`datetimeCreated`, to the second); None for
+    # an order, or when Acuity does not say
 
     @property
     def reference(self) -> str:

@@ -34,18 +34,45 @@ class CompanyInfo:
     can_edit_paid_invoices: bool = False
 
 
+def phone_digits(phone: str) -> str:
+    """A phone number as its digits alone, so that "(555) 010-0100" and "555-010-0100" are the same number."""
+    return "".join(character for character in phone if character.isdigit())
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerDraft:
+    """What goes to the ledger's customer: only the fields the tenant's settings let through (sync/drafts.py)."""
+
     first_name: str
     last_name: str
     email: str | None
     phone: str = ""
     notes: str = ""
+    form_answers: tuple[tuple[str, str], ...] = field(default=())  # intake-form (question, answer) pairs
+    # Said after the name, so that a client with neither e-mail nor phone is never merged with another client of
+    # the same name (sync/plan.py, rule no_email_customer_kept_apart): e.g. "Acuity appointment 1000123".
+    name_suffix: str = ""
 
     @property
     def display_name(self) -> str:
-        name = f"{self.first_name} {self.last_name}".strip()
-        return name or (self.email or "Acuity client")
+        name = f"{self.first_name} {self.last_name}".strip() or (self.email or "Acuity client")
+        return f"{name} ({self.name_suffix})" if self.name_suffix else name
+
+    @property
+    def matches_by_phone(self) -> bool:
+        """Without an e-mail, a customer is the same client only with the same name and phone."""
+        return not self.email and bool(phone_digits(self.phone))
+
+    def same_phone(self, other: str) -> bool:
+        return bool(phone_digits(self.phone)) and phone_digits(self.phone) == phone_digits(other)
+
+    def details_text(self) -> str:
+        """The notes and intake-form answers as one text, for a ledger that keeps one note per customer."""
+        parts = [self.notes.strip()] if self.notes.strip() else []
+        if self.form_answers:
+            answers = "\n".join(f"{question}: {answer}" for question, answer in self.form_answers)
+            parts.append(f"Intake form answers:\n{answers}")
+        return "\n\n".join(parts)
 
     def display_names(self, tries: int = 9) -> Iterator[str]:
         """The name, then "Name (2)", "Name (3)"...: for ledgers whose customer names must be unique."""

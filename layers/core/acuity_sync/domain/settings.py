@@ -14,6 +14,7 @@ import json
 import re
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, ClassVar, Self, TypeVar
 
@@ -197,6 +198,9 @@ class LedgerSettings(SettingsGroup):
     tips: TipSetting = TipHandling.EXCLUDE
     customer_fields: CustomerFields = Field(default_factory=CustomerFields)
     invoice_number_template: str | None = None  # None: the ledger numbers invoices itself
+    # What was booked before this date (the calendar's days) is not synced; None: from when the ledger was
+    # connected, as Acuity's own integrations start (a backfill brings older bookings in either way).
+    sync_from: date | None = None
 
     @field_validator("invoice_number_template")
     @classmethod
@@ -286,6 +290,10 @@ _WORDS: dict[str, str] = {
     "decimal_max_places": "must have at most {decimal_places} decimal places (got {got})",
     "string_too_short": "must not be empty",
     "string_too_long": "must be at most {max_length} characters (got {got})",
+    "date_type": "must be a date such as 2026-01-31 (got {got})",
+    "date_parsing": "must be a date such as 2026-01-31 (got {got})",
+    "date_from_datetime_parsing": "must be a date such as 2026-01-31 (got {got})",
+    "date_from_datetime_inexact": "must be a date such as 2026-01-31, without a time (got {got})",
 }
 
 

@@ -5,6 +5,7 @@ them (sync/plan.py), saves the one in progress as the sync record's intent (stor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from acuity_sync.domain.billable import ReceivedPayment
@@ -20,6 +21,11 @@ class EnsureCustomer:
 class CreateInvoice:
     lines: tuple[InvoiceLine, ...]
     number: str | None
+    # What was sent, filled in as the intent is saved (sync/apply.py): after a crash, the invoice is looked up and
+    # recorded as it was written, not as the appointment is now (it may have been rescheduled meanwhile).
+    txn_date: date | None = None
+    customer_id: str | None = None
+    memo: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,8 @@ class Ledger(Protocol):
     def list_items(self) -> list[Choice]: ...
 
     def find_customer(self, draft: CustomerDraft) -> str | None:
-        """By e-mail (case-insensitive), or by name and phone when there is no e-mail."""
+        """By e-mail (case-insensitive); without one, by name and the same phone number, or (a draft with a
+        `name_suffix`, kept apart) by its own name; never by a name alone."""
         ...
 
     def create_customer(self, draft: CustomerDraft) -> str:

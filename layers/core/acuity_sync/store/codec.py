@@ -92,8 +92,15 @@ def record_from_document(document: Document, version: int) -> SyncRecord:
 
 def step_to_document(step: Step) -> Document:
     match step:
-        case CreateInvoice(lines=lines, number=number):
-            return {"step": "create_invoice", "lines": [_line(line) for line in lines], "number": number}
+        case CreateInvoice(lines=lines, number=number, txn_date=txn_date, customer_id=customer_id, memo=memo):
+            document: Document = {"step": "create_invoice", "lines": [_line(line) for line in lines], "number": number}
+            if txn_date is not None:
+                document["txn_date"] = txn_date.isoformat()
+            if customer_id is not None:
+                document["customer_id"] = customer_id
+            if memo is not None:
+                document["memo"] = memo
+            return document
         case UpdateInvoice(lines=lines):
             return {"step": "update_invoice", "lines": [_line(line) for line in lines]}
         case RecordPayment(payment=payment, amount=amount):
@@ -120,7 +127,14 @@ def step_to_document(step: Step) -> Document:
 def step_from_document(document: Document) -> Step:
     name = document["step"]
     if name == "create_invoice":
-        return CreateInvoice(tuple(_line_from(line) for line in document["lines"]), document["number"])
+        sent_on = document.get("txn_date")
+        return CreateInvoice(
+            tuple(_line_from(line) for line in document["lines"]),
+            document["number"],
+            txn_date=date.fromisoformat(sent_on) if sent_on else None,
+            customer_id=document.get("customer_id"),
+            memo=document.get("memo"),
+        )
     if name == "update_invoice":
         return UpdateInvoice(tuple(_line_from(line) for line in document["lines"]))
     if name == "record_payment":

@@ -11,6 +11,8 @@ The item (one per tenant and ledger; `pk=TENANT#{t}`, `sk=CONN#{ledger}`):
     version                           N, +1 on every write of tokens or status: the fence of every write
     lease_owner, lease_until          the refresh lease (present only while a process refreshes this version)
     reauth_reason, reauth_at          why and when a refresh was refused for good
+    connected_at                      epoch seconds (N): the first consent for this company; a reconnect keeps it
+                                      (the sync starts from it: sync/plan.py's rule booked_before_connection)
     gsi1pk, gsi1sk                    `REFRESH#{ledger}` / `{refresh expiry}#{tenant}` while connected with a
                                       refresh token that lapses (the maintenance function refreshes the ones due);
                                       `REAUTH#{ledger}` / `{reauth_at}#{tenant}` once it needs a reconnect
@@ -93,6 +95,7 @@ class Connection:
     version: int = 0
     reauth_reason: str = ""
     reauth_at: datetime | None = None
+    connected_at: datetime | None = None  # None: save() writes the time of the save
 
     @classmethod
     def from_grant(cls, tenant_id: str, ledger: LedgerName, company_id: str, grant: TokenGrant) -> Connection:
@@ -125,6 +128,7 @@ class StoredConnection:
     reauth_reason: str = ""
     reauth_at: datetime | None = None
     updated_at: datetime | None = None  # the last write of tokens or status (a reconnect, a refresh, a refusal)
+    connected_at: datetime | None = None  # None only for a connection stored before it was recorded
 
     def lease_live(self, now: datetime) -> bool:
         # The complement of take_lease's condition (lease_until < now), so that the two never disagree.
@@ -196,6 +200,7 @@ class ConnectionStore:
             version=stored.version,
             reauth_reason=stored.reauth_reason,
             reauth_at=stored.reauth_at,
+            connected_at=stored.connected_at,
         )
 
     def needing_reauth(self, ledger: LedgerName) -> list[ReauthEntry]:
@@ -233,6 +238,7 @@ class ConnectionStore:
             "access_expires_at": _number(connection.access_expires_at),
             "version": {"N": str(version)},
             "updated_at": _number(at),
+            "connected_at": _number(connection.connected_at or at),
         }
         if connection.refresh_expires_at is not None:
             item["refresh_expires_at"] = _number(connection.refresh_expires_at)
@@ -281,8 +287,12 @@ class ConnectionStore:
         connection = Connection.from_grant(tenant_id, ledger, company_id, grant)
         for _ in range(_MAX_STEPS):
             current = self.read(tenant_id, ledger)
+            # A reconnect to the same company keeps the time of the first consent: the sync started there.
+            kept = current.connected_at if current is not None and current.company_id == company_id else None
             try:
-                return self.save(replace(connection, version=current.version if current else 0), now=now)
+                return self.save(
+                    replace(connection, version=current.version if current else 0, connected_at=kept), now=now
+                )
             except ConnectionChanged:
                 continue
         raise StoreUnavailable(f"the {ledger} connection kept changing while it was being saved")
@@ -504,4 +514,5 @@ def _parse(item: Mapping[str, Any]) -> StoredConnection:
         reauth_reason=item.get("reauth_reason", {}).get("S", ""),
         reauth_at=datetime.fromisoformat(reauth_at) if reauth_at else None,
         updated_at=_moment(item.get("updated_at")),
+        connected_at=_moment(item.get("connected_at")),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from acuity_sync.domain.names import EventKind, LedgerName
@@ -32,6 +33,12 @@ def settings_sk(ledger: LedgerName) -> str:
 
 def snapshot_sk(kind: EventKind, object_id: int) -> str:
     return f"SNAP#{kind}#{object_id}"
+
+
+def code_sk(code: str) -> str:
+    """A package, gift certificate, subscription or coupon code's kind, per tenant (store/codes.py): the code is
+    hashed, as it is a bearer credential for a prepaid service."""
+    return "CODE#" + hashlib.sha256(code.strip().casefold().encode("utf-8")).hexdigest()
 
 
 def ledger_pk(tenant_id: str, ledger: LedgerName | None) -> str:

@@ -30,6 +30,7 @@ class ResumeOn(StrEnum):
     TIME = "time"  # resume_at has come (a daily limit, a long Retry-After)
     RECONNECT = "reconnect"  # the ledger was connected again
     SETTINGS_CHANGE = "settings_change"  # the owner changed a setting (a rejection in the ledger's words)
+    ACUITY_CHANGE = "acuity_change"  # Acuity's own data must change (its next webhook for it syncs it again)
 
 
 @dataclass(frozen=True, slots=True)

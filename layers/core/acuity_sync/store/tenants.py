@@ -135,6 +135,19 @@ class TenantStore:
             ConditionExpression="attribute_exists(pk)",
         )
 
+    def set_currency(self, tenant_id: str, currency: str) -> None:
+        """The account's currency as Acuity's GET /me says it, for a profile stored without one."""
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table_name,
+                Key={"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": PROFILE}},
+                UpdateExpression="SET currency = :currency",
+                ExpressionAttributeValues={":currency": {"S": currency}},
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailable(f"tenant currency not saved: {type(error).__name__}") from error
+
     def set_ledgers(self, tenant_id: str, ledgers: tuple[LedgerName, ...]) -> None:
         """The ledgers whose queues receive this tenant's webhooks (the connect flow maintains it)."""
         self._dynamodb.update_item(

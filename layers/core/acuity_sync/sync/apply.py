@@ -9,11 +9,11 @@ again, so no crash ever makes a second customer, invoice, payment, credit note o
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from acuity_sync.domain.billable import ZERO, Billable
 from acuity_sync.domain.documents import InvoiceDraft, InvoiceStatus, LedgerInvoice, TaxMode
 from acuity_sync.domain.record import SyncRecord
+from acuity_sync.domain.settings import CustomerFields
 from acuity_sync.domain.steps import (
     ApproveInvoice,
     CreateInvoice,
@@ -26,18 +26,13 @@ from acuity_sync.domain.steps import (
     VoidInvoice,
 )
 from acuity_sync.ledgers.base import Ledger
+from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.store.audit import AuditEntry
 from acuity_sync.store.records import RecordKey, RecordStore
-from acuity_sync.sync.drafts import credit_note_draft, customer_draft, invoice_draft, payment_draft
+from acuity_sync.sync.customers import OneCustomer
+from acuity_sync.sync.drafts import credit_note_draft, customer_draft, customer_key, invoice_draft, payment_draft
 from acuity_sync.sync.plan import Plan, money
 from acuity_sync.sync.progress import StepResult, advance
-
-
-class CustomerCache(Protocol):
-    """Ledger customer ids by client e-mail, so that a returning client costs no ledger lookup."""
-
-    def get(self, email: str) -> str | None: ...
-    def put(self, email: str, customer_id: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +51,16 @@ class Applier:
         key: RecordKey,
         tax: TaxMode,
         context: Context,
-        customers: CustomerCache | None = None,
+        customers: OneCustomer | None = None,
+        fields: CustomerFields | None = None,
     ) -> None:
         self._ledger = ledger
         self._store = store
         self._key = key
         self._tax = tax
         self._context = context
-        self._customers = customers
+        self._customers = customers  # one customer per client across concurrent syncs, and returning clients cached
+        self._fields = fields or CustomerFields()  # the tenant's customer_fields
 
     def resolve(self, billable: Billable, record: SyncRecord, pending: Step | None) -> SyncRecord:
         """Settle a write that was started but whose result was never saved."""
@@ -78,12 +75,22 @@ class Applier:
         return self._store.commit(self._key, record, self._entry("intent resolved", detail))
 
     def apply(self, plan: Plan, billable: Billable, record: SyncRecord) -> SyncRecord:
-        for step in plan.steps:
+        for planned in plan.steps:
+            step = self._as_sent(planned, billable, record)
             record = self._store.begin(self._key, record, step)
             result = self._write(step, billable, record)
             record = advance(record, billable, step, result)
             record = self._store.commit(self._key, record, self._entry("written", describe(step, result)))
         return record
+
+    def _as_sent(self, step: Step, billable: Billable, record: SyncRecord) -> Step:
+        """The step with what will be sent for it, so that the intent saved before the write says it: a create
+        keeps its date, customer and memo (found and recorded as written after a crash, whatever Acuity says by
+        then)."""
+        if isinstance(step, CreateInvoice) and record.customer_id is not None:
+            draft = invoice_draft(billable, record, step.lines, step.number, self._tax)
+            return replace(step, txn_date=draft.txn_date, customer_id=draft.customer_id, memo=draft.memo)
+        return step
 
     # ----------------------------------------------------------------------------------- ledger writes
     def _write(self, step: Step, billable: Billable, record: SyncRecord) -> StepResult:
@@ -91,8 +98,8 @@ class Applier:
         match step:
             case EnsureCustomer():
                 return self._ensure_customer(billable)
-            case CreateInvoice(lines=lines, number=number):
-                return ledger.create_invoice(invoice_draft(billable, record, lines, number, self._tax))
+            case CreateInvoice():
+                return ledger.create_invoice(self._create_draft(step, billable, record))
             case UpdateInvoice(lines=lines):
                 draft = invoice_draft(billable, record, lines, None, self._tax)
                 return ledger.update_invoice(_invoice_id(record), draft)
@@ -109,21 +116,25 @@ class Applier:
         raise AssertionError(f"unknown step {step!r}")
 
     def _ensure_customer(self, billable: Billable) -> str:
-        email = billable.client.email
-        if email and self._customers is not None and (cached := self._customers.get(email)) is not None:
-            return cached
-        draft = customer_draft(billable)
-        customer_id = self._ledger.find_customer(draft) or self._ledger.create_customer(draft)
-        if email and self._customers is not None:
-            self._customers.put(email, customer_id)
-        return customer_id
+        draft = customer_draft(billable, self._fields)
+        key = customer_key(draft)
+
+        def find_or_create() -> str:
+            return self._ledger.find_customer(draft) or self._ledger.create_customer(draft)
+
+        if key is None or self._customers is None:
+            return find_or_create()
+        known = self._customers.known(key)  # a returning client costs one read, no ledger lookup
+        if known is not None:
+            return known
+        return self._customers.ensure(key, find_or_create, ledger_declaration(self._ledger.name).display_name)
 
     # ----------------------------------------------------------------------------------- finding again
     def _find(self, billable: Billable, record: SyncRecord, step: Step) -> StepResult | None:
         ledger = self._ledger
         match step:
             case EnsureCustomer():
-                return ledger.find_customer(customer_draft(billable))
+                return ledger.find_customer(customer_draft(billable, self._fields))
             case RecordPayment(payment=payment):
                 return ledger.find_payment(_invoice_id(record), payment.transaction_id)
             case IssueCreditNote(reference=reference):
@@ -138,15 +149,24 @@ class Applier:
     def _draft_to_find(self, step: Step, billable: Billable, record: SyncRecord) -> InvoiceDraft | None:
         """What the invoice was (or was about to be) written as: some ledgers find it by its customer and date,
         or by its number."""
-        if record.customer_id is None:
-            return None
         if isinstance(step, CreateInvoice):
-            return invoice_draft(billable, record, step.lines, step.number, self._tax)
-        if record.invoice is None:
+            return self._create_draft(step, billable, record) if record.customer_id or step.customer_id else None
+        if record.customer_id is None or record.invoice is None:
             return None
         written = record.invoice
         draft = invoice_draft(billable, record, written.lines, written.number or None, self._tax)
         return replace(draft, txn_date=written.txn_date)
+
+    def _create_draft(self, step: CreateInvoice, billable: Billable, record: SyncRecord) -> InvoiceDraft:
+        """The invoice a create sends, or sent: the date, customer and memo its intent kept, when it kept them."""
+        if step.customer_id is not None:
+            record = replace(record, customer_id=step.customer_id)
+        draft = invoice_draft(billable, record, step.lines, step.number, self._tax)
+        return replace(
+            draft,
+            txn_date=step.txn_date if step.txn_date is not None else draft.txn_date,
+            memo=step.memo if step.memo is not None else draft.memo,
+        )
 
     def _entry(self, decision: str, detail: str) -> AuditEntry:
         key = self._key

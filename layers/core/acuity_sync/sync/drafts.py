@@ -10,14 +10,41 @@ from acuity_sync.domain.documents import (
     InvoiceLine,
     PaymentDraft,
     TaxMode,
+    phone_digits,
 )
 from acuity_sync.domain.record import SyncRecord
+from acuity_sync.domain.settings import CustomerFields
 from acuity_sync.domain.steps import IssueCreditNote, RecordPayment
+from acuity_sync.sync.plan import customer_details, customer_identity
 
 
-def customer_draft(billable: Billable) -> CustomerDraft:
+def customer_draft(billable: Billable, fields: CustomerFields) -> CustomerDraft:
+    """First name, last name and e-mail always; phone, notes and intake-form answers as `fields` (the tenant's
+    customer_fields) allow; a client with neither e-mail nor a stored phone gets a name of its own (plan.py)."""
     client = billable.client
-    return CustomerDraft(client.first_name, client.last_name, client.email, client.phone, client.notes)
+    details = customer_details(billable, fields)
+    identity, _note = customer_identity(billable, fields)
+    return CustomerDraft(
+        client.first_name,
+        client.last_name,
+        client.email,
+        phone=details.phone,
+        notes=details.notes,
+        form_answers=details.form_answers,
+        name_suffix=identity.name_suffix,
+    )
+
+
+def customer_key(draft: CustomerDraft) -> str | None:
+    """What identifies the client among the tenant's customers in one ledger (hashed before it is a table key):
+    the e-mail, lower-cased; or, without one, the name and the phone's digits. None for a client kept apart: its
+    customer is its booking's own, and that booking's syncs run one at a time (its FIFO group)."""
+    if draft.email:
+        return draft.email.strip().lower()
+    if draft.matches_by_phone:
+        name = f"{draft.first_name} {draft.last_name}".strip().lower()
+        return f"name-and-phone:{name}:{phone_digits(draft.phone)}"
+    return None
 
 
 def invoice_draft(

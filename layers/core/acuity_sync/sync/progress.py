@@ -29,9 +29,13 @@ def advance(record: SyncRecord, billable: Billable, step: Step, result: StepResu
         case EnsureCustomer():
             assert isinstance(result, str)
             return replace(record, customer_id=result)
-        case CreateInvoice(lines=lines):
+        case CreateInvoice(lines=lines, txn_date=txn_date, memo=memo):
             assert isinstance(result, LedgerInvoice)
-            invoice = WrittenInvoice(result.id, result.number, billable.service_date, billable.description, lines)
+            # As it was sent (the intent keeps it): after a crash the appointment may have moved since, and the
+            # next plan must see the difference and update the invoice.
+            sent_on = txn_date if txn_date is not None else billable.service_date
+            sent_memo = memo if memo is not None else billable.description
+            invoice = WrittenInvoice(result.id, result.number, sent_on, sent_memo, lines)
             return replace(record, invoice=invoice)
         case UpdateInvoice(lines=lines):
             return _with_invoice(record, lines=lines, txn_date=billable.service_date, memo=billable.description)

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from acuity_sync.acuity.client import (
+    AcuityBadData,
     AcuityClient,
     AcuityCredentialsRefused,
     AcuityError,
@@ -22,7 +23,7 @@ from acuity_sync.acuity.client import (
 )
 from acuity_sync.acuity.fingerprint import appointment_fingerprint, order_fingerprint
 from acuity_sync.acuity.models import Appointment, Order, Payment
-from acuity_sync.domain.billable import Billable
+from acuity_sync.domain.billable import Billable, CodeKind
 from acuity_sync.domain.budget import Budget
 from acuity_sync.domain.documents import CompanyInfo
 from acuity_sync.domain.errors import AuthExpired, NeedsReauth, RateLimited, Rejected, Transient
@@ -33,6 +34,7 @@ from acuity_sync.ledgers.base import Ledger
 from acuity_sync.observability import MetricName, count, logger
 from acuity_sync.store.audit import AuditEntry, AuditTrail
 from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, BudgetStore, SlotGranted, Wait, ledger_budget_name
+from acuity_sync.store.codes import CodeBook
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordKey, RecordStore
@@ -40,7 +42,8 @@ from acuity_sync.store.seen import SeenStore
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import Snapshot, SnapshotStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
-from acuity_sync.sync.apply import Applier, Context, CustomerCache
+from acuity_sync.sync.apply import Applier, Context
+from acuity_sync.sync.customers import OneCustomer
 from acuity_sync.sync.plan import Rules, plan
 from acuity_sync.sync.source import billable_from_appointment, billable_from_order
 
@@ -61,6 +64,14 @@ class SyncResult:
     outcome: Outcome
     detail: str
     retry_after: float = 0.0  # seconds, for RETRY
+
+
+class _BudgetSpent(Exception):
+    """Acuity's request budget has no token for a further call (a code lookup, the account's currency)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__("Acuity's request budget is spent for now")
+        self.seconds = seconds
 
 
 class LedgerFactory(Protocol):
@@ -85,8 +96,10 @@ class SyncService:
         ledger_budget: Budget | None = None,
         ledger_for: LedgerFactory,
         acuity_for: Callable[[TenantProfile], AcuityClient],
-        customers_for: Callable[[str], CustomerCache] | None = None,
+        customers_for: Callable[[str], OneCustomer] | None = None,
         seen: SeenStore | None = None,
+        codes: CodeBook | None = None,
+        connected_at: Callable[[str], datetime | None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._ledger_name = ledger_name
@@ -103,8 +116,12 @@ class SyncService:
         self._acuity_for = acuity_for
         self._customers_for = customers_for
         self._seen = seen  # reconciliation compares Acuity's lists with the state each finished sync read
+        self._codes = codes  # what each code is, per tenant (None: codes are not looked up; price is billed)
+        self._connected_at = connected_at  # when the tenant connected this ledger (None: not known)
         self._clock = clock
         self._companies: dict[str, tuple[CompanyInfo, datetime]] = {}
+        self._connections: dict[str, tuple[datetime | None, datetime]] = {}
+        self._currencies: dict[str, str] = {}  # GET /me's currency of tenants whose profile has none
 
     def sync(self, request: SyncRequest) -> SyncResult:
         profile = self._tenants.get(request.tenant_id)
@@ -117,12 +134,18 @@ class SyncService:
             return self._retry(request, "Acuity's request budget is spent for now", wait.seconds)
         try:
             billable, fingerprint = self._billable(request, profile)
+        except _BudgetSpent as spent:
+            return self._retry(request, str(spent), spent.seconds)
         except AcuityNotFound as error:
             return self._skip(request, "not_in_acuity", str(error))
         except AcuityRateLimited as error:
             return self._retry(request, str(error), error.retry_after)
         except (AcuityCredentialsRefused, AcuityForbidden) as error:
             return self._park(request, "acuity_refused", str(error), ResumeOn.SETTINGS_CHANGE)
+        except AcuityBadData as error:
+            # Reading again reads the same: parked in words until Acuity's data changes (its webhook syncs it).
+            detail = f"{error} Nothing was written; it syncs again when the {request.kind} changes in Acuity."
+            return self._park(request, "acuity_bad_data", detail, ResumeOn.ACUITY_CHANGE)
         except AcuityError as error:
             return self._retry(request, str(error), TRANSIENT_BACKOFF_SECONDS)
         result = self._sync_in_slot(request, profile, billable)
@@ -177,13 +200,49 @@ class SyncService:
             snapshot = self._fetch(request, profile)
             self._snapshots.put(request.tenant_id, request.kind, request.object_id, snapshot)
         document = snapshot.document
+        currency = self._currency(profile)
         if request.kind is EventKind.ORDER:
             order = Order.model_validate(document["order"])
-            return billable_from_order(order, profile.currency), order_fingerprint(order)
+            return billable_from_order(order, currency), order_fingerprint(order)
         appointment = Appointment.model_validate(document["appointment"])
         payments = [Payment.model_validate(payment) for payment in document["payments"]]
-        billable = billable_from_appointment(appointment, payments, profile.currency)
+        billable = billable_from_appointment(appointment, payments, currency, self._code_kind(profile, appointment))
         return billable, appointment_fingerprint(appointment)
+
+    def _code_kind(self, profile: TenantProfile, appointment: Appointment) -> CodeKind | None:
+        """What the appointment's code is: from the tenant's code book, else asked of Acuity once (and kept)."""
+        code = appointment.certificate
+        if code is None or self._codes is None:
+            return None
+        kind = self._codes.get(profile.tenant_id, code)
+        if kind is None:
+            self._spend_acuity_call()
+            with self._acuity_for(profile) as acuity:
+                email = appointment.email.strip() or None
+                kind = acuity.code_kind(code, appointment.appointment_type_id, email)
+            self._codes.put(profile.tenant_id, code, kind)
+        return kind
+
+    def _currency(self, profile: TenantProfile) -> str:
+        """The tenant's currency; a profile stored without one reads it from Acuity's GET /me (once: it is saved
+        into the profile) rather than skipping the currency check."""
+        if profile.currency:
+            return profile.currency
+        known = self._currencies.get(profile.tenant_id)
+        if known is not None:
+            return known
+        self._spend_acuity_call()
+        with self._acuity_for(profile) as acuity:
+            currency = acuity.me().currency
+        if currency:
+            self._tenants.set_currency(profile.tenant_id, currency)
+            self._currencies[profile.tenant_id] = currency
+        return currency
+
+    def _spend_acuity_call(self) -> None:
+        wait = self._budgets.take(ACUITY_BUDGET_NAME, self._acuity_budget)
+        if isinstance(wait, Wait):
+            raise _BudgetSpent(wait.seconds)
 
     def _fetch(self, request: SyncRequest, profile: TenantProfile) -> Snapshot:
         fetched_at = self._clock()
@@ -213,6 +272,13 @@ class SyncService:
                 f"{self._ledger_name} is {company.home_currency}: no invoice was made"
             )
             return self._park(request, "currency_mismatch", detail, ResumeOn.SETTINGS_CHANGE)
+        if not billable.currency and company.home_currency:
+            detail = (
+                f"Acuity does not say which currency the account charges in (GET /me has none), so it cannot be "
+                f"checked against {company.name}'s home currency in {self._ledger_name}, {company.home_currency}: "
+                "no invoice was made"
+            )
+            return self._park(request, "currency_unknown", detail, ResumeOn.SETTINGS_CHANGE)
         key = RecordKey(request.tenant_id, self._ledger_name, request.kind, request.object_id)
         stored = self._records.load(key)
         applier = Applier(
@@ -222,10 +288,15 @@ class SyncService:
             settings.tax_mode_for(company.default_tax),
             Context(_event(request), request.request_id),
             self._customers_for(request.tenant_id) if self._customers_for else None,
+            settings.customer_fields,
         )
         record = applier.resolve(billable, stored.record, stored.pending)
-        steps = plan(billable, Rules.from_settings(settings), company, record)
+        connected_at = self._connection_time(request.tenant_id)
+        rules = Rules.from_settings(settings, connected_at=connected_at, origin=request.origin)
+        steps = plan(billable, rules, company, record)
         applier.apply(steps, billable, record)
+        for note in steps.notes:
+            self._record(request, "written as the rule says", note.rule, note.detail)
         for skip in steps.skips:
             self._record(request, "skipped", skip.rule, skip.detail)
         if self._parking.get(request, self._ledger_name) is not None:
@@ -235,6 +306,18 @@ class SyncService:
                 self._record(request, "in step", "sync", f"{self._ledger_name} already agrees with Acuity")
             return SyncResult(Outcome.SKIPPED if steps.skips else Outcome.SYNCED, "already in step with Acuity")
         return SyncResult(Outcome.SYNCED, f"{len(steps.steps)} change(s) written")
+
+    def _connection_time(self, tenant_id: str) -> datetime | None:
+        """When the tenant connected this ledger, read once every ten minutes per container."""
+        if self._connected_at is None:
+            return None
+        cached = self._connections.get(tenant_id)
+        now = self._clock()
+        if cached is not None and now - cached[1] < timedelta(minutes=10):
+            return cached[0]
+        connected_at = self._connected_at(tenant_id)
+        self._connections[tenant_id] = (connected_at, now)
+        return connected_at
 
     def _company(self, tenant_id: str, ledger: Ledger) -> CompanyInfo:
         """The company's currency and tax rules, read once every ten minutes per container."""

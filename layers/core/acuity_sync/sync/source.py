@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from acuity_sync.acuity.models import Appointment, Order, OrderStatus, Payment
-from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
+from acuity_sync.domain.billable import Billable, Client, CodeKind, ReceivedPayment
 from acuity_sync.domain.names import EventKind
 
 
@@ -18,7 +18,11 @@ def describe_appointment(appointment: Appointment) -> str:
     return f"{appointment.type or 'Appointment'} ({appointment.duration} min), {when}"
 
 
-def billable_from_appointment(appointment: Appointment, payments: Sequence[Payment], currency: str) -> Billable:
+def billable_from_appointment(
+    appointment: Appointment, payments: Sequence[Payment], currency: str, code_kind: CodeKind | None = None
+) -> Billable:
+    """`code_kind`: what the appointment's code (`certificate`) is, as Acuity's certificates API says (looked up
+    by the sync service, cached per tenant)."""
     answers = tuple((value.name, value.value) for form in appointment.forms for value in form.values if value.value)
     return Billable(
         kind=EventKind.APPOINTMENT,
@@ -42,6 +46,9 @@ def billable_from_appointment(appointment: Appointment, payments: Sequence[Payme
             ReceivedPayment(payment.transaction_id, payment.amount, payment.local_date(appointment.zone))
             for payment in payments
         ),
+        code_kind=code_kind if appointment.certificate is not None else None,
+        price_sold=appointment.price_sold,
+        created_at=appointment.datetime_created,
     )
 
 
@@ -50,7 +57,8 @@ ORDER_ITEM_KEY = "order"
 
 def billable_from_order(order: Order, currency: str) -> Billable:
     """An order paid in Acuity's store is paid in full (Acuity has no payments endpoint for orders): one payment,
-    referenced by the order id."""
+    referenced by the order id. No `created_at`: Acuity sends an order's one webhook when it is completed, so the
+    rule booked_before_connection (an old booking changed later) does not arise for orders."""
     paid = order.status in (OrderStatus.PAID, OrderStatus.DELIVERED)
     return Billable(
         kind=EventKind.ORDER,

@@ -5,6 +5,7 @@ keeper, Acuity client and the ledger's adapter, and the Lambda handler every led
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -26,6 +27,7 @@ from acuity_sync.observability import logger, tracer
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.budgets import BudgetStore, ledger_budget_name
+from acuity_sync.store.codes import CodeBook
 from acuity_sync.store.connections import ConnectionStore
 from acuity_sync.store.customers import CustomerCache
 from acuity_sync.store.kms import SecretBox
@@ -35,6 +37,7 @@ from acuity_sync.store.seen import SeenStore
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
+from acuity_sync.sync.customers import ClaimTiming, OneCustomer
 from acuity_sync.sync.service import SyncService
 from acuity_sync.sync.worker import SyncWorker, fifo_batch_processor
 from acuity_sync.wiring.config import SYNC_AWS_CONFIG, SyncFunctionSettings
@@ -82,9 +85,11 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
     budgets = BudgetStore(dynamodb, table)
     ledger_budget = declaration.budget.in_time_scale(environment.time_scale)
     http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
-    keeper = TokenKeeper(ConnectionStore(dynamodb, table, box), {ledger: oauth_provider(ledger, environment)}, http)
+    connections = ConnectionStore(dynamodb, table, box)
+    keeper = TokenKeeper(connections, {ledger: oauth_provider(ledger, environment)}, http)
     build_adapter = declaration.adapter_factory()  # once per container (LedgerDeclaration says why)
     api_url = environment.api_url or declaration.production_api_url
+    claims = ClaimTiming().scaled(environment.time_scale)
 
     def ledger_for(profile: TenantProfile, settings: LedgerSettings) -> Ledger:
         credentials = keeper.credentials(profile.tenant_id, ledger)
@@ -109,8 +114,10 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
         acuity_budget=ACUITY_BUDGET.in_time_scale(environment.time_scale),
         ledger_budget=ledger_budget,
         ledger_for=ledger_for,
-        customers_for=lambda tenant_id: CustomerCache(dynamodb, table, tenant_id, ledger),
+        customers_for=lambda tenant_id: OneCustomer(CustomerCache(dynamodb, table, tenant_id, ledger), claims),
         seen=SeenStore(dynamodb, table),
+        codes=CodeBook(dynamodb, table),
+        connected_at=lambda tenant_id: _connected_at(connections, tenant_id, ledger),
         acuity_for=lambda profile: AcuityClient(
             profile.acuity_base_url, profile.acuity_user_id, profile.acuity_api_key, http=http
         ),
@@ -135,6 +142,11 @@ def oauth_provider_named(ledger: LedgerName, secret_name: str) -> OAuthProvider:
         redirect_uri=secret["redirect_uri"] if wants_redirect_uri else "",
         token_url=secret.get("token_url") or None,
     )
+
+
+def _connected_at(connections: ConnectionStore, tenant_id: str, ledger: LedgerName) -> datetime | None:
+    stored = connections.read(tenant_id, ledger)
+    return stored.connected_at if stored is not None else None
 
 
 class _Tokens:

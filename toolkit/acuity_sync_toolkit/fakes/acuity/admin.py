@@ -8,6 +8,8 @@ test's controls, as `AcuityAdmin` (acuity_admin.py) calls them.
     POST  /_admin/orders?account=N         a partial order -> 201 the order
         each of these three also takes `deliver=false`: the change is made but no webhook is delivered, as when
         Acuity's delivery fails for good (what reconciliation is for); `deliver=true` is the default
+    POST  /_admin/certificates?account=N   {"certificate", "type": "package"|"gift"|"subscription"|"coupon", ...}
+                                           -> 201 the code as GET /certificates/check shows it (certificates.py)
     GET   /_admin/deliveries[?account=N]   every webhook delivery attempt, oldest first
     GET   /_admin/clock, POST /_admin/clock {"advance": seconds} -> {"now", "monotonic"}
 """
@@ -43,6 +45,7 @@ def admin_router(fake: FakeAcuity) -> Router:
     router.add("POST", "/_admin/appointments", admin.book)
     router.add("PATCH", "/_admin/appointments/{id}", admin.change)
     router.add("POST", "/_admin/orders", admin.order)
+    router.add("POST", "/_admin/certificates", admin.certificate)
     router.add("GET", "/_admin/deliveries", admin.deliveries)
     router.add("GET", "/_admin/clock", admin.clock)
     router.add("POST", "/_admin/clock", admin.clock)
@@ -84,6 +87,9 @@ class _Admin:
     def order(self, request: Request) -> Response:
         account, deliver = _change_params(request)
         return json_response(self._fake.complete_order(account, json_object(request), deliver=deliver), status=201)
+
+    def certificate(self, request: Request) -> Response:
+        return json_response(self._fake.add_certificate(account_param(request), json_object(request)), status=201)
 
     def deliveries(self, request: Request) -> Response:
         account = request.query_one("account")

@@ -1,5 +1,6 @@
 """The fake Acuity's API under /api/v1: HTTP Basic auth (numeric user id, API key), every account seeing only its
-own data; /me, appointments (with Acuity's filters), payments, orders and webhook subscriptions."""
+own data; /me, appointments (with Acuity's filters), payments, orders, codes (certificates.py) and webhook
+subscriptions."""
 
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ class AcuityApi:
         router.add("GET", f"{API_PREFIX}/appointments/{{id}}/payments", self._get_payments)
         router.add("GET", f"{API_PREFIX}/orders", self._list_orders)
         router.add("GET", f"{API_PREFIX}/orders/{{id}}", self._get_order)
+        router.add("GET", f"{API_PREFIX}/certificates", self._list_certificates)
+        router.add("GET", f"{API_PREFIX}/certificates/check", self._check_certificate)
         router.add("GET", f"{API_PREFIX}/webhooks", self._list_webhooks)
         router.add("POST", f"{API_PREFIX}/webhooks", self._create_webhook)
         router.add("DELETE", f"{API_PREFIX}/webhooks/{{id}}", self._delete_webhook)
@@ -120,6 +123,22 @@ class AcuityApi:
             if order is None:
                 raise not_found("Order not found.")
             return json_response(render_order(order, account.zone))
+
+    def _list_certificates(self, request: Request) -> Response:
+        account = self.authenticate(request)
+        query = {name: request.query_one(name) for name in ("email", "appointmentTypeID", "orderID", "productID")}
+        for name in ("appointmentTypeID", "orderID", "productID"):
+            if query[name]:
+                int_param(query[name], name)
+        return json_response(self._state.certificates(account.user_id, query))
+
+    def _check_certificate(self, request: Request) -> Response:
+        account = self.authenticate(request)
+        type_id = request.query_one("appointmentTypeID")
+        appointment_type_id = int_param(type_id, "appointmentTypeID") if type_id else None
+        return json_response(
+            self._state.check_certificate(account.user_id, request.query_one("certificate"), appointment_type_id)
+        )
 
     def _list_webhooks(self, request: Request) -> Response:
         account = self.authenticate(request)

@@ -7,8 +7,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from acuity_sync_toolkit.fakes.acuity.certificates import Certificate
 from acuity_sync_toolkit.fakes.acuity.errors import JsonObject
 from acuity_sync_toolkit.fakes.acuity.formats import (
     format_display_date,
@@ -45,6 +47,12 @@ class Appointment:
     canceled: bool = False
     no_show: bool = False
     forms_text: str | None = None  # None: derived from the name and the forms
+    # A test's control, never a business's: fields the API answers as given here (OMIT leaves one out), to stand
+    # for data Acuity should not send (a negative or sub-cent price, no price at all).
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+OMIT = object()  # in Appointment.raw: the API leaves the field out
 
 
 @dataclass(slots=True)
@@ -95,6 +103,7 @@ class Account:
     orders: dict[int, Order] = field(default_factory=dict)
     webhooks: dict[int, Webhook] = field(default_factory=dict)
     deliveries: list[JsonObject] = field(default_factory=list)
+    certificates: dict[str, Certificate] = field(default_factory=dict)  # by code, case-folded
 
     @property
     def zone(self) -> ZoneInfo:
@@ -179,6 +188,11 @@ def render_appointment(appointment: Appointment, owner: int) -> JsonObject:
     if appointment.canceled:
         # "Once canceled, appointments will have a noShow attribute" (Acuity's API reference).
         rendered["noShow"] = appointment.no_show
+    for name, value in appointment.raw.items():
+        if value is OMIT:
+            rendered.pop(name, None)
+        else:
+            rendered[name] = value
     return rendered
 
 

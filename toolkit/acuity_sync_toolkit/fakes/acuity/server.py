@@ -114,6 +114,15 @@ class FakeAcuity(FakeService):
             self._delivery.deliver(notifications)
         return rendered
 
+    def add_certificate(self, account_id: int, fields: Mapping[str, Any]) -> JsonObject:
+        """A package, gift certificate, subscription or coupon code (certificates.py says which fields)."""
+        return self._state.add_certificate(account_id, fields)
+
+    def serve_raw(self, account_id: int, appointment_id: int, fields: Mapping[str, Any]) -> None:
+        """A test's control: the API answers these fields of the appointment as given (`entities.OMIT` leaves one
+        out), standing for data Acuity should not send (a negative or sub-cent price, none at all)."""
+        self._state.serve_raw(account_id, appointment_id, fields)
+
     # ------------------------------------------------------------------ inspection (for tests)
 
     def deliveries(self, account_id: int | None = None) -> list[JsonObject]:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from acuity_sync_toolkit.fakes.acuity import certificates
 from acuity_sync_toolkit.fakes.acuity.entities import (
     Account,
     AccountProfile,
@@ -71,6 +72,7 @@ class AcuityState:
         self._order_ids = itertools.count(_FIRST_ORDER_ID)
         self._calendar_ids = itertools.count(_FIRST_CALENDAR_ID)
         self._webhook_ids = itertools.count(1)  # unique across accounts, as Acuity's
+        self._certificate_ids = itertools.count(1)
 
     # ------------------------------------------------------------------ accounts
 
@@ -132,6 +134,7 @@ class AcuityState:
             account = self.account(account_id)
             processor = _processor(fields)
             appointment = self._new_appointment(account, fields)
+            _redeem(account, appointment, fields)
             account.appointments[appointment.id] = appointment
             self._appointment_owner[appointment.id] = account.user_id
             if appointment.amount_paid > 0:
@@ -150,6 +153,7 @@ class AcuityState:
             # Applied to a copy and committed whole: a refused change leaves nothing half-done.
             changed = copy.deepcopy(appointment)
             payment = _apply_changes(changed, changes)
+            _code_changed(account, appointment, changed, changes)
             account.appointments[appointment_id] = changed
             if payment is not None:
                 self._record_payment(account, changed, *payment)
@@ -190,6 +194,35 @@ class AcuityState:
                 raise not_found(f"Appointment {appointment_id} not found.")
             zone = ZoneInfo(appointment.calendar_timezone)
             return [render_payment(payment, zone) for payment in account.payments.get(appointment_id, [])]
+
+    # ------------------------------------------------------------------ codes (certificates.py)
+
+    def add_certificate(self, account_id: int, fields: Mapping[str, Any]) -> JsonObject:
+        """A package, gift certificate, subscription or coupon code the business made."""
+        with self.lock:
+            account = self.account(account_id)
+            made = certificates.new_certificate(next(self._certificate_ids), fields)
+            if certificates.find(account.certificates, made.code) is not None:
+                raise bad_request(f"The code {made.code} already exists.")
+            account.certificates[made.code.casefold()] = made
+            return made.as_json()
+
+    def certificates(self, account_id: int, query: Mapping[str, str | None]) -> list[JsonObject]:
+        with self.lock:
+            return certificates.listed(self.account(account_id).certificates, query)
+
+    def check_certificate(self, account_id: int, code: str | None, appointment_type_id: int | None) -> JsonObject:
+        with self.lock:
+            return certificates.checked(self.account(account_id).certificates, code, appointment_type_id)
+
+    def serve_raw(self, account_id: int, appointment_id: int, fields: Mapping[str, Any]) -> None:
+        """A test's control: the API answers these fields of the appointment as given (entities.OMIT leaves one
+        out), standing for data Acuity should not send."""
+        with self.lock:
+            appointment = self.account(account_id).appointments.get(appointment_id)
+            if appointment is None:
+                raise not_found(f"Appointment {appointment_id} not found.")
+            appointment.raw.update(fields)
 
     # ------------------------------------------------------------------ webhooks
 
@@ -401,6 +434,26 @@ def _change_money(appointment: Appointment, changes: Mapping[str, Any]) -> tuple
         raise bad_request("amountPaid cannot decrease: Acuity does not record refunds.")
     appointment.amount_paid = new_amount
     return (increase, processor) if increase > 0 else None
+
+
+def _redeem(account: Account, appointment: Appointment, fields: Mapping[str, Any]) -> None:
+    """Booking with a code uses it once; a coupon's discount is the price the appointment is sold at."""
+    code = appointment.details.get("certificate")
+    if not code:
+        return
+    used = certificates.redeem(account.certificates, str(code), int(appointment.details["appointmentTypeID"]))
+    if not used.prepaid and "priceSold" not in fields:
+        appointment.price_sold = used.discounted(appointment.price)
+
+
+def _code_changed(account: Account, before: Appointment, after: Appointment, changes: Mapping[str, Any]) -> None:
+    """A code applied to an existing appointment is redeemed; a cancellation by the business (not a no-show) puts
+    a package code's use back."""
+    code = after.details.get("certificate")
+    if "certificate" in changes and code and code != before.details.get("certificate"):
+        _redeem(account, after, changes)
+    if code and after.canceled and not before.canceled and not after.no_show:
+        certificates.give_back(account.certificates, str(code))
 
 
 def _processor(fields: Mapping[str, Any]) -> str:

@@ -14,8 +14,9 @@
 - Invoices: drafts on create; PUT phases vis_state > actions (action_email, action_mark_as_sent) > data, a phase
   that applies drops the rest. Searchable by `search[po_number]` (our reference), `search[invoice_number]`,
   `search[customerid]`, `search[v3_status]`, `search[vis_state]`, `search[notes_like]`.
-- `plan_fault(account_id, status, count=1, path_contains="", retry_after=None)`: the next matching accounting
-  requests answer `status` (errno = status; Retry-After when given) without effect.
+- `plan_fault(account_id, status, count=1, path_contains="", retry_after=None, hang_seconds=0)`: the next matching
+  accounting requests answer `status` (errno = status; Retry-After when given) without effect; or, with no status,
+  are carried out and answered `hang_seconds` late (a client that timed out after the write happened).
 - `authorize(account_id, redirect_uri)` returns a code for `grant_type=authorization_code` (single use, 5 min).
 - `requests(account_id)` logs the accounting requests only (not /auth/...).
 """
@@ -26,10 +27,11 @@ import copy
 import re
 import secrets
 import threading
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.faults import FaultSupport, PlannedFault
 from acuity_sync_toolkit.fakes.freshbooks import api, errors
 from acuity_sync_toolkit.fakes.freshbooks.entities import Business, Json
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, json_response
@@ -45,6 +47,7 @@ _ACCOUNT_PATH = re.compile(r"^/accounting/account/([^/]+)/(.*)$")
 
 class FakeFreshBooks(LedgerFake):
     token_rules = FRESHBOOKS_TOKENS  # access 12 h; refresh never expires but is single use, with no grace
+    fault_support = FaultSupport(hangs=True)
 
     def __init__(
         self,
@@ -61,6 +64,15 @@ class FakeFreshBooks(LedgerFake):
         self._businesses: dict[str, Business] = {}
         self._log: dict[str, list[Json]] = {}
         self._codes: dict[str, tuple[str, str, float]] = {}  # code -> account_id, redirect_uri, expires at
+        self._stopping = threading.Event()
+
+    def start(self) -> Self:
+        self._stopping.clear()
+        return super().start()
+
+    def stop(self) -> None:
+        self._stopping.set()  # ends any hang a test planned
+        super().stop()
 
     # ------------------------------------------------------------------ set-up and inspection (for tests)
 
@@ -123,20 +135,13 @@ class FakeFreshBooks(LedgerFake):
             if business is None or subject != account_id:
                 body = errors.FreshBooksError(401, 1003, "account_id", "Access denied.", "account", account_id)
                 return body.response()
-            fault = self._take_fault(account_id, request.path)
+            planned = self.faults.take(account_id, request.path)
+            fault = _fault_response(planned) if planned is not None and planned.status is not None else None
             response = fault or api.handle(business, request, relative, self.clock.now().replace(tzinfo=None))
             self._log[account_id].append(_entry(request, response.status))
-            return response
-
-    def _take_fault(self, account_id: str, path: str) -> Response | None:
-        """A planned fault's answer (429 or 5xx: FreshBooks' bodies for those are undocumented; errno = status)."""
-        fault = self.faults.take(account_id, path)
-        if fault is None or fault.status is None:
-            return None
-        response = errors.FreshBooksError(fault.status, fault.status, "", "Planned fault.", "request").response()
-        if fault.retry_after is None:
-            return response
-        return Response(response.status, response.body, (*response.headers, ("Retry-After", str(fault.retry_after))))
+        if planned is not None and planned.status is None:
+            self._stopping.wait(planned.hang_seconds)  # carried out; its answer held (outside the lock)
+        return response
 
     def _subject(self, request: Request) -> str | None:
         header = request.headers.get("Authorization", "")
@@ -206,6 +211,15 @@ def _token_form(request: Request) -> dict[str, str]:
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
     parsed = parse_qs(request.body.decode("utf-8", "replace"))
     return {k: v[0] for k, v in parsed.items()}
+
+
+def _fault_response(fault: PlannedFault) -> Response:
+    """A planned fault's answer (429 or 5xx: FreshBooks' bodies for those are undocumented; errno = status)."""
+    assert fault.status is not None
+    response = errors.FreshBooksError(fault.status, fault.status, "", "Planned fault.", "request").response()
+    if fault.retry_after is None:
+        return response
+    return Response(response.status, response.body, (*response.headers, ("Retry-After", str(fault.retry_after))))
 
 
 def _entry(request: Request, status: int) -> Json:

@@ -24,6 +24,8 @@ class Call:
 
 
 Handler = Callable[[Organisation, Call], tuple[int, JsonObject | None]]
+CONTACTS_PAGE_SIZE = 100  # "page=1 - Up to 100 contacts will be returned in a single API call"
+MAX_PAGE_SIZE = 1000
 
 
 def _items(call: Call, key: str) -> list[JsonObject]:
@@ -50,7 +52,38 @@ def get_accounts(org: Organisation, call: Call) -> tuple[int, JsonObject | None]
 
 
 def get_contacts(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
-    return _page(org.find_contacts(call.query.get("where"), call.query.get("searchTerm")), "Contacts")
+    """A page of contacts, as Xero answers: `page` (from 1; the first when not asked for) of `pageSize` (100 by
+    default, at most 1,000), with a `pagination` object saying how many pages and contacts there are."""
+    found = org.find_contacts(call.query.get("where"), call.query.get("searchTerm"))
+    page = _positive(call.query.get("page"), "page", 1)
+    size = min(_positive(call.query.get("pageSize"), "pageSize", CONTACTS_PAGE_SIZE), MAX_PAGE_SIZE)
+    chunk = found[(page - 1) * size : page * size]
+    pagination = {"page": page, "pageSize": size, "pageCount": -(-len(found) // size), "itemCount": len(found)}
+    return 200, {"pagination": pagination, "Contacts": [invoices.public(item) for item in chunk]}
+
+
+def _positive(value: str | None, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise XeroError(f"{name} must be a positive whole number")
+    return int(value)
+
+
+def put_contact_history(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
+    """A note in the contact's "History and notes" (Xero's contacts have no notes field)."""
+    contact_id = call.params["ContactID"]
+    if contact_id not in org.contacts:
+        raise XeroError("Contact could not be found", status=404)
+    made = [org.add_history(contact_id, item, call.now) for item in _items(call, "HistoryRecords")]
+    return 200, {"HistoryRecords": made}
+
+
+def get_contact_history(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
+    contact_id = call.params["ContactID"]
+    if contact_id not in org.contacts:
+        raise XeroError("Contact could not be found", status=404)
+    return 200, {"HistoryRecords": list(org.history.get(contact_id, []))}
 
 
 def get_contact(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
@@ -142,6 +175,8 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("PUT", "/Contacts", put_contacts),
     ("POST", "/Contacts", post_contacts),
     ("GET", "/Contacts/{ContactID}", get_contact),
+    ("GET", "/Contacts/{ContactID}/History", get_contact_history),
+    ("PUT", "/Contacts/{ContactID}/History", put_contact_history),
     ("GET", "/Invoices", get_invoices),
     ("PUT", "/Invoices", put_invoices),
     ("POST", "/Invoices", post_invoices),

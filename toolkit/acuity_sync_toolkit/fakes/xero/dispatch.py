@@ -69,6 +69,8 @@ def dispatch(xero: FakeXero, request: Request, routes: Compiled) -> Response:
         return xero.json_response(body, 429, limit_headers)
     try:
         response = _checked(xero, request, pattern, handler, params, tenant_id)
+        if fault is not None and fault.hang_seconds > 0:
+            xero.hang(fault.hang_seconds)  # carried out; the answer comes late (or never, to a client that gave up)
     finally:
         xero.limiter.release(tenant_id)
     return Response(response.status, response.body, (*response.headers, *limit_headers))

@@ -21,6 +21,7 @@ TAX_RATES = {"OUTPUT": Decimal("0.15"), "NONE": Decimal(0), "TAX001": Decimal("0
 LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
 EDITABLE = ("DRAFT", "SUBMITTED", "AUTHORISED")
 SEARCHED = ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")  # GET /Contacts?searchTerm=
+HISTORY_DETAILS_LIMIT = 2500  # a history note's Details (as our adapter assumes: UNCONFIRMED)
 _WHERE = re.compile(r'^\s*(\w+)\s*==\s*"([^"]*)"\s*$')
 
 
@@ -73,6 +74,7 @@ class Organisation:
     payments: dict[str, JsonObject] = field(default_factory=dict)
     credit_notes: dict[str, JsonObject] = field(default_factory=dict)
     emails: list[str] = field(default_factory=list)  # InvoiceIDs emailed, in order
+    history: dict[str, list[JsonObject]] = field(default_factory=dict)  # ContactID -> notes, oldest first
     numbers: int = 0
 
     def as_json(self) -> JsonObject:
@@ -128,6 +130,16 @@ class Organisation:
         contact["UpdatedDateUTC"] = ms_date(now)
         self.contacts[contact["ContactID"]] = contact
         return contact
+
+    def add_history(self, contact_id: str, data: JsonObject, now: datetime) -> JsonObject:
+        details = data.get("Details")
+        if not isinstance(details, str) or not details.strip():
+            raise XeroError("The note's Details must be given")
+        if len(details) > HISTORY_DETAILS_LIMIT:
+            raise XeroError(f"The note's Details must be at most {HISTORY_DETAILS_LIMIT} characters")
+        record: JsonObject = {"Details": details, "Changes": "Note", "User": "Acuity Sync", "DateUTC": ms_date(now)}
+        self.history.setdefault(contact_id, []).append(record)
+        return record
 
     def find_contacts(self, where: str | None, search_term: str | None = None) -> list[JsonObject]:
         """`where` equalities, and `searchTerm`: "a case-insensitive text search across the Name, FirstName,

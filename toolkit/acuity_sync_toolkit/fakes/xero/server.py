@@ -11,7 +11,8 @@ refuses is a 400 ValidationException; in strict mode so is one with a body field
 in the message. A response the spec refuses is recorded in `spec_violations` and, in strict mode, becomes a 500.
 Tokens follow Xero's rules (XERO_TOKENS): access 30 min, refresh single-use with a 30-minute grace that replays.
 Limits (limits.py) are checked after a planned fault (`plan_fault`), which answers without counting: a 429 says
-`X-Rate-Limit-Problem: minute` and `Retry-After` (60 s unless `retry_after`).
+`X-Rate-Limit-Problem: minute` and `Retry-After` (60 s unless `retry_after`); a fault without a status is carried
+out and answered `hang_seconds` late (a client that timed out after the write happened).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import threading
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.faults import FaultSupport
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, compile_pattern
 from acuity_sync_toolkit.fakes.oauth_authority import XERO_TOKENS, InvalidGrant
 from acuity_sync_toolkit.fakes.service import LedgerFake
@@ -62,6 +64,7 @@ class RecordedRequest:
 
 class FakeXero(LedgerFake):
     token_rules = XERO_TOKENS
+    fault_support = FaultSupport(hangs=True)
 
     def __init__(
         self,
@@ -83,7 +86,22 @@ class FakeXero(LedgerFake):
         self._requests: dict[str, list[RecordedRequest]] = {}
         self._connections: dict[str, str] = {}  # tenant id -> connection id
         self._lock = threading.RLock()
+        self._stopping = threading.Event()
         spec.openapi()  # load the spec before the first request
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Self:
+        self._stopping.clear()
+        return super().start()
+
+    def stop(self) -> None:
+        self._stopping.set()  # ends any hang a test planned
+        super().stop()
+
+    def hang(self, seconds: float) -> None:
+        """Hold an answer (a planned fault without a status); a stopping fake lets it go."""
+        self._stopping.wait(seconds)
 
     # ------------------------------------------------------------------ test controls
 

@@ -173,8 +173,9 @@ class FreshBooksLedger:
     # ------------------------------------------------------------------------------------------- clients
     def find_customer(self, draft: CustomerDraft) -> str | None:
         """`search[email]` matches exactly (§B1.1), so the lower-cased address (how we store it) is tried first,
-        then the address as Acuity spells it. Names are not unique in FreshBooks: without an e-mail a client is
-        the one with the same first and last name (and phone, when there is one)."""
+        then the address as Acuity spells it. Names are not unique in FreshBooks, so without an e-mail a client is
+        never found by name alone: it is the one with the same first and last name and the same phone; a client
+        kept apart (no phone either) is found only by its own organization name, which names its booking."""
         if draft.email:
             wanted = draft.email.lower()
             for email in dict.fromkeys((wanted, draft.email)):
@@ -183,6 +184,10 @@ class FreshBooksLedger:
                 if found:
                     return _newest_active(found)
             return None
+        if draft.name_suffix:
+            clients = self._list("users/clients", "clients", {"search[organization_like]": draft.display_name})
+            found = [client for client in clients if client.get("organization") == draft.display_name]
+            return _newest_active(found) if found else None
         params = {"search[fname_like]": draft.first_name, "search[lname_like]": draft.last_name}
         found = [
             client
@@ -192,7 +197,9 @@ class FreshBooksLedger:
         return _newest_active(found) if found else None
 
     def create_customer(self, draft: CustomerDraft) -> str:
-        """FreshBooks does not require unique client names, so a name already taken is no clash."""
+        """FreshBooks does not require unique client names, so a name already taken is no clash. The phone goes to
+        `mob_phone`; the notes and intake-form answers, when the settings let them through, to the client's
+        `note`."""
         body: dict[str, Any] = {
             "fname": draft.first_name,
             "lname": draft.last_name,
@@ -202,8 +209,8 @@ class FreshBooksLedger:
             body["email"] = draft.email.lower()  # found again whatever case Acuity uses next time
         if draft.phone:
             body["mob_phone"] = draft.phone
-        if draft.notes:
-            body["note"] = draft.notes
+        if details := draft.details_text():
+            body["note"] = details
         return str(self._write("POST", "users/clients", "client", body)["id"])
 
     # ------------------------------------------------------------------------------------------- invoices
@@ -474,10 +481,11 @@ def _newest_active(clients: list[dict[str, Any]]) -> str:
 
 
 def _same_person(client: Mapping[str, Any], draft: CustomerDraft) -> bool:
+    """The same first and last name and the same phone number: never the name alone."""
     names = (str(client.get("fname") or "").lower(), str(client.get("lname") or "").lower())
-    phones = {str(client.get(name) or "") for name in ("mob_phone", "bus_phone", "home_phone")}
+    phones = [str(client.get(name) or "") for name in ("mob_phone", "bus_phone", "home_phone")]
     same_name = names == (draft.first_name.lower(), draft.last_name.lower())
-    return same_name and (not draft.phone or draft.phone in phones)
+    return same_name and any(draft.same_phone(phone) for phone in phones)
 
 
 def _line_name(line: InvoiceLine) -> str:

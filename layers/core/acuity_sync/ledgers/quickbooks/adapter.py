@@ -46,11 +46,22 @@ DEFAULT_ITEM_ID = "1"  # the "Services" item every QBO company starts with
 NAME_CLASH = "6240"  # Duplicate Name Exists Error
 STALE_OBJECT = "5010"  # Stale Object Error: re-read the SyncToken and try again
 PAYMENT_MARK = "acuity-payment:"
+NOTES_LIMIT = 2000  # a customer's Notes
 
 
 def quote(value: str) -> str:
     """A string literal of QBO's query language: single quotes, escaped with a backslash."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def has_marker(note: str, reference: str) -> bool:
+    """Whether our marker is in a PrivateNote as a whole word: "acuity:appointment:12" is not in a note that says
+    "acuity:appointment:123" (QuickBooks keeps the note when it voids, after "Voided - ")."""
+    return reference in note.split()
+
+
+def _phones(customer: Mapping[str, Any]) -> list[str]:
+    return [str((customer.get(field) or {}).get("FreeFormNumber") or "") for field in ("PrimaryPhone", "Mobile")]
 
 
 def credit_memo_number(reference: str) -> str:
@@ -110,29 +121,37 @@ class QuickBooksLedger:
 
     # ------------------------------------------------------------------------------------------- customers
     def find_customer(self, draft: CustomerDraft) -> str | None:
+        """By e-mail; without one, never by name alone: by DisplayName (or a numbered variant of it, as
+        create_customer makes them) and the same phone number, or, for a client kept apart, by its own name."""
         if draft.email:
             where = f"PrimaryEmailAddr = {quote(draft.email)}"
         else:
-            where = f"DisplayName = {quote(draft.display_name)}"
+            where = f"DisplayName LIKE {quote(draft.display_name + '%')}"
         found = self._query(f"SELECT * FROM Customer WHERE {where} AND Active IN (true, false)").get("Customer", [])
+        names = set(draft.display_names())
         for customer in sorted(found, key=lambda c: not c.get("Active", True)):
             email = customer.get("PrimaryEmailAddr", {}).get("Address", "")
-            phone = customer.get("PrimaryPhone", {}).get("FreeFormNumber", "")
-            if draft.email and email.lower() == draft.email.lower():
-                return str(customer["Id"])
-            if not draft.email and (not draft.phone or phone == draft.phone):
+            if draft.email:
+                if email.lower() == draft.email.lower():
+                    return str(customer["Id"])
+                continue
+            if customer.get("DisplayName") not in names:
+                continue
+            if draft.name_suffix or any(draft.same_phone(phone) for phone in _phones(customer)):
                 return str(customer["Id"])
         return None
 
     def create_customer(self, draft: CustomerDraft) -> str:
-        """DisplayName is unique across customers, vendors and employees (6240): add a number until it is free."""
+        """DisplayName is unique across customers, vendors and employees (6240): add a number until it is free.
+        The phone goes to PrimaryPhone; the notes and intake-form answers, when the settings let them through,
+        to the customer's Notes (QuickBooks keeps at most 2,000 characters there)."""
         body: dict[str, Any] = {"GivenName": draft.first_name, "FamilyName": draft.last_name}
         if draft.email:
             body["PrimaryEmailAddr"] = {"Address": draft.email}
         if draft.phone:
             body["PrimaryPhone"] = {"FreeFormNumber": draft.phone}
-        if draft.notes:
-            body["Notes"] = draft.notes[:2000]
+        if details := draft.details_text():
+            body["Notes"] = details[:NOTES_LIMIT]
         for name in draft.display_names():
             body["DisplayName"] = name
             try:
@@ -153,7 +172,7 @@ class QuickBooksLedger:
         else:
             where = f"CustomerRef = {quote(draft.customer_id)} AND TxnDate = {quote(draft.txn_date.isoformat())}"
         for invoice in self._query(f"SELECT * FROM Invoice WHERE {where}").get("Invoice", []):
-            if reference in invoice.get("PrivateNote", ""):
+            if has_marker(invoice.get("PrivateNote", ""), reference):
                 return self._invoice(invoice)
         return None
 

@@ -7,7 +7,8 @@ Xero facts this adapter relies on:
   exact payload, so a retried write is answered with the first answer instead of writing twice.
 - A contact's Name is unique among active contacts (A1.1): a taken name becomes "Name (2)", "Name (3)"...
   Contacts are found with `searchTerm`, which the spec documents as case-insensitive over Name, FirstName,
-  LastName, ContactNumber and EmailAddress; the e-mail is then compared on our side.
+  LastName, ContactNumber and EmailAddress; the e-mail is then compared on our side. Xero answers a page of 100
+  contacts at a time (`page`), so every page is read. A contact has no notes field: notes go in its history.
 - Sales invoices are `ACCREC`, created `DRAFT` and found again by our marker in `Reference` (A1.2). Lines name
   their account by `AccountID`, so accounts without a Code work. Xero e-mails only approved invoices and pays
   only AUTHORISED ones (A1.4, A1.5); a draft is `DELETED`, an approved invoice `VOIDED` (A1.3).
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -79,6 +80,11 @@ STATUSES = {
     "DELETED": InvoiceStatus.DELETED,
 }
 UNAPPROVED = ("DRAFT", "SUBMITTED")
+PAGE_SIZE = 100  # Xero's default page of contacts
+MAX_CONTACT_PAGES = 50  # a search term that matches more than 5,000 contacts is not one client's
+# A history note's Details: Xero's history-and-notes page limits its length (reported as 2,500 characters;
+# UNCONFIRMED here), so longer notes are cut rather than refused.
+HISTORY_NOTE_LIMIT = 2500
 GONE = ("VOIDED", "DELETED")
 _MS_DATE = re.compile(r"/Date\((-?\d+)")
 
@@ -177,17 +183,24 @@ class XeroLedger:
 
     # ------------------------------------------------------------------------------------------- contacts
     def find_customer(self, draft: CustomerDraft) -> str | None:
-        found = self._get("/Contacts", {"searchTerm": draft.email or draft.display_name})["Contacts"]
+        """By e-mail; without one, never by name alone: the same Name (or a numbered variant, as create_customer
+        makes them) and the same phone number, or, for a client kept apart, its own Name. Every page of the search
+        is read: Xero answers a page of at most PAGE_SIZE contacts, also when no page is asked for."""
         names = set(draft.display_names())
-        for contact in found:
+        for contact in self._search_contacts(draft.email or draft.display_name):
             if draft.email:
                 if str(contact.get("EmailAddress") or "").lower() == draft.email.lower():
                     return str(contact["ContactID"])
-            elif contact.get("Name") in names and (not draft.phone or draft.phone in _phones(contact)):
+            elif contact.get("Name") in names and (
+                draft.name_suffix or any(draft.same_phone(phone) for phone in _phones(contact))
+            ):
                 return str(contact["ContactID"])
         return None
 
     def create_customer(self, draft: CustomerDraft) -> str:
+        """The phone as a MOBILE phone. Xero's contacts have no notes field: the notes and intake-form answers,
+        when the settings let them through, are a note in the contact's history (PUT /Contacts/{id}/History),
+        which Xero shows under the contact's "History and notes"."""
         body: dict[str, Any] = {"FirstName": draft.first_name[:255], "LastName": draft.last_name[:255]}
         body = {key: value for key, value in body.items() if value}
         if draft.email:
@@ -201,8 +214,21 @@ class XeroLedger:
                 if NAME_TAKEN not in error.message:
                     raise
                 continue
-            return str(created["Contacts"][0]["ContactID"])
+            contact_id = str(created["Contacts"][0]["ContactID"])
+            if details := draft.details_text():
+                note = {"HistoryRecords": [{"Details": details[:HISTORY_NOTE_LIMIT]}]}
+                self._write("PUT", f"/Contacts/{contact_id}/History", note)
+            return contact_id
         raise Rejected("name_taken", f"the name {draft.display_name!r} and its numbered variants are all taken in Xero")
+
+    def _search_contacts(self, term: str) -> Iterator[dict[str, Any]]:
+        for page in range(1, MAX_CONTACT_PAGES + 1):
+            answer = self._get("/Contacts", {"searchTerm": term, "page": str(page), "pageSize": str(PAGE_SIZE)})
+            contacts: list[dict[str, Any]] = answer.get("Contacts") or []
+            yield from contacts
+            page_count = (answer.get("pagination") or {}).get("pageCount")
+            if len(contacts) < PAGE_SIZE or (isinstance(page_count, int) and page >= page_count):
+                return
 
     # ------------------------------------------------------------------------------------------- invoices
     def find_invoice(self, reference: str, draft: InvoiceDraft | None = None) -> LedgerInvoice | None:  # noqa: ARG002
