@@ -318,31 +318,46 @@ def test_05_a_poisoned_message_goes_to_the_dlq_is_explained_and_replayed_once_af
 
 
 def test_06_a_past_months_backfill_creates_each_missing_invoice_once_and_leaves_synced_ones_alone(ops: Ops) -> None:
-    month = (today().replace(day=1) - timedelta(days=1)).replace(day=1) - timedelta(days=31)  # two months back
-    month = month.replace(day=1)
+    first_of_this_month = today().replace(day=1)
+    month = (first_of_this_month - timedelta(days=40)).replace(day=1)  # a month well before the connection
+    last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    booked_then = at(month, 9)  # when they were booked: before the ledger was connected
     clients = [ops.client(name) for name in ("Fay", "Gus", "Hal")]
-    synced_client = ops.client("Ida")
+    old_changed, synced_client = ops.client("Jay"), ops.client("Ida")
     missing = [
         ops.admin.book_appointment_without_webhook(
-            ops.account, **client, price=price, amountPaid=paid, datetime=at(month + timedelta(days=3 + index))
+            ops.account,
+            **client,
+            price=price,
+            amountPaid=paid,
+            datetime=at(month + timedelta(days=3 + index)),
+            datetimeCreated=booked_then,
         )
         for index, (client, price, paid) in enumerate(
             zip(clients, ("20.00", "25.00", "30.00"), ("0.00", "25.00", "0.00"), strict=True)
         )
     ]
+    # An old booking changed since: its webhook comes, and (issue 9's rule, when it is there) it is not synced
+    # because it was booked before the connection; either way the backfill brings it in once.
+    old = ops.admin.book_appointment_without_webhook(
+        ops.account, **old_changed, price="15.00", datetime=at(month + timedelta(days=8)), datetimeCreated=booked_then
+    )
+    ops.admin.change_appointment(ops.account, old["id"], notes="moved rooms")
     ops.admin.book_appointment(ops.account, **synced_client, price="35.00", datetime=at(month + timedelta(days=10)))
     (already,) = ops.wait_for_invoices(synced_client)
     ops.drained()
-    last = (month + timedelta(days=40)).replace(day=1) - timedelta(days=1)
+    old_synced = len(ops.invoices(old_changed))  # 0 under the rule, 1 before it
     window = ["--tenant", DEMO_TENANT_ID, "--from", month.isoformat(), "--to", last.isoformat()]
+    to_queue = 4 - old_synced
+    estimate = 3 + 5 + 3 + (3 if not old_synced else 0)  # Xero: a new client's booking, 3 calls; a paid one, 5
     dry = ops.cli_json("backfill", *window, "--dry-run")
     assert dry == {
-        "appointments": 4,
+        "appointments": 5,
         "orders": 0,
-        "already_synced": 1,
+        "already_synced": 1 + old_synced,
         "queued": 0,
-        "ledger_calls_estimate": 3 + 5 + 3,  # Xero: a new client's unpaid booking 3 calls, a paid one 5
-        "would_queue": 3,
+        "ledger_calls_estimate": estimate,
+        "would_queue": to_queue,
     }
     status, words = ops.cli("backfill", *window, "--dry-run")
     assert status == 0
@@ -350,19 +365,21 @@ def test_06_a_past_months_backfill_creates_each_missing_invoice_once_and_leaves_
     assert "calls a day are spent" in words
     assert ops.invoices(clients[0]) == [], "a dry run queues nothing"
     assert ops.cli_json("backfill", *window) == {
-        "appointments": 4,
+        "appointments": 5,
         "orders": 0,
-        "already_synced": 1,
-        "queued": 3,
-        "ledger_calls_estimate": 11,
+        "already_synced": 1 + old_synced,
+        "queued": to_queue,
+        "ledger_calls_estimate": estimate,
     }
-    for client in clients:
+    for client in (*clients, old_changed):
         ops.wait_for_invoices(client)
     ops.drained()
-    assert [len(ops.invoices(client)) for client in clients] == [1, 1, 1]
+    assert [len(ops.invoices(client)) for client in (*clients, old_changed)] == [1, 1, 1, 1]
     assert ops.invoices(synced_client) == [already]
     again = ops.cli_json("backfill", *window, "--dry-run")
-    assert (again["already_synced"], again["would_queue"]) == (4, 0)
+    assert (again["already_synced"], again["would_queue"]) == (5, 0)
+    words = ops.cli("explain", "--tenant", DEMO_TENANT_ID, "--appointment", str(missing[0]["id"]))[1]
+    assert "backfill changed: written" in words
 
 
 # --------------------------------------------------------------------------------- explain, in all its states
