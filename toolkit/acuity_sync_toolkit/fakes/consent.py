@@ -90,11 +90,15 @@ class ConsentAuthority:
 
     # ------------------------------------------------------------------ codes
 
-    def code_for(self, companies: Sequence[str], client_id: str, redirect_uri: str, challenge: str | None = None) -> str:
+    def code_for(
+        self, companies: Sequence[str], client_id: str, redirect_uri: str, challenge: str | None = None
+    ) -> str:
         """A code as an allowed consent makes one (tests that skip the page use it)."""
         code = secrets.token_urlsafe(24)
         with self._lock:
-            self._codes[code] = _Code(tuple(companies), client_id, redirect_uri, challenge, self._monotonic() + CODE_TTL)
+            self._codes[code] = _Code(
+                tuple(companies), client_id, redirect_uri, challenge, self._monotonic() + CODE_TTL
+            )
         return code
 
     def redeem(self, code: str, client_id: str | None, redirect_uri: str, verifier: str | None) -> TokenPair:
@@ -106,15 +110,16 @@ class ConsentAuthority:
             raise InvalidGrant("unknown, used or expired authorization code")
         if found.redirect_uri != redirect_uri or (client_id is not None and client_id != found.client_id):
             raise InvalidGrant("the code was issued to another client or redirect URI")
-        if found.challenge is not None:
-            if not verifier or not hmac.compare_digest(_s256(verifier), found.challenge):
-                raise InvalidGrant("code_verifier does not match the code_challenge")
+        if found.challenge is not None and not (verifier and hmac.compare_digest(_s256(verifier), found.challenge)):
+            raise InvalidGrant("code_verifier does not match the code_challenge")
         return self._issue(found.companies)
 
     # ------------------------------------------------------------------ the page
 
     def _refusal(self, message: str) -> Response:
-        body = f"<!doctype html><title>{self._app_name}</title><h1>Something went wrong</h1><p>{html.escape(message)}</p>"
+        body = (
+            f"<!doctype html><title>{self._app_name}</title><h1>Something went wrong</h1><p>{html.escape(message)}</p>"
+        )
         return Response(400, body.encode("utf-8"), (("Content-Type", "text/html; charset=utf-8"),))
 
     def _check(self, params: dict[str, str]) -> str | None:
@@ -174,10 +179,7 @@ class ConsentAuthority:
         if form.get("decision") != "allow":
             return _redirect(redirect_uri, {"error": "access_denied", "state": state})
         known = {cid for cid, _ in self._companies()}
-        if self._choice is CompanyChoice.ALL:
-            chosen = sorted(known)
-        else:
-            chosen = [cid for cid in picked if cid in known]
+        chosen = sorted(known) if self._choice is CompanyChoice.ALL else [cid for cid in picked if cid in known]
         if not chosen or (self._choice is CompanyChoice.ONE and len(chosen) != 1):
             return self._refusal("choose a company to connect")
         code = self.code_for(chosen, form.get("client_id", ""), redirect_uri, form.get("code_challenge") or None)

@@ -170,7 +170,9 @@ class LedgerConnector:
             companies = self._companies(ledger, client, grant, query)
         except OAuthError as error:
             logger.warning("consent code refused", extra={"ledger": str(ledger), "error": error.error})
-            return Finished(tenant_id, session_id, Refused(f"{name} refused the consent ({error.error or error}); try again."))
+            return Finished(
+                tenant_id, session_id, Refused(f"{name} refused the consent ({error.error or error}); try again.")
+            )
         except LedgerError as error:
             return Finished(tenant_id, session_id, Refused(f"{name}: {error.message}"))
         if not companies:

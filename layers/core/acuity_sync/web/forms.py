@@ -182,7 +182,9 @@ class FormProblem(ValueError):
         self.message = message
 
 
-def settings_document(model: type[LedgerSettings], form: Mapping[str, list[str]]) -> tuple[dict[str, Any], dict[str, str]]:
+def settings_document(
+    model: type[LedgerSettings], form: Mapping[str, list[str]]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The settings document a posted form means, and the values as posted (to show again). A checkbox posts a
     hidden "off" and, when ticked, "on" after it: the last value wins. Empty text or "(default)" is null."""
     document: dict[str, Any] = {}
@@ -222,7 +224,7 @@ def _lines(key: str, text: str) -> dict[str, str]:
 
 
 def problems_by_field(lines: Sequence[str], keys: Sequence[str]) -> dict[str, list[str]]:
-    """"field: message" lines by field (the most specific key a line names); the rest under GENERAL."""
+    """ "field: message" lines by field (the most specific key a line names); the rest under GENERAL."""
     grouped: dict[str, list[str]] = {}
     ordered = sorted(keys, key=len, reverse=True)
     for line in lines:

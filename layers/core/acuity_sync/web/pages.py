@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader
 from acuity_sync.acuity.client import AcuityClient
 from acuity_sync.connect.access import SESSION_LIFETIME, Access, LinkRefused, Session
 from acuity_sync.connect.acuity import AcuityRefused, check_account, register_webhooks, webhook_url
-from acuity_sync.connect.ledgers import CONSENT_LIFETIME, ChooseCompany, Connected, LedgerConnector, Refused
+from acuity_sync.connect.ledgers import CONSENT_LIFETIME, ChooseCompany, LedgerConnector, Refused
 from acuity_sync.connect.settings import Resume, change_settings
 from acuity_sync.connect.status import LedgerStatus, State, ledger_status
 from acuity_sync.domain.errors import LedgerError
@@ -31,7 +31,14 @@ from acuity_sync.store.parking import ParkingLot
 from acuity_sync.store.records import RecordStore
 from acuity_sync.store.settings import SettingsConflict, SettingsStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
-from acuity_sync.web.forms import GENERAL, FormProblem, field_keys, problems_by_field, settings_document, settings_fields
+from acuity_sync.web.forms import (
+    GENERAL,
+    FormProblem,
+    field_keys,
+    problems_by_field,
+    settings_document,
+    settings_fields,
+)
 from acuity_sync.web.security import (
     CONSENT_COOKIE,
     CONSENT_PATH,
@@ -112,7 +119,10 @@ class Pages:
         except LinkRefused as refused:
             return self._message(403, "This link does not open the settings", f"{refused}. Ask for a new link.")
         cookie = set_cookie(
-            SESSION_COOKIE, self._s.access().session_cookie(session), SESSION_PATH, int(SESSION_LIFETIME.total_seconds())
+            SESSION_COOKIE,
+            self._s.access().session_cookie(session),
+            SESSION_PATH,
+            int(SESSION_LIFETIME.total_seconds()),
         )
         logger.info("settings session opened", extra={"tenant_id": session.tenant_id})
         return WebResponse(303, location=HOME, cookies=[cookie])
@@ -242,7 +252,8 @@ class Pages:
             return self._not_found()
         result = self._s.connector(request.origin).disconnect(checked.tenant_id, ledger)
         logger.info(
-            "ledger disconnected", extra={"tenant_id": checked.tenant_id, "ledger": str(ledger), "revoked": result.revoked}
+            "ledger disconnected",
+            extra={"tenant_id": checked.tenant_id, "ledger": str(ledger), "revoked": result.revoked},
         )
         if result.notes:
             return self._settings_page(request, checked, notices=[*result.notes], status=200)
@@ -262,7 +273,9 @@ class Pages:
         api_key = _one(request.form, "acuity_api_key").strip()
         if not user_id.isdigit() or not api_key:
             return self._settings_page(
-                request, session, acuity_problem="Give the numeric user id and the API key (Integrations → API).",
+                request,
+                session,
+                acuity_problem="Give the numeric user id and the API key (Integrations → API).",
                 status=422,
             )
         key = Secret(api_key)
@@ -330,9 +343,7 @@ class Pages:
         posted, problems = edit if edit is not None else (None, {})
         view.update(
             version=current.version,
-            fields=settings_fields(
-                current.settings, default_settings(ledger), lists, posted=posted, problems=problems
-            ),
+            fields=settings_fields(current.settings, default_settings(ledger), lists, posted=posted, problems=problems),
             general_problems=list(problems.get(GENERAL, [])),
             lists_problem=lists_problem,
         )
@@ -363,13 +374,17 @@ class Pages:
         if session is None:
             return self._no_session()
         sent_from = request.headers.get("origin")
-        if (sent_from is not None and sent_from != request.origin) or request.headers.get("sec-fetch-site") == "cross-site":
+        if (sent_from is not None and sent_from != request.origin) or request.headers.get(
+            "sec-fetch-site"
+        ) == "cross-site":
             return self._message(403, "Refused", "This form was not sent from your settings page.", back=HOME)
         if not self._s.access().csrf_ok(session, _one(request.form, "csrf_token")):
             logger.warning("form refused: CSRF token", extra={"tenant_id": session.tenant_id, "path": request.path})
             return self._message(
-                403, "Refused", "This form has expired or did not come from your settings page; reload the page and "
-                "try again.", back=HOME,
+                403,
+                "Refused",
+                "This form has expired or did not come from your settings page; reload the page and try again.",
+                back=HOME,
             )
         return session
 

@@ -39,7 +39,7 @@ from acuity_sync.store.records import RecordStore
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.requeue import Requeuer
-from acuity_sync.web.pages import PageServices, Pages, WebRequest, WebResponse
+from acuity_sync.web.pages import Pages, PageServices, WebRequest, WebResponse
 from acuity_sync.wiring.config import CONNECT_AWS_CONFIG, ConnectFunctionSettings
 from acuity_sync.wiring.pacing import pacer
 
@@ -113,9 +113,11 @@ def build_pages(environment: ConnectFunctionSettings | None = None) -> Pages:
         inputs = AdapterInputs(
             http=http,
             company_id=credentials.company_id,
-            access_token=lambda refused: tokens.access_token(tenant_id, ledger, rejected=credentials.access_token)
-            if refused
-            else credentials.access_token,
+            access_token=lambda refused: (
+                tokens.access_token(tenant_id, ledger, rejected=credentials.access_token)
+                if refused
+                else credentials.access_token
+            ),
             api_url=api_url(ledger),
             pace=pacer(budgets, ledger_budget_name(tenant_id, ledger), budget),
         )
@@ -175,7 +177,7 @@ def web_request(event: APIGatewayProxyEventV2) -> WebRequest:
     return WebRequest(
         method=context.http.method.upper(),
         path=event.raw_path,
-        query={name: value for name, value in (event.query_string_parameters or {}).items()},
+        query=dict((event.query_string_parameters or {}).items()),
         form=_form(event),
         cookies=cookies,
         headers=headers,
@@ -196,7 +198,9 @@ def _form(event: APIGatewayProxyEventV2) -> dict[str, list[str]]:
 
 def http_response(page: WebResponse) -> Response[str]:
     cookies = [
-        Cookie(c.name, c.value, path=c.path, secure=True, http_only=True, max_age=c.max_age, same_site=SameSite.LAX_MODE)
+        Cookie(
+            c.name, c.value, path=c.path, secure=True, http_only=True, max_age=c.max_age, same_site=SameSite.LAX_MODE
+        )
         for c in page.cookies
     ]
     return Response(status_code=page.status, headers=page.headers, body=page.body, cookies=cookies)

@@ -68,7 +68,14 @@ def get_tax_rates(org: Organisation, call: Call) -> tuple[int, JsonObject | None
                 "CanApplyToLiabilities": True,
                 "DisplayTaxRate": number,
                 "EffectiveRate": number,
-                "TaxComponents": [{"Name": _TAX_RATE_NAMES.get(tax_type, tax_type), "Rate": number, "IsCompound": False, "IsNonRecoverable": False}],
+                "TaxComponents": [
+                    {
+                        "Name": _TAX_RATE_NAMES.get(tax_type, tax_type),
+                        "Rate": number,
+                        "IsCompound": False,
+                        "IsNonRecoverable": False,
+                    }
+                ],
             }
         )
     return 200, {"TaxRates": rates}
