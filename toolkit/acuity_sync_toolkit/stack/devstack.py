@@ -288,6 +288,11 @@ class DevStack:
                 acuity.post("/api/v1/webhooks", json={"event": event, "target": target}).raise_for_status()
 
     @property
+    def state_dir(self) -> Path:
+        """Where dev.json and the logs are written."""
+        return self._state_dir
+
+    @property
     def quickbooks(self) -> FakeQuickBooks:
         """The fake QuickBooks, for tests that plan faults or read its state."""
         assert self._quickbooks is not None, "the stack is not started"

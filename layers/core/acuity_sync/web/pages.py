@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
 
 from acuity_sync.acuity.client import AcuityClient
 from acuity_sync.connect.access import SESSION_LIFETIME, Access, LinkRefused, Session
@@ -373,10 +374,7 @@ class Pages:
         session = self._session(request)
         if session is None:
             return self._no_session()
-        sent_from = request.headers.get("origin")
-        if (sent_from is not None and sent_from != request.origin) or request.headers.get(
-            "sec-fetch-site"
-        ) == "cross-site":
+        if not _same_site(request):
             return self._message(403, "Refused", "This form was not sent from your settings page.", back=HOME)
         if not self._s.access().csrf_ok(session, _one(request.form, "csrf_token")):
             logger.warning("form refused: CSRF token", extra={"tenant_id": session.tenant_id, "path": request.path})
@@ -401,7 +399,8 @@ class Pages:
         return notices
 
     def _render(self, template: str, **context: Any) -> str:
-        return self._templates.get_template(template).render(css=CSS, **context)
+        # The stylesheet goes in as it is (Markup): escaped, it would no longer match its hash in the CSP.
+        return self._templates.get_template(template).render(css=Markup(CSS), **context)
 
     def _message(self, status: int, title: str, message: str, *, back: str | None = None) -> WebResponse:
         return WebResponse(status, self._render("message.html", title=title, message=message, back=back))
@@ -426,6 +425,16 @@ _STATE_WORDS = {
     State.NEEDS_RECONNECT: "needs reconnect",
     State.NOT_CONNECTED: "not connected",
 }
+
+
+def _same_site(request: WebRequest) -> bool:
+    """What the browser says of a form's origin, beside the CSRF token: `Origin` (but "null", which our
+    Referrer-Policy no-referrer makes a browser send for a form's POST) must be ours, and `Sec-Fetch-Site`, when
+    sent, same-origin (or none: typed by the owner)."""
+    sent_from = request.headers.get("origin")
+    if sent_from not in (None, "null", request.origin):
+        return False
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
 
 
 def _ledger(name: str) -> LedgerName | None:
