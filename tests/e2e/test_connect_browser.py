@@ -118,8 +118,10 @@ def test_an_owner_connects_three_ledgers_in_a_browser(
     )
     tenant_id = added["tenant_id"]
     assert added["webhooks"]["registered"] == ["appointment.changed", "order.completed"]
-    link = run_cli(capsys, "admin-link", "--tenant", tenant_id, "--dev-state", dev_json).strip()
-    assert link.startswith("http://localhost:") and "\n" not in link
+    printed = run_cli(capsys, "admin-link", "--tenant", tenant_id, "--dev-state", dev_json)
+    assert printed.count("\n") == 1  # the URL alone on one line
+    link = printed.strip()
+    assert link.startswith("http://localhost:")
 
     # The owner opens the link: a session cookie, and the page at a URL without the token.
     browser.get(link)
