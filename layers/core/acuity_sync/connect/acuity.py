@@ -6,10 +6,18 @@ and removed again on request. `acuity-sync tenant add` and the settings page bot
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
-from acuity_sync.acuity.client import AcuityClient, AcuityError
-from acuity_sync.acuity.models import AccountInfo
+from acuity_sync.acuity.client import AcuityClient, AcuityError, AcuityRateLimited
+from acuity_sync.acuity.models import AccountInfo, Webhook
+
+_T = TypeVar("_T")
+RATE_LIMIT_TRIES = 4  # Acuity's limit is per second: a few short waits see a burst through
+LONGEST_WAIT = 5.0  # seconds; a longer Retry-After is the owner's to wait for
 
 REGISTERED_EVENTS = ("appointment.changed", "order.completed")
 MAX_WEBHOOKS = 25  # per Acuity account; a 400 beyond it (research/acuity.md §1.3)
@@ -29,7 +37,7 @@ def check_account(client: AcuityClient) -> AccountInfo:
     """The account these credentials open, or AcuityRefused saying why (401: wrong id or key; 403: no API access
     on this plan; unreachable)."""
     try:
-        return client.me()
+        return _paced(client.me)
     except AcuityError as error:
         raise AcuityRefused(str(error)) from None
 
@@ -48,7 +56,7 @@ def _ours(target: str, tenant_id: str) -> bool:
 def register_webhooks(client: AcuityClient, tenant_id: str, target: str) -> Registration:
     """Make the account send exactly REGISTERED_EVENTS to `target`, reading what it has first."""
     try:
-        hooks = client.webhooks()
+        hooks: list[Webhook] = _paced(client.webhooks)
         removed = 0
         kept: list[str] = []
         for hook in hooks:
@@ -57,7 +65,7 @@ def register_webhooks(client: AcuityClient, tenant_id: str, target: str) -> Regi
             if hook.target == target and hook.event in REGISTERED_EVENTS and hook.event not in kept:
                 kept.append(hook.event)
             else:
-                client.delete_webhook(hook.id)
+                _paced(partial(client.delete_webhook, hook.id))
                 removed += 1
         missing = [event for event in REGISTERED_EVENTS if event not in kept]
         room = MAX_WEBHOOKS - (len(hooks) - removed)
@@ -67,7 +75,7 @@ def register_webhooks(client: AcuityClient, tenant_id: str, target: str) -> Regi
                 f"{len(missing) - room} you no longer use (Integrations → API → webhooks in Acuity), then try again"
             )
         for event in missing:
-            client.create_webhook(event, target)
+            _paced(partial(client.create_webhook, event, target))
     except AcuityError as error:
         raise AcuityRefused(str(error)) from None
     return Registration(tuple(missing), tuple(kept), removed)
@@ -76,9 +84,21 @@ def register_webhooks(client: AcuityClient, tenant_id: str, target: str) -> Regi
 def remove_webhooks(client: AcuityClient, tenant_id: str) -> int:
     """Delete every subscription of this account that points at this tenant; how many there were."""
     try:
-        ours = [hook for hook in client.webhooks() if _ours(hook.target, tenant_id)]
+        ours = [hook for hook in _paced(client.webhooks) if _ours(hook.target, tenant_id)]
         for hook in ours:
-            client.delete_webhook(hook.id)
+            _paced(partial(client.delete_webhook, hook.id))
     except AcuityError as error:
         raise AcuityRefused(str(error)) from None
     return len(ours)
+
+
+def _paced(call: Callable[[], _T], sleep: Callable[[float], None] = time.sleep) -> _T:
+    """`call`, waited through Acuity's 429s when they are short (10 requests a second per IP, all tenants together)."""
+    for attempt in range(RATE_LIMIT_TRIES):
+        try:
+            return call()
+        except AcuityRateLimited as limited:
+            if attempt == RATE_LIMIT_TRIES - 1 or limited.retry_after > LONGEST_WAIT:
+                raise
+            sleep(max(limited.retry_after, 0.1))
+    raise AssertionError("unreachable")

@@ -128,8 +128,9 @@ class TenantStore:
             TableName=self._table_name,
             Key={"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": PROFILE}},
             UpdateExpression=(
-                "SET acuity_user_id = :user, acuity_api_key = :key, currency = :currency, timezone = :timezone"
+                "SET acuity_user_id = :user, acuity_api_key = :key, currency = :currency, #timezone = :timezone"
             ),
+            ExpressionAttributeNames={"#timezone": "timezone"},  # a DynamoDB reserved word
             ExpressionAttributeValues={
                 ":user": {"S": user_id},
                 ":key": {"B": self._box.seal(api_key, api_key_context(tenant_id))},
