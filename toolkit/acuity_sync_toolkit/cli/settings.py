@@ -26,7 +26,7 @@ from acuity_sync.observability import logger
 from acuity_sync.queues import LedgerQueues
 from acuity_sync.store.connections import ConnectionStore
 from acuity_sync.store.errors import StoreUnavailable
-from acuity_sync.store.parking import ParkingLot
+from acuity_sync.store.parking import ParkingLot, ResumeOn
 from acuity_sync.store.settings import (
     SettingsConflict,
     SettingsStore,
@@ -135,7 +135,15 @@ def _run_settings_set(arguments: argparse.Namespace) -> int:
     if change.requeued:
         print(f"acuity-sync: {change.requeued} parked event(s) queued again", file=sys.stderr)
     if not location.queue_urls:
-        print("acuity-sync: parked events were not queued again (no queue URLs: pass --stack)", file=sys.stderr)
+        waiting = ParkingLot(location.dynamodb(), location.table).for_ledger(
+            arguments.tenant, ledger, ResumeOn.SETTINGS_CHANGE
+        )
+        if waiting:
+            print(
+                f"acuity-sync: {len(waiting)} parked event(s) were not queued again: the queues are unknown "
+                "(pass --stack, or save the settings on the settings page)",
+                file=sys.stderr,
+            )
     _print_settings(arguments.tenant, ledger, VersionedSettings(change.settings, change.version))
     return 0
 
