@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from acuity_sync_toolkit.cli import dev, settings, tenant
+from acuity_sync_toolkit.cli import admin, dev, settings, tenant
 from acuity_sync_toolkit.cli.errors import CommandError
 
 
@@ -28,4 +28,5 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_commands(commands)
     tenant.add_commands(commands)
     settings.add_commands(commands)
+    admin.add_commands(commands)
     return parser

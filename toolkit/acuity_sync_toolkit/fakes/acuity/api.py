@@ -10,7 +10,13 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from acuity_sync_toolkit.fakes.acuity.entities import Account, Appointment, render_appointment, render_order
-from acuity_sync_toolkit.fakes.acuity.errors import METHOD_NOT_ALLOWED, UNAUTHORIZED, bad_request, not_found
+from acuity_sync_toolkit.fakes.acuity.errors import (
+    METHOD_NOT_ALLOWED,
+    UNAUTHORIZED,
+    FakeAcuityError,
+    bad_request,
+    not_found,
+)
 from acuity_sync_toolkit.fakes.acuity.formats import parse_date_param
 from acuity_sync_toolkit.fakes.acuity.params import account_credentials, int_param, json_object, max_param, path_id
 from acuity_sync_toolkit.fakes.acuity.state import AcuityState
@@ -18,6 +24,9 @@ from acuity_sync_toolkit.fakes.acuity.webhooks import WEBHOOK_EVENTS
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, Router, empty, json_response
 
 API_PREFIX = "/api/v1"
+
+
+API_PLANS = frozenset({"Powerhouse"})  # the plans whose accounts the API answers
 
 
 class AcuityApi:
@@ -50,6 +59,10 @@ class AcuityApi:
             raise UNAUTHORIZED
         if not hmac.compare_digest(account.api_key.encode("utf-8"), api_key.encode("utf-8")):
             raise UNAUTHORIZED
+        if account.plan not in API_PLANS:
+            # research/acuity.md §5.4 (unconfirmed wording, the one source quotes it): plans without API access
+            # answer 403 to every request.
+            raise FakeAcuityError(403, "forbidden", "API access is only available on Powerhouse plans")
         return account
 
     def _not_found(self, request: Request) -> Response:
