@@ -107,7 +107,7 @@ def test_sam_makes_a_lambda_function_of_each_function_the_local_stack_runs(
 ) -> None:
     declared = {name for name, resource in template["Resources"].items() if resource["Type"] == SERVERLESS_FUNCTION}
     assert set(local.functions) == declared == dict(sam_resources(sam, "AWS::Lambda::Function")).keys()
-    assert len(declared) == 5
+    assert len(declared) == 6  # the webhook, three sync functions, the connect and the maintenance functions
 
 
 def test_each_functions_environment_handler_timeout_and_memory_are_sams(

@@ -21,7 +21,7 @@ from acuity_sync.intake import WebhookOutcome
 from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.observability import NAMESPACE, MetricName
 from acuity_sync.store.keys import TTL_ATTRIBUTE
-from acuity_sync.wiring.config import queue_url_variable
+from acuity_sync.wiring.config import api_url_variable, oauth_secret_variable, queue_url_variable
 from acuity_sync_toolkit.stack.cloudformation import TemplateError, load_template, resolve_stack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +81,51 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         }
         for name in ("Xero", "FreshBooks")
     },
+    "ConnectFunction": {
+        ("dynamodb:GetItem", "AppTable.Arn"),
+        ("dynamodb:PutItem", "AppTable.Arn"),
+        ("dynamodb:UpdateItem", "AppTable.Arn"),
+        ("dynamodb:DeleteItem", "AppTable.Arn"),
+        ("dynamodb:Query", "AppTable.Arn"),  # a tenant's parked events for one ledger (the table, not the index)
+        ("dynamodb:ConditionCheckItem", "AppTable.Arn"),  # a settings change checks the tenant in its transaction
+        # Conditioned on the encryption context (test below): the Acuity key, and tokens of our three ledgers.
+        ("kms:Encrypt", "AppKey.Arn"),
+        ("kms:Decrypt", "AppKey.Arn"),
+        ("kms:GenerateDataKey", "AppKey.Arn"),  # only via SQS
+        ("sqs:SendMessage", "QuickBooksQueue.Arn"),
+        ("sqs:SendMessage", "XeroQueue.Arn"),
+        ("sqs:SendMessage", "FreshBooksQueue.Arn"),
+        ("secretsmanager:GetSecretValue", "QuickBooksOAuthSecret"),
+        ("secretsmanager:GetSecretValue", "XeroOAuthSecret"),
+        ("secretsmanager:GetSecretValue", "FreshBooksOAuthSecret"),
+        ("secretsmanager:GetSecretValue", "ConnectSigningSecret"),
+    },
+}
+# Every KMS right of the connect function, with the condition it is granted under (the wave-2 plan's encryption
+# contexts: the Acuity key by purpose; tokens by purpose and ledger; Secrets Manager's and SQS's use via the service).
+CONNECT_KMS_CONDITIONS: dict[str, dict[str, Any]] = {
+    "AcuityApiKeys": {"StringEquals": {"kms:EncryptionContext:purpose": "acuity_api_key"}},
+    "LedgerTokens": {
+        "StringEquals": {
+            "kms:EncryptionContext:purpose": ["oauth_access_token", "oauth_refresh_token"],
+            "kms:EncryptionContext:ledger": ["quickbooks", "xero", "freshbooks"],
+        }
+    },
+    "OpenSecretsThroughSecretsManager": {
+        "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+    },
+    "EncryptQueuedMessages": {"StringEquals": {"kms:ViaService": {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}}},
+}
+CONNECT_ROUTES = {
+    "GET /connect/enter",
+    "GET /connect",
+    "POST /connect/acuity",
+    "GET /connect/{ledger}",
+    "GET /oauth/{ledger}/callback",
+    "GET /connect/{ledger}/company",
+    "POST /connect/{ledger}/company",
+    "POST /connect/{ledger}/settings",
+    "POST /connect/{ledger}/disconnect",
 }
 # The maintenance function: its table and index operations (no Scan: every list is the GSI's or a partition's),
 # KMS only under the conditions test_maintenance_keys_are_used_only_for_what_it_opens states, the OAuth clients
@@ -191,6 +236,57 @@ def test_function_has_no_other_way_to_get_rights(logical_id: str) -> None:
         assert "Role" not in source
         assert "PermissionsBoundary" not in source or source is function
     assert "Policies" not in globals_function
+
+
+def test_connect_function_uses_the_key_only_under_its_encryption_contexts() -> None:
+    statements = [
+        statement
+        for policy in properties("ConnectFunction")["Policies"]
+        for statement in policy["Statement"]
+        if any(str(action).startswith("kms:") for action in as_list(statement["Action"]))
+    ]
+    assert {statement["Sid"]: statement.get("Condition") for statement in statements} == CONNECT_KMS_CONDITIONS
+    # Nothing else uses the key: every kms: action sits in one of these conditioned statements.
+    for statement in properties("ConnectFunction")["Policies"][0]["Statement"]:
+        if statement["Sid"] not in CONNECT_KMS_CONDITIONS:
+            assert not any(str(action).startswith("kms:") for action in as_list(statement["Action"]))
+
+
+def test_connect_routes_are_on_the_same_api_as_the_webhook() -> None:
+    events = properties("ConnectFunction")["Events"].values()
+    assert {f"{event['Properties']['Method']} {event['Properties']['Path']}" for event in events} == CONNECT_ROUTES
+    assert all(event["Type"] == "HttpApi" for event in events)
+    assert all(event["Properties"]["ApiId"] == {"Ref": "HttpApi"} for event in events)
+    assert all(event["Properties"]["PayloadFormatVersion"] == "2.0" for event in events)
+
+
+def test_connect_environment_is_exactly_what_the_code_reads() -> None:
+    variables = {
+        name: reference(value)
+        for name, value in function_properties("ConnectFunction")["Environment"]["Variables"].items()
+    }
+    secrets = {LedgerName.QUICKBOOKS: "QuickBooks", LedgerName.XERO: "Xero", LedgerName.FRESHBOOKS: "FreshBooks"}
+    expected = (
+        {
+            "TABLE_NAME": "AppTable",
+            "KMS_KEY_ID": "AppKey.Arn",
+            "POWERTOOLS_SERVICE_NAME": "connect",
+            "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "LogLevel",
+            "SIGNING_SECRET_NAME": "ConnectSigningSecret",
+        }
+        | {queue_url_variable(ledger): SOURCE_QUEUES[ledger] for ledger in ALL_LEDGERS}
+        | {oauth_secret_variable(ledger): f"{secrets[ledger]}OAuthSecret" for ledger in ALL_LEDGERS}
+        | {api_url_variable(ledger): f"{secrets[ledger]}ApiUrl" for ledger in ALL_LEDGERS}
+    )
+    assert variables == expected
+
+
+def test_the_signing_key_is_generated_and_sealed_with_the_app_key() -> None:
+    secret = properties("ConnectSigningSecret")
+    assert secret["KmsKeyId"] == {"Ref": "AppKey"}
+    assert secret["GenerateSecretString"]["PasswordLength"] >= 64
+    assert "SecretStringTemplate" not in secret["GenerateSecretString"]  # the whole value is the key
 
 
 def test_queue_data_keys_are_generated_only_through_sqs() -> None:
@@ -568,6 +664,8 @@ def test_alarm_email_is_subscribed_only_when_given() -> None:
 def test_outputs() -> None:
     outputs = TEMPLATE["Outputs"]
     assert set(outputs) == {
+        "ConnectUrl",
+        "ConnectSigningSecretName",
         "WebhookBaseUrl",
         "TableName",
         "KmsKeyArn",
@@ -641,6 +739,7 @@ FAKE_PHYSICAL_IDS = {
     "QuickBooksOAuthSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-quickbooks-AbCdEf",
     "XeroOAuthSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-xero-AbCdEf",
     "FreshBooksOAuthSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-freshbooks-AbCdEf",
+    "ConnectSigningSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-signing-AbCdEf",
     **{
         logical_id: f"https://sqs.eu-west-1.amazonaws.com/123456789012/existing-{logical_id}.fifo"
         for logical_id in [*SOURCE_QUEUES.values(), *DEAD_LETTER_QUEUES.values()]

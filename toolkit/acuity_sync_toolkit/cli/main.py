@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from acuity_sync_toolkit.cli import backfill, dev, explain, reconcile, replay, settings, status, tenant
+from acuity_sync_toolkit.cli import admin, backfill, dev, explain, reconcile, replay, settings, status, tenant
 from acuity_sync_toolkit.cli.errors import CommandError
 
 
@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_commands(commands)
     tenant.add_commands(commands)
     settings.add_commands(commands)
+    admin.add_commands(commands)
     status.add_commands(commands)
     explain.add_commands(commands)
     replay.add_commands(commands)

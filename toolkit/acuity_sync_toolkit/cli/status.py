@@ -1,7 +1,7 @@
 """`acuity-sync status [--tenant T]`: how the stack is doing. Each ledger's queue and dead-letter queue depth; per
 tenant (one, or every tenant) and ledger: the connection and its health (connected, or waiting for a reconnect
 and why; when its refresh token lapses), the events parked by reason, the backfills waiting, and the last sync
-(the latest finished sync of any of its appointments or orders)."""
+(the latest outcome saved, as the settings page shows it)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.store.connections import ConnectionStatus
-from acuity_sync.store.keys import SEEN_PREFIX, ledger_pk
 from acuity_sync.store.tenants import TenantProfile
 from acuity_sync_toolkit.cli.errors import CommandError
 from acuity_sync_toolkit.cli.operator import Stores, add_operator_options, answer, open_stores
@@ -123,22 +122,9 @@ def _ledger(stores: Stores, tenant_id: str, ledger: LedgerName) -> dict[str, Any
 
 
 def _last_sync(stores: Stores, tenant_id: str, ledger: LedgerName) -> str | None:
-    """The latest finished sync (synced or skipped by a rule) of any of the tenant's objects in this ledger."""
-    dynamodb = stores.location.dynamodb()
-    latest: str | None = None
-    arguments: dict[str, Any] = {
-        "TableName": stores.location.table,
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :seen)",
-        "ExpressionAttributeValues": {":pk": {"S": ledger_pk(tenant_id, ledger)}, ":seen": {"S": SEEN_PREFIX}},
-        "ProjectionExpression": "#at",
-        "ExpressionAttributeNames": {"#at": "at"},
-    }
-    for page in dynamodb.get_paginator("query").paginate(**arguments):
-        for item in page.get("Items", []):
-            at = item.get("at", {}).get("S")
-            if at and (latest is None or at > latest):
-                latest = at
-    return latest
+    """When the latest outcome was saved for the tenant in this ledger (the settings page's "last sync")."""
+    last = stores.records.last_sync(tenant_id, ledger)
+    return last.at.isoformat() if last is not None else None
 
 
 def _words(ledger: LedgerName, health: dict[str, Any]) -> list[str]:

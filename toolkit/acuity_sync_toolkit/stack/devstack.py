@@ -69,6 +69,12 @@ LOCAL_AWS_CREDENTIALS = {
 }
 
 
+def localhost_url(url: str) -> str:
+    """The same server as `localhost`: browsers treat http://localhost as a secure context, so the pages' Secure
+    cookies work there without TLS (they would not on another name)."""
+    return url.replace("://127.0.0.1:", "://localhost:", 1)
+
+
 @dataclass(frozen=True, slots=True)
 class DevInfo:
     """What `.acuity-sync/dev.json` holds: where each part of the running stack answers."""
@@ -84,6 +90,8 @@ class DevInfo:
     webhook_base_url: str
     demo_tenant: dict[str, Any]
     ledgers: dict[str, dict[str, str]]
+    pages_url: str = ""  # the connect function's pages on localhost (a browser keeps Secure cookies there)
+    signing_secret_name: str = ""  # the key that signs admin links (acuity-sync admin-link)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -179,6 +187,9 @@ class DevStack:
             fake, company_id = companies[ledger]
             connect(stack, fake, DEMO_TENANT_ID, company_id, endpoint_url=aws_url)
         self._gateway = self._start_gateway(stack, aws_url)
+        pages_url = localhost_url(self._gateway.url)
+        for fake, _ in companies.values():
+            store_oauth_client(stack, fake, endpoint_url=aws_url, pages_url=pages_url)
         self._pollers = self._start_pollers(stack, aws_url)
         self._schedules = self._start_schedules(stack, aws_url)
         webhook_base = self._gateway.url + WEBHOOK_PATH
@@ -205,6 +216,8 @@ class DevStack:
                 "webhook_url": webhook_url,
             },
             ledgers=self._ledger_access(),
+            pages_url=f"{pages_url}/connect",
+            signing_secret_name=stack.physical_ids["ConnectSigningSecret"],
         )
         (self._state_dir / "dev.json").write_text(self.info.to_json() + "\n", encoding="utf-8")
         return self.info
@@ -306,6 +319,11 @@ class DevStack:
         with httpx.Client(base_url=acuity_url, auth=auth, timeout=5) as acuity:
             for event in REGISTERED_EVENTS:
                 acuity.post("/api/v1/webhooks", json={"event": event, "target": target}).raise_for_status()
+
+    @property
+    def state_dir(self) -> Path:
+        """Where dev.json and the logs are written."""
+        return self._state_dir
 
     @property
     def acuity(self) -> FakeAcuity:

@@ -62,6 +62,22 @@ def parked_sk(kind: EventKind, object_id: int) -> str:
     return f"{PARKED_PREFIX}{kind}#{object_id}"
 
 
+# The connect flow's one-time values (OAuth states, admin link nonces): keyed by a hash of the value, never the value.
+ONE_TIME = "ONCE"
+
+
+def one_time_pk(kind: str, digest: str) -> str:
+    return f"ONCE#{kind}#{digest}"
+
+
+def pending_grant_sk(ledger: LedgerName) -> str:
+    """A consent's tokens while the owner chooses which of its companies to connect (short TTL)."""
+    return f"PENDING#{ledger}"
+
+
+LAST_SYNC = "LAST_SYNC"  # under ledger_pk(tenant, ledger): the latest outcome saved, for the settings page
+
+
 SEEN_PREFIX = "SEEN#"
 
 

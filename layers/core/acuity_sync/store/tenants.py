@@ -157,3 +157,24 @@ class TenantStore:
             ExpressionAttributeValues={":ledgers": {"L": [{"S": str(ledger)} for ledger in ledgers]}},
             ConditionExpression="attribute_exists(pk)",
         )
+
+    def set_acuity_account(
+        self, tenant_id: str, user_id: str, api_key: Secret, *, currency: str, timezone: str
+    ) -> None:
+        """The owner gave (other) Acuity credentials, checked against Acuity: the account's user id, API key
+        (sealed), currency and time zone, together."""
+        self._dynamodb.update_item(
+            TableName=self._table_name,
+            Key={"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": PROFILE}},
+            UpdateExpression=(
+                "SET acuity_user_id = :user, acuity_api_key = :key, currency = :currency, #timezone = :timezone"
+            ),
+            ExpressionAttributeNames={"#timezone": "timezone"},  # a DynamoDB reserved word
+            ExpressionAttributeValues={
+                ":user": {"S": user_id},
+                ":key": {"B": self._box.seal(api_key, api_key_context(tenant_id))},
+                ":currency": {"S": currency},
+                ":timezone": {"S": timezone},
+            },
+            ConditionExpression="attribute_exists(pk)",
+        )

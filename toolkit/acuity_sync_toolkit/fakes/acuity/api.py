@@ -10,7 +10,13 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from acuity_sync_toolkit.fakes.acuity.entities import Account, Appointment, render_appointment, render_order
-from acuity_sync_toolkit.fakes.acuity.errors import METHOD_NOT_ALLOWED, UNAUTHORIZED, bad_request, not_found
+from acuity_sync_toolkit.fakes.acuity.errors import (
+    METHOD_NOT_ALLOWED,
+    UNAUTHORIZED,
+    FakeAcuityError,
+    bad_request,
+    not_found,
+)
 from acuity_sync_toolkit.fakes.acuity.formats import parse_date_param
 from acuity_sync_toolkit.fakes.acuity.params import (
     account_credentials,
@@ -32,6 +38,9 @@ APPOINTMENT_LIST_PARAMS = frozenset(
     {"minDate", "maxDate", "canceled", "max", "direction", "calendarID", "appointmentTypeID", "email", "excludeForms"}
 )
 ORDER_LIST_PARAMS = frozenset({"max"})
+
+
+API_PLANS = frozenset({"Powerhouse"})  # the plans whose accounts the API answers
 
 
 class AcuityApi:
@@ -64,6 +73,10 @@ class AcuityApi:
             raise UNAUTHORIZED
         if not hmac.compare_digest(account.api_key.encode("utf-8"), api_key.encode("utf-8")):
             raise UNAUTHORIZED
+        if account.plan not in API_PLANS:
+            # research/acuity.md §5.4 (unconfirmed wording, the one source quotes it): plans without API access
+            # answer 403 to every request.
+            raise FakeAcuityError(403, "forbidden", "API access is only available on Powerhouse plans")
         return account
 
     def _not_found(self, request: Request) -> Response:
