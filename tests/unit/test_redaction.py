@@ -63,3 +63,42 @@ def test_escaped_json_inside_a_log_line_stays_valid_and_masked() -> None:
     decoded = json.loads(masked)
     assert "abc123" not in masked
     assert "r1" not in decoded["body"]
+
+
+def test_a_python_repr_camel_case_names_and_quoted_values_are_masked() -> None:
+    samples = {
+        "{'refresh_token': 'rt-from-a-repr'}": "rt-from-a-repr",
+        '{"accessToken": "at.camel.case"}': "at.camel.case",
+        '{"refreshToken":"rt-camel"}': "rt-camel",
+        "xeroAccessToken=at-prefixed": "at-prefixed",
+        '{"client_secret": "two words"}': "words",
+        '{"password": "with \\"escaped\\" quotes"}': "escaped",
+        "Cookie: session=s3ss10n": "s3ss10n",
+        "/callback?code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj": "SplxlOBeZQQYbYS6WxSbIA",
+    }
+    for text, secret in samples.items():
+        assert secret not in redact(text), text
+        assert REDACTED in redact(text), text
+
+
+def test_emails_with_apostrophes_and_other_scripts_are_masked() -> None:
+    for email in ("o'brien@example.com", "d'arcy.o'neil+spa@example.co.uk", "josé.núñez@exámple.com"):
+        for text in (f"customer {email} booked", json.dumps({"email": email}), f"PrimaryEmailAddr = '{email}'"):
+            masked = redact(text)
+            assert "example" not in masked, masked
+            assert "exámple" not in masked, masked
+            assert email.split("@")[0].split("'")[-1] not in masked, masked
+
+
+def test_status_and_error_codes_stay_readable() -> None:
+    text = json.dumps(
+        {"statusCode": 401, "error_code": "invalid_grant", "errorCode": "E42", "status_code": 429},
+        separators=(",", ":"),
+    )
+    assert redact(text) == text
+    # QuickBooks' fault: its number is what Intuit support asks for.
+    fault = '{"Fault":{"Error":[{"Message":"Duplicate Name Exists Error","code":"6240"}]}}'
+    assert redact(fault) == fault
+    # Names that merely start like a secret's are not secrets.
+    expiries = "access_token_expires_at=1700000000 x_refresh_token_expires_in=8726400"
+    assert redact(expiries) == expiries

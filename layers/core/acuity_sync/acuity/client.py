@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -24,10 +23,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from acuity_sync.acuity.models import AccountInfo, Appointment, Order, Payment, Webhook
 from acuity_sync.domain.budget import Budget
-from acuity_sync.observability import redact
+from acuity_sync.observability import logger, redact
 from acuity_sync.secret import Secret
-
-logger = logging.getLogger(__name__)
 
 API_PATH = "/api/v1"
 # Acuity: 10 requests a second and 20 concurrent per egress IP, for all tenants together. 7/s + burst 2 = at most

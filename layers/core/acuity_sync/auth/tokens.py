@@ -30,7 +30,6 @@ reconnected) that state is used; only a refusal of the token that is still curre
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 import uuid
@@ -51,14 +50,13 @@ from acuity_sync.domain.errors import NeedsReauth, Transient
 from acuity_sync.domain.grant import TokenGrant
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers.registry import ledger_declaration
+from acuity_sync.observability import MetricName, count, logger
 from acuity_sync.secret import Secret
 from acuity_sync.store.connections import ConnectionStatus, ConnectionStore, Outcome, StoredConnection
 from acuity_sync.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     import httpx
-
-logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]  # seconds since the epoch, like time.time
 
@@ -261,16 +259,5 @@ def _display(ledger: LedgerName) -> str:
 
 def count_needs_reauth(ledger: LedgerName) -> None:
     """ConnectionsNeedingReauth, dimension ledger, flushed at once (a single metric: its dimension must not leak
-    onto the function's other metrics). Imported here so that a process that never marks one stays light."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    from acuity_sync.observability import NAMESPACE, MetricName, metrics
-
-    with single_metric(
-        name=MetricName.CONNECTIONS_NEEDING_REAUTH,
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=NAMESPACE,
-        default_dimensions=metrics.default_dimensions,
-    ) as metric:
-        metric.add_dimension("ledger", str(ledger))
+    onto the function's other metrics)."""
+    count(MetricName.CONNECTIONS_NEEDING_REAUTH, ledger=str(ledger))

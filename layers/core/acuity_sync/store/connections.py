@@ -25,7 +25,6 @@ answer is on its way.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from acuity_sync.domain.grant import TokenGrant
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.observability import logger
 from acuity_sync.secret import Secret
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.keys import connection_sk, tenant_pk
@@ -45,8 +45,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
     from acuity_sync.store.kms import SecretBox
-
-logger = logging.getLogger(__name__)
 
 ACCESS_PURPOSE = "oauth_access_token"
 REFRESH_PURPOSE = "oauth_refresh_token"

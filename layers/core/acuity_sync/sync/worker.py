@@ -52,9 +52,20 @@ class SyncWorker:
         self._group_waits.clear()
 
     def handle(self, body: str, receipt_handle: str) -> SyncResult:
-        request = SyncRequest.from_json(body)  # an unreadable message fails until the DLQ takes it
+        logger.set_correlation_id(None)  # not the previous message's
+        try:
+            request = SyncRequest.from_json(body)
+        except (ValueError, KeyError, TypeError):
+            # Unreadable: it fails until the DLQ takes it. Said now, not only by the DLQ alarm hours later.
+            logger.exception("unreadable message", extra={"ledger": self._ledger})
+            raise
         logger.set_correlation_id(request.group_id)
-        result = self._service.sync(request)
+        try:
+            result = self._service.sync(request)
+        except Exception:
+            # Not an outcome (a store or AWS failure, or a bug): the message fails and is retried, then the DLQ.
+            logger.exception("sync failed", extra={"ledger": self._ledger})
+            raise
         logger.info("sync finished", extra={"outcome": result.outcome, "detail": result.detail})
         self._count(result)
         if result.outcome is Outcome.RETRY:
