@@ -246,3 +246,43 @@ def test_a_message_that_fails_is_logged_at_once_not_only_by_the_dlq_alarm(
     assert "StoreUnavailable" in failed["exception"]
     assert "o'hara" not in output
     assert KEY not in output
+
+
+class InvocationContext(FakeLambdaContext):
+    """A Lambda context with `remaining` seconds left in the invocation."""
+
+    def __init__(self, remaining: float) -> None:
+        self.remaining = remaining
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.remaining * 1000)
+
+
+def test_no_token_refresh_starts_without_the_time_left_to_store_it(rig: Rig) -> None:
+    # The access token is about to lapse: the next sync must refresh it first.
+    boto3.client("dynamodb", region_name=rig.stack.region).update_item(
+        TableName=rig.stack.table_name,
+        Key={"pk": {"S": f"TENANT#{TENANT}"}, "sk": {"S": "CONN#quickbooks"}},
+        UpdateExpression="SET access_expires_at = :soon",
+        ExpressionAttributeValues={":soon": {"N": str(datetime.now(UTC).timestamp() + 60)}},
+    )
+    appointment = book(rig)
+    event = rig.queue(appointment)
+
+    # 10 s left: a token request (20 s at worst) and its store (9 s) might not finish before Lambda kills us.
+    result: dict[str, Any] = rig.handler.lambda_handler(event, InvocationContext(remaining=10.0))
+    assert len(result["batchItemFailures"]) == 1  # retried by a later invocation
+    assert rig.quickbooks.authority.refreshes == 0  # the single-use-safe choice: the refresh token was not spent
+    assert rig.books()["Invoice"] == []
+
+    # A later invocation, with the time: it refreshes, stores, then syncs.
+    sqs = boto3.client("sqs", region_name=rig.stack.region)
+    url = rig.stack.queue_urls["QuickBooksQueue"]
+    (record,) = event["Records"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0)
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    later = sqs_event(messages, queue_arn=rig.stack.queue_arns["QuickBooksQueue"], region=rig.stack.region)
+    result = rig.handler.lambda_handler(later, InvocationContext(remaining=60.0))
+    assert result == {"batchItemFailures": []}
+    assert rig.quickbooks.authority.refreshes == 1
+    assert len(rig.books()["Invoice"]) == 1

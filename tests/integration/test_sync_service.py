@@ -172,6 +172,33 @@ def test_a_connection_that_needs_reauth_parks_until_reconnect(world: World) -> N
     assert audit(world, appointment)[-1]["rule"] == "needs_reauth"
 
 
+def test_a_park_for_reauth_is_undone_when_a_peer_restored_the_connection_meanwhile(world: World) -> None:
+    """A peer's late store of fresh tokens ended the needs_reauth this sync was refused with (auth/tokens.py): the
+    service parks, reads the connection again, finds it usable, clears its own park and retries soon."""
+    appointment = world.book()
+    world.ledger.refuse_with = NeedsReauth("FreshBooks needs to be reconnected")
+    reads: list[str] = []
+
+    def connected_again(tenant_id: str) -> bool:
+        parked = ParkingLot(boto3.client("dynamodb", region_name="us-east-1"), world.stack.table_name).get(
+            request(appointment), LedgerName.QUICKBOOKS
+        )
+        reads.append("parked" if parked is not None else "not parked")  # read after the park, not before
+        return tenant_id == TENANT
+
+    result = world.service(is_connected=connected_again).sync(request(appointment))
+    assert (result.outcome, result.retry_after) == (Outcome.RETRY, 1.0)
+    assert reads == ["parked"]
+    lot = ParkingLot(boto3.client("dynamodb", region_name="us-east-1"), world.stack.table_name)
+    assert lot.get(request(appointment), LedgerName.QUICKBOOKS) is None
+    assert [entry["decision"] for entry in audit(world, appointment)][-2:] == ["parked", "retry later"]
+    # Still refused for good: it stays parked.
+    world.ledger.refuse_with = NeedsReauth("FreshBooks needs to be reconnected")
+    result = world.service(is_connected=lambda _tenant: False).sync(request(appointment))
+    assert result.outcome is Outcome.PARKED
+    assert lot.get(request(appointment), LedgerName.QUICKBOOKS) is not None
+
+
 def test_rate_limits_back_off_and_long_waits_park_with_a_resume_time(world: World) -> None:
     appointment = world.book()
     world.ledger.refuse_with = RateLimited(60)

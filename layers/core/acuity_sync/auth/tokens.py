@@ -6,12 +6,21 @@ was told it was refused: `rejected`) takes the lease with a conditional UpdateIt
 unchanged), calls the token endpoint, stores the new tokens with a conditional UpdateItem (version unchanged;
 the same write drops the lease and bumps the version) and only then returns them. The others poll the item with
 jittered backoff until the version moves. The lease outlives the slowest token request (OAuthProvider.
-worst_case_seconds), so a holder that is merely slow keeps it; one that died loses it when it lapses, and the
-next process refreshes with the refresh token still stored. (Why the store is fenced by the version alone and
-not by the lease: store/connections.py.)
+worst_case_seconds) and the store of its answer (ConnectionStore.worst_store_seconds, from the clients' own
+timeouts and retries), so a holder that is merely slow keeps it; one that died loses it when it lapses, and the
+next process refreshes with the refresh token still stored. (Why the store is fenced by the version and not by
+the lease: store/connections.py.)
+
+Time. Lambda kills an invocation at its timeout, wherever it is. `time_left` (the invocation's remaining time)
+stops a refresh from starting without the time for the worst token request and the worst store after it: the
+message is retried by a later invocation instead (Transient). A store that fails is tried again while the
+invocation has time for another whole attempt; past the lease that is still safe, because the store is fenced by
+the version, and a late store wins over a `needs_reauth` that a peer wrote after being refused the same token.
+That win is `restored`: the keeper calls `on_restored(tenant, ledger)`, so that the events its peers parked for a
+reconnect meanwhile are queued again (wiring/sync.py).
 
 A holder that dies between the endpoint's answer and the store (the window is two KMS Encrypt calls and one
-UpdateItem; a refresh is not started with less time left than a token request can take, see `time_left`):
+UpdateItem):
 
 - QuickBooks: the old refresh token stays valid 24 h after a new one is issued; the next process refreshes with
   it and gets a fresh pair. Nothing is lost.
@@ -61,9 +70,11 @@ if TYPE_CHECKING:
 Clock = Callable[[], float]  # seconds since the epoch, like time.time
 
 DEFAULT_MARGIN = timedelta(minutes=5)
-DEFAULT_LEASE = timedelta(seconds=30)  # > OAuthProvider.worst_case_seconds at the default timeout (4 x 5 s)
+# > a token request at the default timeout (4 x 5 s) + the store with the sync functions' token-store clients
+# (wiring/config.py TOKEN_STORE_AWS_CONFIG: 3 calls of at most 3 s): 29 s, and a margin for clock skew.
+DEFAULT_LEASE = timedelta(seconds=40)
 DEFAULT_WAIT = timedelta(seconds=10)  # then Transient: the message is retried later
-STORE_SECONDS = 5.0  # two KMS Encrypt calls and an UpdateItem, generously: part of what a lease must cover
+TIME_RESERVE_SECONDS = 1.0  # what an invocation keeps after the worst refresh: returning, the batch response
 _POLL_FIRST = 0.1  # seconds: a token endpoint answers in a few hundred milliseconds when all goes well
 _POLL_MAX = 1.0
 _STORE_RETRIES = (0.2, 0.5, 1.0)  # the tokens in hand may be the only copy: do not give up on one hiccup
@@ -87,8 +98,9 @@ class TokenKeeper:
     """Hands out a live access token per connection, refreshing it under the lease when it must.
 
     One per process (a Lambda container): it holds no state between calls but its configuration. `time_left`
-    (e.g. the Lambda context's remaining time, in seconds) stops it from starting a refresh it may not live to
-    store: it raises Transient instead, and the message is retried by a later invocation."""
+    (the Lambda context's remaining time, in seconds) stops it from starting a refresh it may not live to store:
+    it raises Transient instead, and the message is retried by a later invocation. `on_restored(tenant, ledger)`
+    is called after a store that ended a peer's `needs_reauth` (see the module)."""
 
     def __init__(
         self,
@@ -103,12 +115,14 @@ class TokenKeeper:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         time_left: Callable[[], float] | None = None,
+        on_restored: Callable[[str, LedgerName], None] | None = None,
     ) -> None:
+        self._store_seconds = store.worst_store_seconds
         for provider in providers.values():
-            if lease.total_seconds() <= provider.worst_case_seconds + STORE_SECONDS:
+            if lease.total_seconds() <= provider.worst_case_seconds + self._store_seconds:
                 raise ValueError(
                     f"the lease ({lease.total_seconds():g} s) must outlast a {provider.ledger} token request "
-                    f"({provider.worst_case_seconds:g} s) and the store ({STORE_SECONDS:g} s)"
+                    f"({provider.worst_case_seconds:g} s) and the store of its answer ({self._store_seconds:g} s)"
                 )
         self._store = store
         self._providers = dict(providers)
@@ -120,6 +134,7 @@ class TokenKeeper:
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
         self._time_left = time_left
+        self._on_restored = on_restored
 
     def access_token(
         self, tenant_id: str, ledger: LedgerName, *, force_refresh: bool = False, rejected: Secret | None = None
@@ -174,6 +189,11 @@ class TokenKeeper:
             record = result
         raise Transient(f"the {ledger} connection kept changing; retrying later")
 
+    def is_connected(self, tenant_id: str, ledger: LedgerName) -> bool:
+        """Whether the connection is usable now (one strongly consistent read, no KMS call)."""
+        record = self._store.read(tenant_id, ledger)
+        return record is not None and record.status is ConnectionStatus.CONNECTED
+
     # ------------------------------------------------------------------ internals
 
     def _refresh_under_lease(
@@ -197,7 +217,10 @@ class TokenKeeper:
         # Stored before it is used: the new refresh token must outlive this process.
         outcome = self._store_with_retries(leased, grant)
         if outcome.ok:
-            logger.info("%s connection refreshed (version %d)", provider.ledger, leased.version + 1)
+            assert outcome.current is not None
+            logger.info("%s connection refreshed (version %d)", provider.ledger, outcome.current.version)
+            if outcome.restored:
+                self._restored(leased)
             return LedgerCredentials(leased.company_id, grant.access_token, grant.access_expires_at)
         # The version moved while we were at the endpoint (our lease lapsed and a peer stored, or the owner
         # reconnected): what is stored is newer than what we hold.
@@ -205,16 +228,40 @@ class TokenKeeper:
         return outcome.current
 
     def _store_with_retries(self, leased: StoredConnection, grant: TokenGrant) -> Outcome:
-        for delay in (*_STORE_RETRIES, None):
+        # The tokens in hand may be the only copy: try again while there is time for a whole attempt (past the
+        # lease too; see the module). Without `time_left`, a fixed few times.
+        for attempt in range(_MAX_STEPS):
             try:
                 return self._store.store_refreshed(leased, grant, self._now())
             except StoreUnavailable:
+                delay = self._store_retry_delay(attempt)
                 if delay is None:
                     # QuickBooks and Xero (within its grace) recover from this; FreshBooks will need a reconnect.
                     logger.error("%s refreshed tokens could not be stored", leased.ledger)
                     raise
                 self._sleep(delay)
         raise AssertionError("unreachable")
+
+    def _store_retry_delay(self, attempt: int) -> float | None:
+        delay = _STORE_RETRIES[min(attempt, len(_STORE_RETRIES) - 1)]
+        if self._time_left is None:
+            return delay if attempt < len(_STORE_RETRIES) else None
+        if self._time_left() < delay + self._store_seconds + TIME_RESERVE_SECONDS:
+            return None
+        return delay
+
+    def _restored(self, leased: StoredConnection) -> None:
+        logger.warning(
+            "%s connection restored: tokens refreshed before a peer was refused the same token were stored",
+            leased.ledger,
+        )
+        if self._on_restored is None:
+            return
+        try:
+            self._on_restored(leased.tenant_id, leased.ledger)
+        except Exception:
+            # The tokens are stored; events parked meanwhile wait for the next resume (and are logged here).
+            logger.exception("%s events parked for a reconnect were not queued again", leased.ledger)
 
     def _refused(self, leased: StoredConnection, owner: str, error: InvalidGrant) -> StoredConnection | None:
         # Re-read first: the token may have been rotated by a peer (our lease lapsed) or replaced by a reconnect.
@@ -233,7 +280,7 @@ class TokenKeeper:
     def _require_time(self, provider: OAuthProvider) -> None:
         if self._time_left is None:
             return
-        needed = provider.worst_case_seconds + STORE_SECONDS
+        needed = provider.worst_case_seconds + self._store_seconds + TIME_RESERVE_SECONDS
         if self._time_left() < needed:
             raise Transient(f"not enough time left to renew the {provider.ledger} connection safely; retrying later")
 

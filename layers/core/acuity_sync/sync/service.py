@@ -44,6 +44,7 @@ from acuity_sync.sync.source import billable_from_appointment, billable_from_ord
 # Waits longer than this are not spent holding a queue message: the event is parked with a resume time.
 LONGEST_BACKOFF = timedelta(minutes=15)
 TRANSIENT_BACKOFF_SECONDS = 30.0
+RESTORED_BACKOFF = 1.0  # seconds: a connection restored while this message was being parked is usable at once
 
 
 class Outcome(StrEnum):
@@ -84,6 +85,7 @@ class SyncService:
         acuity_for: Callable[[TenantProfile], AcuityClient],
         customers_for: Callable[[str], CustomerCache] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        is_connected: Callable[[str], bool] | None = None,
     ) -> None:
         self._ledger_name = ledger_name
         self._tenants = tenants
@@ -99,6 +101,7 @@ class SyncService:
         self._acuity_for = acuity_for
         self._customers_for = customers_for
         self._clock = clock
+        self._is_connected = is_connected  # the tenant's connection to this ledger is usable (a read, no refresh)
         self._companies: dict[str, tuple[CompanyInfo, datetime]] = {}
 
     def sync(self, request: SyncRequest) -> SyncResult:
@@ -136,7 +139,7 @@ class SyncService:
         except (Transient, AuthExpired) as error:
             return self._retry(request, error.message, TRANSIENT_BACKOFF_SECONDS)
         except NeedsReauth as error:
-            return self._park(request, "needs_reauth", error.message, ResumeOn.RECONNECT)
+            return self._park_until_reconnected(request, error.message)
         except Rejected as error:
             detail = f"{self._ledger_name} refused it: {error.message} (code {error.code})"
             return self._park(request, "rejected", detail, ResumeOn.SETTINGS_CHANGE)
@@ -238,6 +241,19 @@ class SyncService:
         count(MetricName.EVENTS_PARKED, ledger=self._ledger_name, reason=reason)
         self._record(request, "parked", reason, detail)
         return SyncResult(Outcome.PARKED, detail)
+
+    def _park_until_reconnected(self, request: SyncRequest, detail: str) -> SyncResult:
+        """Parked for a reconnect, then the connection read again: a peer's late store of fresh tokens may have
+        ended the needs_reauth meanwhile (auth/tokens.py). Parked first, read after: either this read sees the
+        restored connection (the park is cleared and the message retried), or the restore came later and the
+        restorer's own listing finds this park and queues it again."""
+        parked = self._park(request, "needs_reauth", detail, ResumeOn.RECONNECT)
+        if self._is_connected is None or not self._is_connected(request.tenant_id):
+            return parked
+        event = self._parking.get(request, self._ledger_name)
+        if event is not None:
+            self._parking.clear_exactly(event)
+        return self._retry(request, f"the {self._ledger_name} connection was renewed meanwhile", RESTORED_BACKOFF)
 
     def _later(self, request: SyncRequest, reason: str, detail: str, seconds: float) -> SyncResult:
         if timedelta(seconds=seconds) > LONGEST_BACKOFF:
