@@ -9,7 +9,7 @@ Items (pk/sk strings, TTL attribute `expires_at`):
     pk `BUDGET#{name}`  sk `BUCKET`       tokens, updated_at (epoch s), day (UTC date), day_count, v, expires_at
     pk `BUDGET#{name}`  sk `CONCURRENCY`  holders (map lease id -> lease expiry, epoch s), v, expires_at
 
-`name` is `acuity` (global) or `{tenant}#{ledger}`.
+`name` is `acuity` (global), `acuity#{tenant}` (a tenant's share of it, taken from first) or `{tenant}#{ledger}`.
 
 Optimistic concurrency: read the item, compute in Python, write it back with a condition on the version `v` that
 was read (`attribute_not_exists(pk)` for a first write). A write that loses the race fails its condition and
@@ -74,6 +74,11 @@ def budget_pk(name: str) -> str:
 
 def ledger_budget_name(tenant_id: str, ledger: LedgerName) -> str:
     return f"{tenant_id}#{ledger}"
+
+
+def acuity_share_name(tenant_id: str) -> str:
+    """A tenant's share of the global Acuity bucket: one tenant's flood waits on it, not on everyone's."""
+    return f"{ACUITY_BUDGET_NAME}#{tenant_id}"
 
 
 # ------------------------------------------------------------------------------------------------ answers

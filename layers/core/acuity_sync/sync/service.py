@@ -2,10 +2,19 @@
 current appointment or order (or a snapshot fetched after the webhook arrived), plan against the sync record,
 apply through the ledger adapter, and end in exactly one outcome (DESIGN.md principle 5): synced, skipped by a
 named rule, parked with a reason and a resume condition, or retried later (then, past the receive count, the
-DLQ with an alarm). Every outcome has an audit entry."""
+DLQ with an alarm). Every outcome has an audit entry.
+
+Acuity's request budget (10 a second per egress IP, for every tenant together) is spent fairly and only on a fetch:
+the snapshot another ledger's sync stored (or is fetching, under its claim) is looked for first, so the three
+ledgers of one webhook spend one token per Acuity call, not three; and each call takes a token from the tenant's
+own share (ACUITY_TENANT_SHARE) before the global bucket, so one tenant's flood waits on its own share while the
+others' calls go through. A wait is a RETRY marked `waiting`: the worker backs it off by its receive count and
+never lets it reach the DLQ (sync/worker.py)."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,11 +40,18 @@ from acuity_sync.domain.settings import LedgerSettings
 from acuity_sync.ledgers.base import Ledger
 from acuity_sync.observability import MetricName, count
 from acuity_sync.store.audit import AuditEntry, AuditTrail
-from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, BudgetStore, SlotGranted, Wait, ledger_budget_name
+from acuity_sync.store.budgets import (
+    ACUITY_BUDGET_NAME,
+    BudgetStore,
+    SlotGranted,
+    Wait,
+    acuity_share_name,
+    ledger_budget_name,
+)
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordKey, RecordStore
 from acuity_sync.store.settings import SettingsStore
-from acuity_sync.store.snapshots import Snapshot, SnapshotStore
+from acuity_sync.store.snapshots import MISSING, Snapshot, SnapshotStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.apply import Applier, Context, CustomerCache
 from acuity_sync.sync.plan import Rules, plan
@@ -44,6 +60,10 @@ from acuity_sync.sync.source import billable_from_appointment, billable_from_ord
 # Waits longer than this are not spent holding a queue message: the event is parked with a resume time.
 LONGEST_BACKOFF = timedelta(minutes=15)
 TRANSIENT_BACKOFF_SECONDS = 30.0
+# A peer's claim on the snapshot: an Acuity read takes well under a second; past the client's timeout it has died.
+CLAIM_SECONDS = 15.0
+SNAPSHOT_WAIT_SECONDS = 0.8  # how long a sync polls for the snapshot a peer is fetching before it backs off
+PEER_FETCH_BACKOFF = 1.0
 RESTORED_BACKOFF = 1.0  # seconds: a connection restored while this message was being parked is usable at once
 
 
@@ -59,6 +79,16 @@ class SyncResult:
     outcome: Outcome
     detail: str
     retry_after: float = 0.0  # seconds, for RETRY
+    # RETRY because a budget, a rate limit or a peer's fetch said wait, not because something failed: the worker
+    # backs these off by receive count and never lets them reach the DLQ.
+    waiting: bool = False
+
+
+class _Wait(Exception):
+    def __init__(self, detail: str, seconds: float) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.seconds = seconds
 
 
 class LedgerFactory(Protocol):
@@ -80,12 +110,15 @@ class SyncService:
         audit: AuditTrail,
         budgets: BudgetStore,
         acuity_budget: Budget,
+        acuity_share: Budget | None = None,
         ledger_budget: Budget | None = None,
         ledger_for: LedgerFactory,
         acuity_for: Callable[[TenantProfile], AcuityClient],
         customers_for: Callable[[str], CustomerCache] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         is_connected: Callable[[str], bool] | None = None,
+        snapshot_wait: float = SNAPSHOT_WAIT_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._ledger_name = ledger_name
         self._tenants = tenants
@@ -96,12 +129,15 @@ class SyncService:
         self._audit = audit
         self._budgets = budgets
         self._acuity_budget = acuity_budget
+        self._acuity_share = acuity_share  # each tenant's share of acuity_budget, taken from first
         self._ledger_budget = ledger_budget  # its max_concurrent bounds the tenant's syncs in flight at once
         self._ledger_for = ledger_for
         self._acuity_for = acuity_for
         self._customers_for = customers_for
         self._clock = clock
         self._is_connected = is_connected  # the tenant's connection to this ledger is usable (a read, no refresh)
+        self._snapshot_wait = snapshot_wait
+        self._sleep = sleep
         self._companies: dict[str, tuple[CompanyInfo, datetime]] = {}
 
     def sync(self, request: SyncRequest) -> SyncResult:
@@ -110,15 +146,14 @@ class SyncService:
             return SyncResult(Outcome.SKIPPED, "the tenant no longer exists")
         if self._ledger_name not in profile.ledgers:
             return self._skip(request, "ledger_disconnected", f"{self._ledger_name} is not connected any more")
-        wait = self._budgets.take(ACUITY_BUDGET_NAME, self._acuity_budget)
-        if isinstance(wait, Wait):
-            return self._retry(request, "Acuity's request budget is spent for now", wait.seconds)
         try:
             billable = self._billable(request, profile)
+        except _Wait as wait:
+            return self._retry(request, wait.detail, wait.seconds, waiting=True)
         except AcuityNotFound as error:
             return self._skip(request, "not_in_acuity", str(error))
         except AcuityRateLimited as error:
-            return self._retry(request, str(error), error.retry_after)
+            return self._retry(request, str(error), error.retry_after, waiting=True)
         except (AcuityCredentialsRefused, AcuityForbidden) as error:
             return self._park(request, "acuity_refused", str(error), ResumeOn.SETTINGS_CHANGE)
         except AcuityError as error:
@@ -131,7 +166,7 @@ class SyncService:
         slot = self._take_slot(request)
         if isinstance(slot, Wait):
             busy = f"{self._ledger_name} already has the most calls in flight for this business"
-            return self._retry(request, busy, slot.seconds)
+            return self._retry(request, busy, slot.seconds, waiting=True)
         try:
             return self._sync_to_ledger(request, profile, billable)
         except RateLimited as error:
@@ -158,24 +193,76 @@ class SyncService:
         received_at = datetime.fromisoformat(request.received_at)
         snapshot = self._snapshots.fresh(request.tenant_id, request.kind, request.object_id, received_at)
         if snapshot is None:
-            snapshot = self._fetch(request, profile)
-            self._snapshots.put(request.tenant_id, request.kind, request.object_id, snapshot)
+            snapshot = self._fetch_once(request, profile, received_at)
         document = snapshot.document
+        if MISSING in document:
+            raise AcuityNotFound(str(request.kind), request.object_id, str(document[MISSING]))
         if request.kind is EventKind.ORDER:
             return billable_from_order(Order.model_validate(document["order"]), profile.currency)
         appointment = Appointment.model_validate(document["appointment"])
         payments = [Payment.model_validate(payment) for payment in document["payments"]]
         return billable_from_appointment(appointment, payments, profile.currency)
 
-    def _fetch(self, request: SyncRequest, profile: TenantProfile) -> Snapshot:
+    def _fetch_once(self, request: SyncRequest, profile: TenantProfile, received_at: datetime) -> Snapshot:
+        """Fetch under the snapshot's claim and store it; or, when a peer's claim serves this message, its
+        snapshot (polled for a moment, else _Wait)."""
+        key = (request.tenant_id, request.kind, request.object_id)
+        owner = uuid.uuid4().hex
+        now = self._clock()
+        claim = self._snapshots.claim(
+            *key, owner, since=received_at, now=now, until=now + timedelta(seconds=CLAIM_SECONDS)
+        )
+        if claim.snapshot is not None:
+            return claim.snapshot
+        if not claim.granted:
+            return self._peers_snapshot(request, received_at)
         fetched_at = self._clock()
+        try:
+            snapshot = self._fetch(request, profile, fetched_at)
+        except AcuityNotFound as error:
+            # The other ledgers skip it too, without asking Acuity again.
+            self._snapshots.put(*key, Snapshot({MISSING: str(error)}, fetched_at))
+            raise
+        except BaseException:
+            self._snapshots.release(*key, owner)
+            raise
+        self._snapshots.put(*key, snapshot)
+        return snapshot
+
+    def _peers_snapshot(self, request: SyncRequest, received_at: datetime) -> Snapshot:
+        waited, pause = 0.0, SNAPSHOT_WAIT_SECONDS / 8
+        while waited < self._snapshot_wait:
+            self._sleep(pause)
+            waited += pause
+            snapshot = self._snapshots.fresh(request.tenant_id, request.kind, request.object_id, received_at)
+            if snapshot is not None:
+                return snapshot
+            pause *= 2
+        raise _Wait("another ledger's sync is reading this from Acuity", PEER_FETCH_BACKOFF)
+
+    def _take_acuity_token(self, tenant_id: str) -> None:
+        """One Acuity call's token: the tenant's share first, then the global bucket (a share token taken when the
+        global bucket then refuses is lost; that costs only the tenant whose call it was)."""
+        if self._acuity_share is not None:
+            share = self._budgets.take(acuity_share_name(tenant_id), self._acuity_share)
+            if isinstance(share, Wait):
+                raise _Wait("this business's share of Acuity's request budget is spent for now", share.seconds)
+        wait = self._budgets.take(ACUITY_BUDGET_NAME, self._acuity_budget)
+        if isinstance(wait, Wait):
+            raise _Wait("Acuity's request budget is spent for now", wait.seconds)
+
+    def _fetch(self, request: SyncRequest, profile: TenantProfile, fetched_at: datetime) -> Snapshot:
         with self._acuity_for(profile) as acuity:
+            self._take_acuity_token(request.tenant_id)
             if request.kind is EventKind.ORDER:
                 order = acuity.order(request.object_id)
                 return Snapshot({"order": order.model_dump(mode="json", by_alias=True)}, fetched_at)
             appointment = acuity.appointment(request.object_id)
             # Nothing paid, no payments to read: one Acuity call saved from a small budget shared by all tenants.
-            payments = acuity.appointment_payments(request.object_id) if appointment.amount_paid > 0 else []
+            payments: list[Payment] = []
+            if appointment.amount_paid > 0:
+                self._take_acuity_token(request.tenant_id)
+                payments = acuity.appointment_payments(request.object_id)
         return Snapshot(
             {
                 "appointment": appointment.model_dump(mode="json", by_alias=True),
@@ -261,11 +348,11 @@ class SyncService:
             return self._park(
                 request, reason, f"{detail}; resumes at {resume_at:%Y-%m-%d %H:%M} UTC", ResumeOn.TIME, resume_at
             )
-        return self._retry(request, detail, seconds)
+        return self._retry(request, detail, seconds, waiting=True)
 
-    def _retry(self, request: SyncRequest, detail: str, seconds: float) -> SyncResult:
+    def _retry(self, request: SyncRequest, detail: str, seconds: float, *, waiting: bool = False) -> SyncResult:
         self._record(request, "retry later", "backoff", f"{detail}; tried again in about {seconds:.0f} s")
-        return SyncResult(Outcome.RETRY, detail, seconds)
+        return SyncResult(Outcome.RETRY, detail, seconds, waiting)
 
     def _record(self, request: SyncRequest, decision: str, rule: str, detail: str) -> None:
         self._audit.record(

@@ -50,6 +50,7 @@ class SyncFunctionSettings:
     oauth_secret_name: str
     api_url: str | None
     time_scale: float  # ACUITY_SYNC_TIME_SCALE: set below 1 by the local stack only; never in the template
+    max_receive_count: int | None  # MAX_RECEIVE_COUNT: the queue's redrive policy, so that waits never reach the DLQ
 
     @classmethod
     def from_environment(cls, ledger: LedgerName) -> SyncFunctionSettings:
@@ -60,6 +61,7 @@ class SyncFunctionSettings:
             oauth_secret_name=os.environ["OAUTH_SECRET_NAME"],
             api_url=os.environ.get("LEDGER_API_URL") or None,
             time_scale=float(os.environ.get("ACUITY_SYNC_TIME_SCALE", "1")),
+            max_receive_count=int(os.environ["MAX_RECEIVE_COUNT"]) if os.environ.get("MAX_RECEIVE_COUNT") else None,
         )
 
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from acuity_sync.acuity.client import ACUITY_BUDGET, AcuityClient
+from acuity_sync.acuity.client import ACUITY_BUDGET, ACUITY_TENANT_SHARE, AcuityClient
 from acuity_sync.auth.oauth import OAuthProvider
 from acuity_sync.auth.tokens import TokenKeeper
 from acuity_sync.domain.message import Origin
@@ -38,7 +38,7 @@ from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.requeue import Requeuer
-from acuity_sync.sync.service import SyncService
+from acuity_sync.sync.service import SNAPSHOT_WAIT_SECONDS, SyncService
 from acuity_sync.sync.worker import SyncWorker, fifo_batch_processor
 from acuity_sync.wiring.config import SYNC_AWS_CONFIG, TOKEN_STORE_AWS_CONFIG, SyncFunctionSettings
 from acuity_sync.wiring.pacing import pacer
@@ -56,7 +56,7 @@ def sync_lambda_handler(ledger: LedgerName) -> LambdaHandler:
 
     @tracer.capture_method(capture_response=False)
     def record_handler(record: SQSRecord) -> None:
-        worker.handle(record.body, record.receipt_handle)
+        worker.handle(record.body, record.receipt_handle, int(record.attributes.approximate_receive_count or 1))
 
     # No @metrics.log_metrics: each outcome is flushed as its own EMF document (single_metric), with its dimensions.
     @logger.inject_lambda_context(clear_state=True)
@@ -144,6 +144,7 @@ def build_sync_worker(ledger: LedgerName, invocation: Invocation | None = None) 
         audit=AuditTrail(dynamodb, table),
         budgets=budgets,
         acuity_budget=ACUITY_BUDGET.in_time_scale(environment.time_scale),
+        acuity_share=ACUITY_TENANT_SHARE.in_time_scale(environment.time_scale),
         ledger_budget=ledger_budget,
         ledger_for=ledger_for,
         customers_for=lambda tenant_id: CustomerCache(dynamodb, table, tenant_id, ledger),
@@ -151,8 +152,16 @@ def build_sync_worker(ledger: LedgerName, invocation: Invocation | None = None) 
             profile.acuity_base_url, profile.acuity_user_id, profile.acuity_api_key, http=http
         ),
         is_connected=lambda tenant_id: keeper.is_connected(tenant_id, ledger),
+        snapshot_wait=SNAPSHOT_WAIT_SECONDS * environment.time_scale,
     )
-    return SyncWorker(service, ledger, sqs, environment.queue_url, environment.time_scale)
+    return SyncWorker(
+        service,
+        ledger,
+        sqs,
+        environment.queue_url,
+        environment.time_scale,
+        max_receive_count=environment.max_receive_count,
+    )
 
 
 def resume_parked_for_reconnect(parking: ParkingLot, queues: LedgerQueues) -> Callable[[str, LedgerName], None]:
