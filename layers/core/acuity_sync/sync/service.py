@@ -8,8 +8,10 @@ Acuity's request budget (10 a second per egress IP, for every tenant together) i
 the snapshot another ledger's sync stored (or is fetching, under its claim) is looked for first, so the three
 ledgers of one webhook spend one token per Acuity call, not three; and each call takes a token from the tenant's
 own share (ACUITY_TENANT_SHARE) before the global bucket, so one tenant's flood waits on its own share while the
-others' calls go through. A wait is a RETRY marked `waiting`: the worker backs it off by its receive count and
-never lets it reach the DLQ (sync/worker.py)."""
+others' calls go through. A call turned away by the share waits in its line (BudgetStore.take_in_line): its
+messages come back at the pace the share serves them, not all at once ahead of the others' in the queue. A wait
+is a RETRY marked `waiting`: the worker backs it off by its receive count and never lets it reach the DLQ
+(sync/worker.py)."""
 
 from __future__ import annotations
 
@@ -244,7 +246,7 @@ class SyncService:
         """One Acuity call's token: the tenant's share first, then the global bucket (a share token taken when the
         global bucket then refuses is lost; that costs only the tenant whose call it was)."""
         if self._acuity_share is not None:
-            share = self._budgets.take(acuity_share_name(tenant_id), self._acuity_share)
+            share = self._budgets.take_in_line(acuity_share_name(tenant_id), self._acuity_share)
             if isinstance(share, Wait):
                 raise _Wait("this business's share of Acuity's request budget is spent for now", share.seconds)
         wait = self._budgets.take(ACUITY_BUDGET_NAME, self._acuity_budget)
