@@ -102,3 +102,25 @@ def test_status_and_error_codes_stay_readable() -> None:
     # Names that merely start like a secret's are not secrets.
     expiries = "access_token_expires_at=1700000000 x_refresh_token_expires_in=8726400"
     assert redact(expiries) == expiries
+
+
+def test_what_the_other_parts_of_wave_2_added_is_masked() -> None:
+    """The names listed in /work/notes/wave2-secret-fields.txt: the connect function's cookies, the admin link's
+    token, OAuth's state, code and PKCE values, the settings page's CSRF token, a revoke request's token, and a
+    booking's package or gift certificate code."""
+    samples = {
+        "Cookie: acuity_sync_session=s1gn3d.session.value; acuity_sync_consent=c0nsent-binding": "c0nsent-binding",
+        "Set-Cookie: acuity_sync_session=s1gn3d.session.value; Path=/; HttpOnly": "s1gn3d",
+        "GET /connect/enter?token=adm1n-l1nk-t0ken": "adm1n-l1nk-t0ken",
+        "/oauth/xero/callback?code=4uth-c0de&state=st4te-v4lue": "st4te-v4lue",
+        "code_verifier=v3rifier-v4lue&code_challenge=ch4llenge": "v3rifier-v4lue",
+        "csrf_token=cs4f-f0rm-v4lue": "cs4f-f0rm-v4lue",
+        "acuity_api_key=f0rm-k3y": "f0rm-k3y",
+        '{"client_id": "id", "client_secret": "s3cr3t", "token": "r3voked-t0ken"}': "r3voked-t0ken",
+        "GET /certificates/check?certificate=GIFT-ABC123": "GIFT-ABC123",
+        '{"certificate": "PKG-10CLASS"}': "PKG-10CLASS",
+    }
+    for text, secret in samples.items():
+        assert secret not in redact(text), text
+    kept = '{"next_token": "page-2", "payload_key": "abc"}'
+    assert redact(kept) == kept
