@@ -6,14 +6,14 @@ was told it was refused: `rejected`) takes the lease with a conditional UpdateIt
 unchanged), calls the token endpoint, stores the new tokens with a conditional UpdateItem (version unchanged;
 the same write drops the lease and bumps the version) and only then returns them. The others poll the item with
 jittered backoff until the version moves. The lease outlives the slowest token request (OAuthProvider.
-worst_case_seconds) and the store of its answer (ConnectionStore.worst_store_seconds, from the clients' own
-timeouts and retries), so a holder that is merely slow keeps it; one that died loses it when it lapses, and the
-next process refreshes with the refresh token still stored. (Why the store is fenced by the version and not by
-the lease: store/connections.py.)
+worst_case_seconds) and the store's part (opening the refresh token, storing the answer: ConnectionStore.
+worst_refresh_seconds, from the clients' own timeouts and retries), so a holder that is merely slow keeps it;
+one that died loses it when it lapses, and the next process refreshes with the refresh token still stored. (Why
+the store is fenced by the version and not by the lease: store/connections.py.)
 
 Time. Lambda kills an invocation at its timeout, wherever it is. `time_left` (the invocation's remaining time)
-stops a refresh from starting without the time for the worst token request and the worst store after it: the
-message is retried by a later invocation instead (Transient). A store that fails is tried again while the
+stops a refresh from starting without the time for the worst token request and the store's worst part around it:
+the message is retried by a later invocation instead (Transient). A store that fails is tried again while the
 invocation has time for another whole attempt; past the lease that is still safe, because the store is fenced by
 the version, and a late store wins over a `needs_reauth` that a peer wrote after being refused the same token.
 That win is `restored`: the keeper calls `on_restored(tenant, ledger)`, so that the events its peers parked for a
@@ -70,8 +70,8 @@ if TYPE_CHECKING:
 Clock = Callable[[], float]  # seconds since the epoch, like time.time
 
 DEFAULT_MARGIN = timedelta(minutes=5)
-# > a token request at the default timeout (4 x 5 s) + the store with the sync functions' token-store clients
-# (wiring/config.py TOKEN_STORE_AWS_CONFIG: 3 calls of at most 3 s): 29 s, and a margin for clock skew.
+# > a token request at the default timeout (4 x 5 s) + the store's part with the sync functions' token-store clients
+# (wiring/config.py TOKEN_STORE_AWS_CONFIG: 4 calls of at most 3 s): 32 s, and a margin for clock skew.
 DEFAULT_LEASE = timedelta(seconds=40)
 DEFAULT_WAIT = timedelta(seconds=10)  # then Transient: the message is retried later
 TIME_RESERVE_SECONDS = 1.0  # what an invocation keeps after the worst refresh: returning, the batch response
@@ -117,12 +117,12 @@ class TokenKeeper:
         time_left: Callable[[], float] | None = None,
         on_restored: Callable[[str, LedgerName], None] | None = None,
     ) -> None:
-        self._store_seconds = store.worst_store_seconds
+        self._store_seconds = store.worst_refresh_seconds
         for provider in providers.values():
             if lease.total_seconds() <= provider.worst_case_seconds + self._store_seconds:
                 raise ValueError(
                     f"the lease ({lease.total_seconds():g} s) must outlast a {provider.ledger} token request "
-                    f"({provider.worst_case_seconds:g} s) and the store of its answer ({self._store_seconds:g} s)"
+                    f"({provider.worst_case_seconds:g} s) and the store's part of it ({self._store_seconds:g} s)"
                 )
         self._store = store
         self._providers = dict(providers)
@@ -152,6 +152,16 @@ class TokenKeeper:
         self, tenant_id: str, ledger: LedgerName, *, force_refresh: bool = False, rejected: Secret | None = None
     ) -> LedgerCredentials:
         """As access_token(), with the company id the token is for (from the same read)."""
+        try:
+            return self._credentials(tenant_id, ledger, force_refresh=force_refresh, rejected=rejected)
+        except StoreUnavailable as error:
+            # The connection store's clients make one attempt per call (so that the lease covers the worst): a
+            # hiccup there is retried with the message, like any other transient failure.
+            raise Transient(f"the {ledger} connection could not be read just now; retrying later") from error
+
+    def _credentials(
+        self, tenant_id: str, ledger: LedgerName, *, force_refresh: bool, rejected: Secret | None
+    ) -> LedgerCredentials:
         provider = self._providers.get(ledger)
         if provider is None:
             raise ValueError(f"no OAuth provider configured for {ledger}")

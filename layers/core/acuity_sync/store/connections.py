@@ -168,10 +168,11 @@ class ConnectionStore:
         self._box = box
 
     @property
-    def worst_store_seconds(self) -> float:
-        """The longest store_refreshed() can take before it returns or raises, by its clients' own timeouts and
-        retries: what a refresh lease must cover after the token request (auth/tokens.py)."""
-        return 2 * self._box.worst_call_seconds + worst_call_seconds(self._dynamodb)
+    def worst_refresh_seconds(self) -> float:
+        """The longest this store's part of a refresh under the lease can take, by its clients' own timeouts and
+        retries: open_refresh() before the token request, store_refreshed() after it (1 KMS Decrypt, 2 KMS Encrypt,
+        1 UpdateItem). A refresh lease must cover it and the token request (auth/tokens.py)."""
+        return 3 * self._box.worst_call_seconds + worst_call_seconds(self._dynamodb)
 
     # ------------------------------------------------------------------ reads
 

@@ -69,8 +69,9 @@ class SyncFunctionSettings:
 SYNC_AWS_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3})
 
 # The connection store's clients (token refresh): one attempt of at most 1 + 2 s per call, so that a refresh lease
-# can cover the worst store (2 KMS Encrypt + 1 UpdateItem = 9 s) after the worst token request (20 s) inside a
-# 60 s invocation (auth/tokens.py). The keeper retries a failed store itself while the invocation has time.
+# can cover the store's worst part (a KMS Decrypt before the token request, 2 KMS Encrypt and an UpdateItem after
+# it: 12 s) and the worst token request (20 s) inside a 60 s invocation (auth/tokens.py). The keeper retries a
+# failed store itself while the invocation has time; a failed read is retried with the message.
 TOKEN_STORE_AWS_CONFIG = Config(
     connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 1}
 )

@@ -107,7 +107,7 @@ def build_sync_worker(ledger: LedgerName, invocation: Invocation | None = None) 
     http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
     parking = ParkingLot(dynamodb, table)
     # The connection store's own clients: short timeouts and no retries of botocore's, so that the lease covers
-    # the worst store (TokenKeeper checks it).
+    # the store's worst part of a refresh (TokenKeeper checks it).
     connections = ConnectionStore(
         boto3.client("dynamodb", config=TOKEN_STORE_AWS_CONFIG),
         table,
