@@ -87,6 +87,8 @@ class SyncResult:
 
 
 class _Wait(Exception):
+    """Not an error: a budget or a peer's fetch says wait `seconds` (answered as a RETRY marked waiting)."""
+
     def __init__(self, detail: str, seconds: float) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -232,7 +234,7 @@ class SyncService:
         return snapshot
 
     def _peers_snapshot(self, request: SyncRequest, received_at: datetime) -> Snapshot:
-        waited, pause = 0.0, SNAPSHOT_WAIT_SECONDS / 8
+        waited, pause = 0.0, self._snapshot_wait / 8
         while waited < self._snapshot_wait:
             self._sleep(pause)
             waited += pause
