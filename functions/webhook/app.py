@@ -43,6 +43,19 @@ def no_such_address(_error: Exception) -> Response[str]:
     return _answer(None, IntakeResult(404, WebhookOutcome.REJECTED_TENANT, "no such webhook address"))
 
 
+def unexpected_error(error: Exception) -> Response[str]:
+    # A bug, not bad input: still a 500 (API Gateway's 5xx alarm), but logged through our masking logger rather
+    # than printed unmasked by the Lambda runtime.
+    logger.exception("webhook failed", extra={"error_type": type(error).__name__})
+    result = IntakeResult(500, WebhookOutcome.ERROR, "internal error")
+    metrics.add_dimension("outcome", str(result.outcome))
+    metrics.add_metric(name=MetricName.WEBHOOKS, unit=MetricUnit.Count, value=1)
+    return Response(status_code=result.status, content_type=content_types.APPLICATION_JSON, body=result.body())
+
+
+app.exception_handler(Exception)(unexpected_error)  # registered without the decorator, which mypy sees untyped
+
+
 def _answer(tenant_id: str | None, result: IntakeResult) -> Response[str]:
     if result.notice is not None and result.notice.kind is not None:
         logger.set_correlation_id(f"{tenant_id}#{result.notice.kind}#{result.notice.object_id}")

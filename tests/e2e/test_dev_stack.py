@@ -24,8 +24,11 @@ from acuity_sync.acuity.signature import sign
 from acuity_sync.domain.names import LedgerName
 from acuity_sync_toolkit.demo.books import Books, reader
 from acuity_sync_toolkit.demo.run import wait_until_drained
+from acuity_sync_toolkit.demo.tenant import DEMO_ACUITY_API_KEY
 from acuity_sync_toolkit.fakes.acuity_admin import AcuityAdmin
+from acuity_sync_toolkit.stack.connections import LOCAL_OAUTH_CLIENT_SECRET
 from acuity_sync_toolkit.stack.devstack import DevInfo
+from tests.e2e.conftest import assert_no_secrets_in, log_files
 from tests.support.waiting import ProcessExits
 
 # One xdist group per module (make e2e runs --dist loadgroup): its tests share a worker and its stack.
@@ -119,6 +122,16 @@ def dev(tmp_path: Path) -> Iterator[RunningDev]:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+    # Its functions' logs and what it printed: none of the secrets the test can know of it, nor any e-mail.
+    printed = process.stdout.read() if process.stdout is not None else ""
+    assert_no_secrets_in(log_files(state_dir), cli_stack_secrets(info), [("acuity-sync dev's output", printed)])
+
+
+def cli_stack_secrets(info: dict[str, Any]) -> set[str]:
+    """What a test knows of a stack the CLI runs in its own process: the demo tenant's API key, our OAuth client's
+    secret at the fakes, and the access tokens dev.json hands out for reading the books."""
+    tokens = {ledger["access_token"] for ledger in info.get("ledgers", {}).values()}
+    return {DEMO_ACUITY_API_KEY, LOCAL_OAUTH_CLIENT_SECRET, *tokens}
 
 
 def test_dev_prints_an_admin_link_to_the_demo_tenants_page_once_ready(dev: RunningDev) -> None:
@@ -348,6 +361,11 @@ def test_the_readme_demo_shows_each_booking_in_every_ledger_side_by_side(tmp_pat
         assert any("Sam Lee" in line and "open, balance $45.50" in line for line in mine), out
         assert any("Lee Park" in line and "100.00 paid; payment $100.00" in line for line in mine), out
     assert out.count("canceled after it was paid") == 3
+    state_dir = tmp_path / "state"
+    info = json.loads((state_dir / "dev.json").read_text())
+    assert_no_secrets_in(
+        log_files(state_dir), cli_stack_secrets(info), [("the demo's output", out), ("its errors", result.stderr)]
+    )
 
 
 def test_tenant_add_without_a_stack_says_what_to_pass(tmp_path: Path) -> None:

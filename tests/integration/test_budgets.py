@@ -479,3 +479,26 @@ def test_eight_threads_share_three_slots(stack: ProvisionedStack) -> None:
     assert len(holders) == 3
     assert set(stores[0].slots("slots")) == {holder.lease.lease_id for holder in holders}
     assert sorted(holder.in_use for holder in holders) == [1, 2, 3]
+
+
+def test_a_caller_turned_away_waits_in_line_behind_those_turned_away_before(
+    store: BudgetStore, clock: ManualClock
+) -> None:
+    """take_in_line (a tenant's share of Acuity's budget): each refusal joins the line, and is told to come back when
+    the line ahead of it has been served at the budget's rate, so a flood's retries come back at that pace."""
+    share = Budget(rate_per_second=2.0, burst=1)
+    assert isinstance(store.take_in_line("acuity#flooder", share), Granted)
+    waits = [store.take_in_line("acuity#flooder", share) for _ in range(4)]
+    assert [wait.seconds for wait in waits if isinstance(wait, Wait)] == pytest.approx([0.5, 1.0, 1.5, 2.0])
+    # A second later the budget has served two of the line (and earned two tokens: one is taken now).
+    clock.advance(1.0)
+    assert isinstance(store.take_in_line("acuity#flooder", share), Granted)
+    later = store.take_in_line("acuity#flooder", share)
+    assert isinstance(later, Wait)
+    assert later.seconds == pytest.approx(1.5)  # two still in line ahead of it, then its own turn
+    # The line is the flooder's alone: another tenant's share is untouched.
+    assert isinstance(store.take_in_line("acuity#other", share), Granted)
+    # Long after, the line has drained: a refusal waits only for the next token.
+    clock.advance(3600)
+    assert isinstance(store.take_in_line("acuity#flooder", share), Granted)
+    assert store.take_in_line("acuity#flooder", share) == Wait(0.5, WaitReason.RATE)

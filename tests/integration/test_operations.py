@@ -47,6 +47,7 @@ from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.requeue import Requeuer
 from acuity_sync.sync.service import Outcome, SyncService
+from acuity_sync.wiring.config import TOKEN_STORE_AWS_CONFIG
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
 from acuity_sync_toolkit.fakes.xero import FakeXero
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
@@ -413,8 +414,14 @@ def test_a_token_about_to_lapse_is_refreshed_under_the_keeper_and_a_revoked_one_
             open_company(xero, company_id)
             connect(world.stack, xero, tenant, company_id)
         xero.authority.revoke_subject(other_company)  # the owner disconnected our app in Xero
-        box = SecretBox(boto3.client("kms", region_name=world.stack.region), world.stack.kms_key_arn)
-        connections = ConnectionStore(world.dynamodb, world.table, box)
+        # The keeper's store is on the token store's clients, as the maintenance function's (wiring/tokens.py).
+        region = world.stack.region
+        kms = boto3.client("kms", region_name=region, config=TOKEN_STORE_AWS_CONFIG)
+        connections = ConnectionStore(
+            boto3.client("dynamodb", region_name=region, config=TOKEN_STORE_AWS_CONFIG),
+            world.table,
+            SecretBox(kms, world.stack.kms_key_arn),
+        )
         before = connections.read(TENANT, LedgerName.XERO)
         assert before is not None
         provider = OAuthProvider.for_ledger(

@@ -5,6 +5,7 @@ message backs off with ChangeMessageVisibility and fails only its own group."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -211,3 +212,77 @@ def test_each_sync_emits_its_outcome_and_each_quickbooks_call_its_latency(
     calls = rig.quickbooks.requests(REALM)
     assert len(latencies) == len(calls)  # one per QuickBooks call
     assert all(d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] == "Milliseconds" for d in latencies)
+
+
+def log_lines(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"level"' in line]
+
+
+def test_a_message_that_fails_is_logged_at_once_not_only_by_the_dlq_alarm(
+    rig: Rig, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from acuity_sync import observability
+
+    # The logger kept the stdout of the moment it was created; point it at this test's captured stdout.
+    monkeypatch.setattr(observability.logger.registered_handler, "stream", sys.stdout)
+    sqs = boto3.client("sqs", region_name=rig.stack.region)
+    url = rig.stack.queue_urls["QuickBooksQueue"]
+    sqs.send_message(QueueUrl=url, MessageBody='{"v": 99}', MessageGroupId="garbage", MessageDeduplicationId="g1")
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    event = sqs_event(messages, queue_arn=rig.stack.queue_arns["QuickBooksQueue"], region=rig.stack.region)
+    assert len(rig.invoke(event)["batchItemFailures"]) == 1
+    (unreadable,) = [line for line in log_lines(capfd.readouterr().out) if line["message"] == "unreadable message"]
+    assert unreadable["level"] == "ERROR"
+    assert "unsupported message version 99" in unreadable["exception"]
+
+    # Our table gone (a store failure, not an outcome): the message fails, and the log says why, now.
+    appointment = book(rig, email="jane.o'hara@example.com")
+    boto3.client("dynamodb", region_name=rig.stack.region).delete_table(TableName=rig.stack.table_name)
+    assert len(rig.invoke(rig.queue(appointment))["batchItemFailures"]) == 1
+    output = capfd.readouterr().out
+    (failed,) = [line for line in log_lines(output) if line["message"] == "sync failed"]
+    assert failed["level"] == "ERROR"
+    assert failed["correlation_id"] == f"{TENANT}#appointment#{appointment}"
+    assert "StoreUnavailable" in failed["exception"]
+    assert "o'hara" not in output
+    assert KEY not in output
+
+
+class InvocationContext(FakeLambdaContext):
+    """A Lambda context with `remaining` seconds left in the invocation."""
+
+    def __init__(self, remaining: float) -> None:
+        self.remaining = remaining
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.remaining * 1000)
+
+
+def test_no_token_refresh_starts_without_the_time_left_to_store_it(rig: Rig) -> None:
+    # The access token is about to lapse: the next sync must refresh it first.
+    boto3.client("dynamodb", region_name=rig.stack.region).update_item(
+        TableName=rig.stack.table_name,
+        Key={"pk": {"S": f"TENANT#{TENANT}"}, "sk": {"S": "CONN#quickbooks"}},
+        UpdateExpression="SET access_expires_at = :soon",
+        ExpressionAttributeValues={":soon": {"N": str(datetime.now(UTC).timestamp() + 60)}},
+    )
+    appointment = book(rig)
+    event = rig.queue(appointment)
+
+    # 10 s left: a token request (20 s at worst) and its store (9 s) might not finish before Lambda kills us.
+    result: dict[str, Any] = rig.handler.lambda_handler(event, InvocationContext(remaining=10.0))
+    assert len(result["batchItemFailures"]) == 1  # retried by a later invocation
+    assert rig.quickbooks.authority.refreshes == 0  # the single-use-safe choice: the refresh token was not spent
+    assert rig.books()["Invoice"] == []
+
+    # A later invocation, with the time: it refreshes, stores, then syncs.
+    sqs = boto3.client("sqs", region_name=rig.stack.region)
+    url = rig.stack.queue_urls["QuickBooksQueue"]
+    (record,) = event["Records"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0)
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    later = sqs_event(messages, queue_arn=rig.stack.queue_arns["QuickBooksQueue"], region=rig.stack.region)
+    result = rig.handler.lambda_handler(later, InvocationContext(remaining=60.0))
+    assert result == {"batchItemFailures": []}
+    assert rig.quickbooks.authority.refreshes == 1
+    assert len(rig.books()["Invoice"]) == 1

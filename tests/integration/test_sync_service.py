@@ -3,6 +3,9 @@ over HTTP (the fake), snapshots, parking and the audit trail; the ledger is the 
 
 from __future__ import annotations
 
+import json
+import random
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -15,12 +18,12 @@ import pytest
 
 from acuity_sync.acuity.client import AcuityClient
 from acuity_sync.domain.budget import Budget
-from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected
+from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected, Transient
 from acuity_sync.domain.message import Origin, SyncRequest
-from acuity_sync.domain.names import EventKind, LedgerName
+from acuity_sync.domain.names import ALL_LEDGERS, EventKind, LedgerName
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
-from acuity_sync.store.budgets import BudgetStore, Wait
+from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, BudgetStore, Wait
 from acuity_sync.store.codes import CodeBook
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordStore
@@ -28,6 +31,7 @@ from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.service import Outcome, SyncService
+from acuity_sync.sync.worker import RetryLater, SyncWorker
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
 from acuity_sync_toolkit.fakes.acuity.entities import OMIT
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
@@ -173,6 +177,33 @@ def test_a_connection_that_needs_reauth_parks_until_reconnect(world: World) -> N
     result = world.service().sync(request(appointment))
     assert result.outcome is Outcome.PARKED
     assert audit(world, appointment)[-1]["rule"] == "needs_reauth"
+
+
+def test_a_park_for_reauth_is_undone_when_a_peer_restored_the_connection_meanwhile(world: World) -> None:
+    """A peer's late store of fresh tokens ended the needs_reauth this sync was refused with (auth/tokens.py): the
+    service parks, reads the connection again, finds it usable, clears its own park and retries soon."""
+    appointment = world.book()
+    world.ledger.refuse_with = NeedsReauth("FreshBooks needs to be reconnected")
+    reads: list[str] = []
+
+    def connected_again(tenant_id: str) -> bool:
+        parked = ParkingLot(boto3.client("dynamodb", region_name="us-east-1"), world.stack.table_name).get(
+            request(appointment), LedgerName.QUICKBOOKS
+        )
+        reads.append("parked" if parked is not None else "not parked")  # read after the park, not before
+        return tenant_id == TENANT
+
+    result = world.service(is_connected=connected_again).sync(request(appointment))
+    assert (result.outcome, result.retry_after) == (Outcome.RETRY, 1.0)
+    assert reads == ["parked"]
+    lot = ParkingLot(boto3.client("dynamodb", region_name="us-east-1"), world.stack.table_name)
+    assert lot.get(request(appointment), LedgerName.QUICKBOOKS) is None
+    assert [entry["decision"] for entry in audit(world, appointment)][-2:] == ["parked", "retry later"]
+    # Still refused for good: it stays parked.
+    world.ledger.refuse_with = NeedsReauth("FreshBooks needs to be reconnected")
+    result = world.service(is_connected=lambda _tenant: False).sync(request(appointment))
+    assert result.outcome is Outcome.PARKED
+    assert lot.get(request(appointment), LedgerName.QUICKBOOKS) is not None
 
 
 def test_rate_limits_back_off_and_long_waits_park_with_a_resume_time(world: World) -> None:
@@ -332,3 +363,200 @@ def test_booked_before_the_connection_is_skipped_unless_backfilled(world: World)
     after = world.book()
     assert service.sync(request(after)).outcome is Outcome.SYNCED
     assert len(world.ledger.invoices) == 2
+
+
+# ------------------------------------------------------------------------------------------------ Acuity's budget
+# Budgets that barely refill during a test, so that what was taken is what is missing.
+NO_REFILL = 0.0001
+
+
+def bucket_tokens(world: World, name: str, budget: Budget) -> float:
+    budgets = BudgetStore(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name)
+    return budgets.bucket(name, budget).tokens
+
+
+def a_tenant(world: World, tenant_id: str, ledgers: tuple[LedgerName, ...]) -> None:
+    add_tenant(
+        world.stack,
+        TenantProfile(
+            tenant_id,
+            "Studio",
+            str(USER),
+            Secret(KEY),
+            acuity_base_url=world.acuity.url,
+            currency="USD",
+            ledgers=ledgers,
+        ),
+    )
+
+
+@pytest.mark.usefixtures("atomic_moto")
+def test_three_ledgers_of_one_webhook_spend_one_token_per_acuity_call(world: World) -> None:
+    """The three sync functions get the webhook at the same moment: one claims the snapshot and fetches, the others
+    wait for it. Three ledgers, one Acuity read (two calls for a paid booking), two tokens."""
+    tenant = "6666666666666666aaaaaaaaaaaaaaaa"
+    a_tenant(world, tenant, ALL_LEDGERS)
+    appointment = world.book(amountPaid="20.00")
+    webhook = replace(request(appointment), tenant_id=tenant)
+    budget = Budget(rate_per_second=NO_REFILL, burst=10)
+    start = threading.Barrier(len(ALL_LEDGERS))
+    results: dict[LedgerName, Outcome] = {}
+
+    def sync(ledger: LedgerName) -> None:
+        service = world.service(
+            ledger,
+            acuity_budget=budget,
+            ledger_for=lambda _profile, _settings: MemoryLedger(name=ledger),
+            snapshot_wait=30.0,  # a loaded machine may take its time to fetch: this test counts tokens
+        )
+        start.wait()
+        results[ledger] = service.sync(webhook).outcome
+
+    threads = [threading.Thread(target=sync, args=(ledger,)) for ledger in ALL_LEDGERS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == dict.fromkeys(ALL_LEDGERS, Outcome.SYNCED)
+    assert sorted(world.acuity_requests) == sorted(
+        [f"/api/v1/appointments/{appointment}", f"/api/v1/appointments/{appointment}/payments"]
+    )
+    assert bucket_tokens(world, ACUITY_BUDGET_NAME, budget) == pytest.approx(8, abs=0.01)
+
+
+def test_a_snapshot_already_stored_costs_no_token(world: World) -> None:
+    webhook = request(world.book())  # one webhook, queued for both ledgers
+    budget = Budget(rate_per_second=NO_REFILL, burst=10)
+    world.service(acuity_budget=budget).sync(webhook)
+    world.service(LedgerName.XERO, acuity_budget=budget, ledger_for=lambda *_: MemoryLedger(name=LedgerName.XERO)).sync(
+        webhook
+    )
+    assert bucket_tokens(world, ACUITY_BUDGET_NAME, budget) == pytest.approx(9, abs=0.01)  # one read, one token
+
+
+def test_an_appointment_acuity_does_not_have_is_asked_for_once_for_every_ledger(world: World) -> None:
+    webhook = request(999998)
+    assert world.service().sync(webhook).outcome is Outcome.SKIPPED
+    xero = world.service(LedgerName.XERO, ledger_for=lambda *_: MemoryLedger(name=LedgerName.XERO))
+    result = xero.sync(webhook)
+    assert result.outcome is Outcome.SKIPPED
+    assert "999998" in result.detail
+    assert world.acuity_requests == ["/api/v1/appointments/999998"]
+
+
+def test_one_tenant_spends_its_own_share_of_acuitys_budget_not_the_others(world: World) -> None:
+    """A tenant flooding us with signed webhooks (it knows its key) waits on its own share; another tenant's sync
+    still reads Acuity at once."""
+    flooder = "7777777777777777aaaaaaaaaaaaaaaa"
+    a_tenant(world, flooder, (LedgerName.QUICKBOOKS,))
+    global_budget = Budget(rate_per_second=NO_REFILL, burst=6)
+    share = Budget(rate_per_second=NO_REFILL, burst=2)
+    service = world.service(acuity_budget=global_budget, acuity_share=share)
+    flood = [service.sync(replace(request(900000 + n), tenant_id=flooder)) for n in range(8)]
+    assert [result.outcome for result in flood] == [Outcome.SKIPPED] * 2 + [Outcome.RETRY] * 6
+    assert all(result.waiting for result in flood[2:])
+    assert "share of Acuity's request budget" in flood[-1].detail
+    assert bucket_tokens(world, ACUITY_BUDGET_NAME, global_budget) == pytest.approx(4, abs=0.01)
+
+    innocent = service.sync(request(world.book()))
+    assert innocent.outcome is Outcome.SYNCED
+
+
+def test_waits_are_marked_waiting_and_failures_are_not(world: World) -> None:
+    appointment = world.book()
+    spent = Budget(rate_per_second=NO_REFILL, burst=1)
+    BudgetStore(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name).take(
+        ACUITY_BUDGET_NAME, spent
+    )
+    waiting = world.service(acuity_budget=spent).sync(request(appointment))
+    assert (waiting.outcome, waiting.waiting) == (Outcome.RETRY, True)
+    world.ledger.refuse_with = RateLimited(30)
+    assert world.service().sync(request(appointment)).waiting is True
+    world.ledger.refuse_with = Transient("QuickBooks did not answer")
+    failed = world.service().sync(request(appointment))
+    assert (failed.outcome, failed.waiting) == (Outcome.RETRY, False)
+
+
+# ------------------------------------------------------------------------------------------------ the worker
+# Between the queue and the service, against moto's SQS with the template's queues: a message that waits backs off
+# longer the more often it was received, and one that waited close to the receive count is queued afresh instead of
+# reaching the DLQ; a message that fails still does.
+# Spent and, on a clock that stands still, never refilled: a token is always 1 s away.
+SPENT = Budget(rate_per_second=1.0, burst=1)
+MAX_RECEIVES = 25
+
+
+class Visibility:
+    """The visibility timeouts the worker asks SQS for, as SQS receives them."""
+
+    def __init__(self, sqs: Any) -> None:
+        self.asked: list[int] = []
+        sqs.meta.events.register("provide-client-params.sqs.ChangeMessageVisibilityBatch", self._record)
+
+    def _record(self, params: dict[str, Any], **_: Any) -> None:
+        self.asked.extend(int(entry["VisibilityTimeout"]) for entry in params["Entries"])
+
+
+def queued(world: World, *, spend: bool = True) -> tuple[Any, str, SyncRequest]:
+    """A webhook's message on the QuickBooks queue, received once; the Acuity budget spent, so that it must wait."""
+    sqs = boto3.client("sqs", region_name=world.stack.region)
+    url = world.stack.queue_urls["QuickBooksQueue"]
+    message = request(world.book())
+    sqs.send_message(
+        QueueUrl=url, MessageBody=message.to_json(), MessageGroupId=message.group_id, MessageDeduplicationId="m1"
+    )
+    (received,) = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
+    if spend:
+        frozen_budgets(world).take(ACUITY_BUDGET_NAME, SPENT)
+    return sqs, received["ReceiptHandle"], message
+
+
+def frozen_budgets(world: World) -> BudgetStore:
+    dynamodb = boto3.client("dynamodb", region_name=world.stack.region)
+    return BudgetStore(dynamodb, world.stack.table_name, clock=lambda: 1_800_000_000.0)
+
+
+def worker(world: World, sqs: Any, **overrides: Any) -> SyncWorker:
+    arguments: dict[str, Any] = {"acuity_budget": SPENT, "budgets": frozen_budgets(world)} | overrides
+    service = world.service(**arguments)
+    url = world.stack.queue_urls["QuickBooksQueue"]
+    return SyncWorker(service, LedgerName.QUICKBOOKS, sqs, url, max_receive_count=MAX_RECEIVES, rng=random.Random(7))
+
+
+def test_a_waiting_message_backs_off_longer_the_more_often_it_was_received(world: World) -> None:
+    sqs, receipt, message = queued(world)
+    visibility = Visibility(sqs)
+    sync = worker(world, sqs)
+    for receives in (1, 2, 4, 6, 8, 12):
+        with pytest.raises(RetryLater, match="budget is spent"):
+            sync.handle(message.to_json(), receipt, receive_count=receives)
+    # The budget's own wait (1 s) at first, then 2**(receives - 1) s with jitter (half to all of it), at most 120 s.
+    assert visibility.asked[:2] == [1, 1]
+    for receives, wait in zip((4, 6, 8, 12), visibility.asked[2:], strict=True):
+        growth = min(120, 2 ** (receives - 1))
+        assert growth / 2 - 1 <= wait <= growth, (receives, wait)
+
+
+def test_a_message_that_waited_near_the_receive_count_is_queued_afresh_not_dead_lettered(world: World) -> None:
+    sqs, receipt, message = queued(world)
+    url = world.stack.queue_urls["QuickBooksQueue"]
+    result = worker(world, sqs).handle(message.to_json(), receipt, receive_count=MAX_RECEIVES - 3)
+    assert result.waiting  # handled: the batch deletes this one
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=receipt)
+    (copy,) = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
+    assert copy["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert copy["Attributes"]["MessageGroupId"] == message.group_id
+    body = json.loads(copy["Body"])
+    assert body["request_id"] != message.request_id  # a new deduplication id
+    assert (body["object_id"], body["received_at"]) == (message.object_id, message.received_at)
+
+
+def test_a_message_that_keeps_failing_still_reaches_the_dlq(world: World) -> None:
+    sqs, receipt, message = queued(world, spend=False)
+    world.ledger.refuse_with = Transient("QuickBooks did not answer")
+    sync = worker(world, sqs, acuity_budget=Budget(rate_per_second=1000, burst=1000))
+    with pytest.raises(RetryLater):
+        sync.handle(message.to_json(), receipt, receive_count=MAX_RECEIVES - 1)
+    url = world.stack.queue_urls["QuickBooksQueue"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"  # no copy: a failure is not a wait

@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import botocore.session
 import httpx
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from acuity_sync.auth.tokens import NotConnected, TokenKeeper
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
     from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 
 REGION = "us-east-1"
+# The token store's clients as the sync functions build them (one attempt per call, wiring/config.py), with timeouts
+# that a moto server shared by fifty processes on a busy machine keeps: 4 calls x 5 s = 20 s, which with a token
+# request at the tests' 2 s timeout (8 s) still fits the tests' 30 s lease.
+STORE_CONFIG = Config(connect_timeout=1, read_timeout=4, retries={"mode": "standard", "total_max_attempts": 1})
 LEDGERS: dict[Style, LedgerName] = {
     "quickbooks": LedgerName.QUICKBOOKS,
     "xero": LedgerName.XERO,
@@ -83,6 +88,7 @@ def aws_clients(endpoint_url: str) -> tuple[DynamoDBClient, KMSClient]:
         "endpoint_url": endpoint_url,
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
+        "config": STORE_CONFIG,
     }
     return (
         cast("DynamoDBClient", session.create_client("dynamodb", **options)),
@@ -519,15 +525,35 @@ def test_a_lease_must_outlast_a_token_request(world: World, http: httpx.Client) 
         world.keeper(http, lease=timedelta(seconds=5))  # the provider's 2 s timeout allows 8 s per request
 
 
+def test_a_lease_must_outlast_the_worst_store_of_the_answer_too(world: World, http: httpx.Client) -> None:
+    # The tests' store clients: 4 calls of at most 5 s; with the 8 s request that is 28 s.
+    assert world.store.worst_refresh_seconds == 20.0
+    with pytest.raises(ValueError, match=r"store's part of it \(20 s\)"):
+        world.keeper(http, lease=timedelta(seconds=25))
+    world.keeper(http, lease=timedelta(seconds=30))
+    # Clients with botocore's defaults (60 s timeouts, retried) could take many minutes to store: refused.
+    slow = ConnectionStore(
+        cast("DynamoDBClient", botocore.session.get_session().create_client("dynamodb", region_name=REGION)),
+        world.stack.table_name,
+        world.box,
+    )
+    with pytest.raises(ValueError, match="store's part of it"):
+        TokenKeeper(slow, {world.ledger: provider_for(world.style, world.token_base_url)}, http)
+
+
 def test_no_refresh_is_started_without_the_time_to_store_it(world: World, http: httpx.Client) -> None:
     grant = world.connect(access_left=timedelta(minutes=1))
-    keeper = world.keeper(http, time_left=lambda: 3.0)
+    # Enough for the token request (8 s), not for the store's part around it (20 s more).
+    keeper = world.keeper(http, time_left=lambda: 20.0)
     with pytest.raises(Transient, match="not enough time left"):
         keeper.access_token(world.tenant_id, world.ledger)
     assert world.endpoint.requests == 0
     stored = world.store.get(world.tenant_id, world.ledger)
     assert stored is not None
     assert (stored.access_token, stored.version) == (grant.access_token, 1)
+    # With the time for both (and the reserve), it refreshes.
+    token = world.keeper(http, time_left=lambda: 31.0).access_token(world.tenant_id, world.ledger)
+    assert world.endpoint.authority.check_access(token.reveal()) == world.tenant_id
 
 
 def _doomed_worker(target: Target) -> None:
@@ -582,6 +608,156 @@ def test_a_holder_killed_between_the_answer_and_the_store(
         assert world.endpoint.authority.invalid_grants == 1
         assert world.endpoint.authority.refreshes == 1
         assert world.item()["status"] == {"S": "needs_reauth"}
+
+
+# The points of a refresh where a holder is killed (SIGKILL: nothing runs after), by the AWS call it stalls at.
+KillPoint = Literal["leased", "answered", "stored"]
+
+
+def _stall_at(dynamodb: Any, point: KillPoint, stalled: Any) -> None:
+    """Stall this process forever at `point`, after telling the parent (which then kills it):
+    leased: the lease is taken, the token endpoint not yet asked; answered: the endpoint has answered and the
+    tokens are sealed, their UpdateItem not sent; stored: the UpdateItem has stored them, nothing returned yet."""
+    last: dict[str, str] = {}
+
+    def params(params: dict[str, Any], **_: Any) -> None:
+        last["update"] = str(params.get("UpdateExpression", ""))
+        if point == "answered" and "refresh_token = :refresh" in last["update"]:
+            stalled.set()
+            time.sleep(3600)
+
+    def after(**_: Any) -> None:
+        update = last.get("update", "")
+        if (point == "leased" and update.startswith("SET lease_owner")) or (
+            point == "stored" and "refresh_token = :refresh" in update
+        ):
+            stalled.set()
+            time.sleep(3600)
+
+    dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", params)
+    dynamodb.meta.events.register("after-call.dynamodb.UpdateItem", after)
+
+
+def _stalled_worker(target: Target, point: KillPoint, stalled: Any) -> None:
+    dynamodb, kms = aws_clients(target.endpoint_url)
+    _stall_at(dynamodb, point, stalled)
+    store = ConnectionStore(dynamodb, target.table_name, SecretBox(kms, target.key_arn))
+    with httpx.Client() as http:
+        provider = provider_for(target.style, target.token_base_url)
+        TokenKeeper(store, {target.ledger: provider}, http).access_token(target.tenant_id, target.ledger)
+
+
+@pytest.mark.parametrize(
+    ("point", "style", "outcome"),
+    [
+        # Killed holding the lease before asking: the refresh token was never used; anyone recovers.
+        ("leased", "quickbooks", "refreshes"),
+        ("leased", "xero", "refreshes"),
+        ("leased", "freshbooks", "refreshes"),
+        # Killed with the answer in hand, before the store: as test_a_holder_killed_between_the_answer_and_the_store.
+        ("answered", "quickbooks", "refreshes"),
+        ("answered", "xero", "refreshes"),
+        ("answered", "freshbooks", "needs_reauth"),
+        # Killed after the store: the next process finds the fresh tokens and refreshes nothing.
+        ("stored", "quickbooks", "uses_stored"),
+        ("stored", "xero", "uses_stored"),
+        ("stored", "freshbooks", "uses_stored"),
+    ],
+)
+def test_a_holder_killed_at_each_point_of_a_refresh(
+    make_world: Callable[..., World], http: httpx.Client, point: KillPoint, style: Style, outcome: str
+) -> None:
+    world = make_world(style)
+    world.connect(access_left=timedelta(minutes=1))
+    context = multiprocessing.get_context("spawn")
+    stalled = context.Event()
+    process = context.Process(target=_stalled_worker, args=(world.target(), point, stalled), daemon=True)
+    process.start()
+    try:
+        assert stalled.wait(timeout=120), f"the holder never reached the point {point!r}"
+        assert process.pid is not None
+        os.kill(process.pid, signal.SIGKILL)
+        process.join(timeout=10)
+        assert process.exitcode == -signal.SIGKILL
+    finally:
+        if process.is_alive():
+            process.kill()
+    item = world.item()
+    asked = {"leased": 0, "answered": 1, "stored": 1}[point]
+    assert world.endpoint.authority.refreshes == asked
+    if point == "stored":
+        assert (item["version"], "lease_owner" in item) == ({"N": "2"}, False)
+    else:
+        assert (item["version"], "lease_owner" in item) == ({"N": "1"}, True)  # the lease dies with its holder
+
+    # Later (the 30 s lease has lapsed), another process needs a token.
+    successor = world.keeper(http, clock=lambda: time.time() + 60)
+    if outcome == "needs_reauth":
+        with pytest.raises(NeedsReauth):
+            successor.access_token(world.tenant_id, world.ledger)
+        assert world.item()["status"] == {"S": "needs_reauth"}
+        return
+    token = successor.access_token(world.tenant_id, world.ledger)
+    assert world.endpoint.authority.check_access(token.reveal()) == world.tenant_id
+    assert world.endpoint.authority.invalid_grants == 0
+    assert world.endpoint.authority.refreshes == asked + (outcome == "refreshes")
+    assert world.item()["version"] == {"N": "3" if point == "stored" and outcome == "refreshes" else "2"}
+
+
+@pytest.mark.parametrize(
+    ("style", "peer_refused"),
+    [
+        ("quickbooks", False),  # the old token still works for the peer: its tokens are stored first and win
+        ("xero", False),  # within Xero's 30-minute grace, likewise
+        ("freshbooks", True),  # single-use: the peer is refused and marks needs_reauth; the late store wins
+    ],
+)
+def test_a_late_store_wins_over_a_needs_reauth_a_peer_wrote_past_the_lapsed_lease(
+    make_world: Callable[..., World], http: httpx.Client, style: Style, peer_refused: bool
+) -> None:
+    world = make_world(style)
+    world.connect(access_left=timedelta(minutes=1))
+    peer_saw: list[str] = []
+    restored: list[tuple[str, LedgerName]] = []
+
+    def peer_takes_over(params: dict[str, Any], **_: Any) -> None:
+        # Our holder has its answer and is about to store it, but its lease has lapsed by the peer's clock.
+        if "refresh_token = :refresh" not in str(params.get("UpdateExpression", "")) or peer_saw:
+            return
+        peer = world.keeper(http, clock=lambda: time.time() + 3600)
+        try:
+            peer_saw.append(peer.access_token(world.tenant_id, world.ledger).reveal())
+        except NeedsReauth:
+            peer_saw.append("needs_reauth")
+
+    dynamodb, kms = aws_clients(str(world.stack.endpoint_url))
+    dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", peer_takes_over)
+    store = ConnectionStore(dynamodb, world.stack.table_name, SecretBox(kms, world.stack.kms_key_arn))
+    provider = provider_for(world.style, world.token_base_url)
+    holder = TokenKeeper(store, {world.ledger: provider}, http, on_restored=lambda *key: restored.append(key))
+
+    token = holder.access_token(world.tenant_id, world.ledger)
+
+    assert world.endpoint.authority.check_access(token.reveal()) == world.tenant_id
+    item = world.item()
+    assert item["status"] == {"S": "connected"}
+    assert world.tenant_id not in {entry.tenant_id for entry in world.store.needing_reauth(world.ledger)}
+    stored = world.store.get(world.tenant_id, world.ledger)
+    assert stored is not None
+    assert stored.access_token == token
+    if peer_refused:
+        assert peer_saw == ["needs_reauth"]
+        assert world.endpoint.authority.invalid_grants == 1
+        assert item["version"] == {"N": "3"}  # connected 1, needs_reauth 2, restored 3
+        assert "refused_version" not in item
+        assert "reauth_reason" not in item
+        assert "gsi1pk" not in item  # FreshBooks' refresh tokens never lapse: in no list
+        assert restored == [(world.tenant_id, world.ledger)]
+    else:
+        assert peer_saw == [token.reveal()]  # the holder's store lost to the peer's and it uses the peer's tokens
+        assert world.endpoint.authority.invalid_grants == 0
+        assert item["version"] == {"N": "2"}
+        assert restored == []
 
 
 # ------------------------------------------------------------------------------------------------ the race

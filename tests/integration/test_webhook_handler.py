@@ -251,6 +251,30 @@ def test_no_key_signature_or_email_reaches_the_logs(
         assert secret not in output
 
 
+def test_a_bug_is_a_500_logged_through_the_masking_logger(
+    stack: ProvisionedStack, webhook: ModuleType, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(observability.logger.registered_handler, "stream", sys.stdout)
+    # A profile written by a faulty tool: no name. Reading it is a bug of ours (a KeyError), not bad input.
+    broken = "fedcba9876543210fedcba9876543210"
+    add_tenant(stack, TenantProfile(broken, "Studio", "1002", Secret(KEY), ledgers=ALL_LEDGERS))
+    boto3.client("dynamodb", region_name=stack.region).update_item(
+        TableName=stack.table_name,
+        Key={"pk": {"S": f"TENANT#{broken}"}, "sk": {"S": "PROFILE"}},
+        UpdateExpression="REMOVE #name",
+        ExpressionAttributeNames={"#name": "name"},
+    )
+    body = b"action=scheduled&id=5&email=jane%40example.com"
+    status, answer = invoke(webhook, webhook_event(broken, body, api_key=KEY))
+    assert (status, answer["outcome"]) == (500, "error")
+    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    (failure,) = [line for line in lines if line.get("message") == "webhook failed"]
+    assert failure["level"] == "ERROR"
+    assert failure["error_type"] == "KeyError"
+    assert "KeyError" in failure["exception"]
+    assert sum(queue_depths(stack).values()) == 0
+
+
 def test_each_answer_emits_the_webhooks_metric_with_its_outcome(
     stack: ProvisionedStack, webhook: ModuleType, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -65,3 +65,21 @@ def test_only_the_registry_names_a_ledgers_package() -> None:
                 if within(module, package) and not within(importer, package)
             ]
     assert not wrong, wrong
+
+
+def test_every_runtime_log_line_goes_through_the_masking_logger() -> None:
+    """No runtime module or handler logs through `logging` or `print` of its own: the masking logger
+    (acuity_sync.observability) is the only way out, so every line is redacted and carries the correlation id."""
+    sources = [path for path in sorted(RUNTIME.rglob("*.py")) if path.name != "observability.py"]
+    sources += HANDLERS
+    wrong = []
+    for path in sources:
+        wrong += [
+            f"{path.relative_to(PROJECT_ROOT)}:{line} imports {module}"
+            for line, module in imported_modules(path)
+            if within(module, "logging")
+        ]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                wrong.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno} prints")
+    assert not wrong, wrong

@@ -11,6 +11,7 @@ import ast
 import json
 import re
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,10 @@ from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
 from acuity_sync.intake import WebhookOutcome
 from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.observability import NAMESPACE, MetricName
+from acuity_sync.store.audit import AuditEntry, audit_item
+from acuity_sync.store.connections import ACCESS_PURPOSE, REFRESH_PURPOSE, token_context
 from acuity_sync.store.keys import TTL_ATTRIBUTE
+from acuity_sync.store.tenants import PROFILE_ATTRIBUTES, api_key_context
 from acuity_sync.wiring.config import api_url_variable, oauth_secret_variable, queue_url_variable
 from acuity_sync_toolkit.stack.cloudformation import TemplateError, load_template, resolve_stack
 
@@ -40,82 +44,148 @@ DEAD_LETTER_QUEUES = {
     LedgerName.FRESHBOOKS: "FreshBooksDeadLetterQueue",
 }
 
-# Every function's whole grant, as (action, resource) pairs. A function missing here fails: write its set.
-LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
-    "WebhookFunction": {
-        ("dynamodb:GetItem", "AppTable.Arn"),
-        ("dynamodb:PutItem", "AppTable.Arn"),
-        ("kms:Decrypt", "AppKey.Arn"),
-        # SendMessage to a KMS-encrypted queue needs a data key generated with the caller's rights.
-        ("kms:GenerateDataKey", "AppKey.Arn"),
-        ("sqs:SendMessage", "QuickBooksQueue.Arn"),
-        ("sqs:SendMessage", "XeroQueue.Arn"),
-        ("sqs:SendMessage", "FreshBooksQueue.Arn"),
-    },
-    "SyncQuickBooksFunction": {
-        ("dynamodb:GetItem", "AppTable.Arn"),
-        ("dynamodb:PutItem", "AppTable.Arn"),
-        ("dynamodb:UpdateItem", "AppTable.Arn"),
-        ("dynamodb:DeleteItem", "AppTable.Arn"),
-        ("kms:Decrypt", "AppKey.Arn"),
-        ("kms:Encrypt", "AppKey.Arn"),
-        ("sqs:ReceiveMessage", "QuickBooksQueue.Arn"),
-        ("sqs:DeleteMessage", "QuickBooksQueue.Arn"),
-        ("sqs:GetQueueAttributes", "QuickBooksQueue.Arn"),
-        ("sqs:ChangeMessageVisibility", "QuickBooksQueue.Arn"),
-        ("secretsmanager:GetSecretValue", "QuickBooksOAuthSecret"),
-    },
-    **{
-        f"Sync{name}Function": {
-            ("dynamodb:GetItem", "AppTable.Arn"),
-            ("dynamodb:PutItem", "AppTable.Arn"),
-            ("dynamodb:UpdateItem", "AppTable.Arn"),
-            ("dynamodb:DeleteItem", "AppTable.Arn"),
-            ("kms:Decrypt", "AppKey.Arn"),
-            ("kms:Encrypt", "AppKey.Arn"),
-            ("sqs:ReceiveMessage", f"{name}Queue.Arn"),
-            ("sqs:DeleteMessage", f"{name}Queue.Arn"),
-            ("sqs:GetQueueAttributes", f"{name}Queue.Arn"),
-            ("sqs:ChangeMessageVisibility", f"{name}Queue.Arn"),
-            ("secretsmanager:GetSecretValue", f"{name}OAuthSecret"),
-        }
-        for name in ("Xero", "FreshBooks")
-    },
-    "ConnectFunction": {
-        ("dynamodb:GetItem", "AppTable.Arn"),
-        ("dynamodb:PutItem", "AppTable.Arn"),
-        ("dynamodb:UpdateItem", "AppTable.Arn"),
-        ("dynamodb:DeleteItem", "AppTable.Arn"),
-        ("dynamodb:Query", "AppTable.Arn"),  # a tenant's parked events for one ledger (the table, not the index)
-        ("dynamodb:ConditionCheckItem", "AppTable.Arn"),  # a settings change checks the tenant in its transaction
-        # Conditioned on the encryption context (test below): the Acuity key, and tokens of our three ledgers.
-        ("kms:Encrypt", "AppKey.Arn"),
-        ("kms:Decrypt", "AppKey.Arn"),
-        ("kms:GenerateDataKey", "AppKey.Arn"),  # only via SQS
-        ("sqs:SendMessage", "QuickBooksQueue.Arn"),
-        ("sqs:SendMessage", "XeroQueue.Arn"),
-        ("sqs:SendMessage", "FreshBooksQueue.Arn"),
-        ("secretsmanager:GetSecretValue", "QuickBooksOAuthSecret"),
-        ("secretsmanager:GetSecretValue", "XeroOAuthSecret"),
-        ("secretsmanager:GetSecretValue", "FreshBooksOAuthSecret"),
-        ("secretsmanager:GetSecretValue", "ConnectSigningSecret"),
-    },
+# Every function's whole grant, as (action, resource, condition) triples; the condition is the statement's, written
+# out (None: unconditioned). A function missing here fails: write its set. Who can open which KMS ciphertext follows
+# from these conditions and is checked on its own below (test_who_can_open_which_secret).
+SQS_ONLY = {"StringEquals": {"kms:ViaService": {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}}}
+ACUITY_KEYS_ONLY = {
+    "StringEquals": {"kms:EncryptionContext:purpose": "acuity_api_key"},
+    "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["tenant_id", "purpose"]},
 }
-# Every KMS right of the connect function, with the condition it is granted under (the wave-2 plan's encryption
-# contexts: the Acuity key by purpose; tokens by purpose and ledger; Secrets Manager's and SQS's use via the service).
-CONNECT_KMS_CONDITIONS: dict[str, dict[str, Any]] = {
-    "AcuityApiKeys": {"StringEquals": {"kms:EncryptionContext:purpose": "acuity_api_key"}},
-    "LedgerTokens": {
+PROFILE_ONLY = {
+    "ForAllValues:StringEquals": {"dynamodb:Attributes": list(PROFILE_ATTRIBUTES)},
+    "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+}
+# An audit entry's attributes (store/audit.py audit_item; checked against it below).
+AUDIT_ATTRIBUTES = ("pk", "sk", "at", "event", "decision", "rule", "detail", "request_id", TTL_ATTRIBUTE)
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+AUDIT_ENTRY_ONLY = {"ForAllValues:StringEquals": {"dynamodb:Attributes": list(AUDIT_ATTRIBUTES)}}
+
+
+def tokens_of(*ledgers: LedgerName) -> dict[str, Any]:
+    """Tokens of these ledgers only (one ledger is written as a string, several as a list)."""
+    names = [str(ledger) for ledger in ledgers]
+    return {
         "StringEquals": {
-            "kms:EncryptionContext:purpose": ["oauth_access_token", "oauth_refresh_token"],
-            "kms:EncryptionContext:ledger": ["quickbooks", "xero", "freshbooks"],
+            "kms:EncryptionContext:ledger": names[0] if len(names) == 1 else names,
+            "kms:EncryptionContext:purpose": [ACCESS_PURPOSE, REFRESH_PURPOSE],
+        },
+        "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["tenant_id", "ledger", "purpose"]},
+    }
+
+
+def secret_of(*logical_ids: str) -> dict[str, Any]:
+    """Opened through Secrets Manager, and only these secrets (their ARN is the encryption context it sets)."""
+    arns = [{"Ref": logical_id} for logical_id in logical_ids]
+    return {
+        "StringEquals": {
+            "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"},
+            "kms:EncryptionContext:SecretARN": arns[0] if len(arns) == 1 else arns,
         }
+    }
+
+
+def grant(action: str, resource: str, condition: dict[str, Any] | None = None) -> tuple[str, str, str]:
+    return action, resource, json.dumps(condition, sort_keys=True)
+
+
+def sync_function_grant(name: str, ledger: LedgerName) -> set[tuple[str, str, str]]:
+    return {
+        grant("dynamodb:GetItem", "AppTable.Arn"),
+        grant("dynamodb:PutItem", "AppTable.Arn"),
+        grant("dynamodb:UpdateItem", "AppTable.Arn"),
+        grant("dynamodb:DeleteItem", "AppTable.Arn"),
+        grant("dynamodb:Query", "AppTable.Arn"),
+        grant("kms:Decrypt", "AppKey.Arn", ACUITY_KEYS_ONLY),
+        grant("kms:Decrypt", "AppKey.Arn", tokens_of(ledger)),
+        grant("kms:Encrypt", "AppKey.Arn", tokens_of(ledger)),
+        grant("kms:Decrypt", "AppKey.Arn", SQS_ONLY),
+        grant("kms:GenerateDataKey", "AppKey.Arn", SQS_ONLY),
+        grant("kms:Decrypt", "AppKey.Arn", secret_of(f"{name}OAuthSecret")),
+        grant("sqs:ReceiveMessage", f"{name}Queue.Arn"),
+        grant("sqs:DeleteMessage", f"{name}Queue.Arn"),
+        grant("sqs:GetQueueAttributes", f"{name}Queue.Arn"),
+        grant("sqs:ChangeMessageVisibility", f"{name}Queue.Arn"),
+        grant("sqs:SendMessage", f"{name}Queue.Arn"),
+        grant("secretsmanager:GetSecretValue", f"{name}OAuthSecret"),
+    }
+
+
+LEAST_PRIVILEGE: dict[str, set[tuple[str, str, str]]] = {
+    "WebhookFunction": {
+        grant("dynamodb:GetItem", "AppTable.Arn", PROFILE_ONLY),
+        grant("dynamodb:PutItem", "AppTable.Arn", AUDIT_ENTRY_ONLY),
+        grant("kms:Decrypt", "AppKey.Arn", ACUITY_KEYS_ONLY),
+        # SendMessage to a KMS-encrypted queue: a data key generated (and decrypted) with the caller's rights.
+        grant("kms:GenerateDataKey", "AppKey.Arn", SQS_ONLY),
+        grant("kms:Decrypt", "AppKey.Arn", SQS_ONLY),
+        grant("sqs:SendMessage", "QuickBooksQueue.Arn"),
+        grant("sqs:SendMessage", "XeroQueue.Arn"),
+        grant("sqs:SendMessage", "FreshBooksQueue.Arn"),
     },
-    "OpenSecretsThroughSecretsManager": {
-        "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+    "SyncQuickBooksFunction": sync_function_grant("QuickBooks", LedgerName.QUICKBOOKS),
+    "SyncXeroFunction": sync_function_grant("Xero", LedgerName.XERO),
+    "SyncFreshBooksFunction": sync_function_grant("FreshBooks", LedgerName.FRESHBOOKS),
+    # The owner's pages: profiles, connections, settings and parked events; the Acuity key sealed when the owner
+    # changes it and every ledger's tokens; the parked events of a reconnect put back on their queue.
+    "ConnectFunction": {
+        grant("dynamodb:GetItem", "AppTable.Arn"),
+        grant("dynamodb:PutItem", "AppTable.Arn"),
+        grant("dynamodb:UpdateItem", "AppTable.Arn"),
+        grant("dynamodb:DeleteItem", "AppTable.Arn"),
+        grant("dynamodb:Query", "AppTable.Arn"),  # a tenant's parked events for one ledger (the table, not the index)
+        grant("dynamodb:ConditionCheckItem", "AppTable.Arn"),  # a settings change checks the tenant in its transaction
+        grant("kms:Decrypt", "AppKey.Arn", ACUITY_KEYS_ONLY),
+        grant("kms:Encrypt", "AppKey.Arn", ACUITY_KEYS_ONLY),
+        grant("kms:Decrypt", "AppKey.Arn", tokens_of(*ALL_LEDGERS)),
+        grant("kms:Encrypt", "AppKey.Arn", tokens_of(*ALL_LEDGERS)),
+        grant("kms:Decrypt", "AppKey.Arn", SQS_ONLY),
+        grant("kms:GenerateDataKey", "AppKey.Arn", SQS_ONLY),
+        grant(
+            "kms:Decrypt",
+            "AppKey.Arn",
+            secret_of("QuickBooksOAuthSecret", "XeroOAuthSecret", "FreshBooksOAuthSecret", "ConnectSigningSecret"),
+        ),
+        grant("sqs:SendMessage", "QuickBooksQueue.Arn"),
+        grant("sqs:SendMessage", "XeroQueue.Arn"),
+        grant("sqs:SendMessage", "FreshBooksQueue.Arn"),
+        grant("secretsmanager:GetSecretValue", "QuickBooksOAuthSecret"),
+        grant("secretsmanager:GetSecretValue", "XeroOAuthSecret"),
+        grant("secretsmanager:GetSecretValue", "FreshBooksOAuthSecret"),
+        grant("secretsmanager:GetSecretValue", "ConnectSigningSecret"),
     },
-    "EncryptQueuedMessages": {"StringEquals": {"kms:ViaService": {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}}},
+    # The maintenance function: its table and index operations (no Scan: every list is the GSI's or a partition's),
+    # Acuity keys (reconciliation), the tokens and OAuth clients of the ledgers whose refresh tokens lapse, and the
+    # three queues it puts events back on.
+    "MaintenanceFunction": {
+        grant("dynamodb:GetItem", "AppTable.Arn"),
+        grant("dynamodb:PutItem", "AppTable.Arn"),
+        grant("dynamodb:UpdateItem", "AppTable.Arn"),
+        grant("dynamodb:DeleteItem", "AppTable.Arn"),
+        grant("dynamodb:BatchGetItem", "AppTable.Arn"),
+        grant("dynamodb:Query", "AppTable.Arn"),
+        grant("dynamodb:Query", "${AppTable.Arn}/index/gsi1"),
+        grant("kms:Decrypt", "AppKey.Arn", ACUITY_KEYS_ONLY),
+        grant("kms:Decrypt", "AppKey.Arn", tokens_of(LedgerName.QUICKBOOKS, LedgerName.XERO)),
+        grant("kms:Encrypt", "AppKey.Arn", tokens_of(LedgerName.QUICKBOOKS, LedgerName.XERO)),
+        grant("kms:Decrypt", "AppKey.Arn", SQS_ONLY),
+        grant("kms:GenerateDataKey", "AppKey.Arn", SQS_ONLY),
+        grant("kms:Decrypt", "AppKey.Arn", secret_of("QuickBooksOAuthSecret", "XeroOAuthSecret")),
+        grant("secretsmanager:GetSecretValue", "QuickBooksOAuthSecret"),
+        grant("secretsmanager:GetSecretValue", "XeroOAuthSecret"),
+        grant("sqs:SendMessage", "QuickBooksQueue.Arn"),
+        grant("sqs:SendMessage", "XeroQueue.Arn"),
+        grant("sqs:SendMessage", "FreshBooksQueue.Arn"),
+    },
 }
+# Whose tokens and OAuth client each function opens (test_who_can_open_which_secret).
+OPENS_TOKENS_OF: dict[str, tuple[LedgerName, ...]] = {
+    "WebhookFunction": (),
+    **{f"Sync{SOURCE_QUEUES[ledger][:-5]}Function": (ledger,) for ledger in ALL_LEDGERS},
+    "ConnectFunction": tuple(ALL_LEDGERS),
+    "MaintenanceFunction": (LedgerName.QUICKBOOKS, LedgerName.XERO),
+}
+SEALS_ACUITY_KEYS = {"ConnectFunction"}  # the owner changes the Acuity API key on the settings page
 CONNECT_ROUTES = {
     "GET /connect/enter",
     "GET /connect",
@@ -126,26 +196,6 @@ CONNECT_ROUTES = {
     "POST /connect/{ledger}/company",
     "POST /connect/{ledger}/settings",
     "POST /connect/{ledger}/disconnect",
-}
-# The maintenance function: its table and index operations (no Scan: every list is the GSI's or a partition's),
-# KMS only under the conditions test_maintenance_keys_are_used_only_for_what_it_opens states, the OAuth clients
-# of the ledgers whose refresh tokens lapse, and the three queues it puts events back on.
-LEAST_PRIVILEGE["MaintenanceFunction"] = {
-    ("dynamodb:GetItem", "AppTable.Arn"),
-    ("dynamodb:PutItem", "AppTable.Arn"),
-    ("dynamodb:UpdateItem", "AppTable.Arn"),
-    ("dynamodb:DeleteItem", "AppTable.Arn"),
-    ("dynamodb:BatchGetItem", "AppTable.Arn"),
-    ("dynamodb:Query", "AppTable.Arn"),
-    ("dynamodb:Query", "${AppTable.Arn}/index/gsi1"),
-    ("kms:Decrypt", "AppKey.Arn"),
-    ("kms:Encrypt", "AppKey.Arn"),
-    ("kms:GenerateDataKey", "AppKey.Arn"),
-    ("secretsmanager:GetSecretValue", "QuickBooksOAuthSecret"),
-    ("secretsmanager:GetSecretValue", "XeroOAuthSecret"),
-    ("sqs:SendMessage", "QuickBooksQueue.Arn"),
-    ("sqs:SendMessage", "XeroQueue.Arn"),
-    ("sqs:SendMessage", "FreshBooksQueue.Arn"),
 }
 WEBHOOK_ROUTE = "POST /webhooks/acuity/{tenant_id}"
 
@@ -201,8 +251,8 @@ def as_list(value: Any) -> list[Any]:
 # --------------------------------------------------------------------------------- least privilege
 
 
-def granted(logical_id: str) -> set[tuple[str, str]]:
-    pairs: set[tuple[str, str]] = set()
+def statements(logical_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     for policy in as_list(properties(logical_id).get("Policies") or []):
         # Managed policies and SAM policy templates grant sets nobody reviews here: inline statements only.
         assert isinstance(policy, dict), f"{logical_id}: {policy!r} is not an inline policy"
@@ -211,12 +261,17 @@ def granted(logical_id: str) -> set[tuple[str, str]]:
             assert statement["Effect"] == "Allow"
             assert "NotAction" not in statement
             assert "NotResource" not in statement
-            pairs |= {
-                (action, reference(resource))
-                for action in as_list(statement["Action"])
-                for resource in as_list(statement["Resource"])
-            }
-    return pairs
+            found.append(statement)
+    return found
+
+
+def granted(logical_id: str) -> set[tuple[str, str, str]]:
+    return {
+        grant(action, reference(resource), statement.get("Condition"))
+        for statement in statements(logical_id)
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
 
 
 def test_every_function_has_a_least_privilege_set() -> None:
@@ -236,20 +291,6 @@ def test_function_has_no_other_way_to_get_rights(logical_id: str) -> None:
         assert "Role" not in source
         assert "PermissionsBoundary" not in source or source is function
     assert "Policies" not in globals_function
-
-
-def test_connect_function_uses_the_key_only_under_its_encryption_contexts() -> None:
-    statements = [
-        statement
-        for policy in properties("ConnectFunction")["Policies"]
-        for statement in policy["Statement"]
-        if any(str(action).startswith("kms:") for action in as_list(statement["Action"]))
-    ]
-    assert {statement["Sid"]: statement.get("Condition") for statement in statements} == CONNECT_KMS_CONDITIONS
-    # Nothing else uses the key: every kms: action sits in one of these conditioned statements.
-    for statement in properties("ConnectFunction")["Policies"][0]["Statement"]:
-        if statement["Sid"] not in CONNECT_KMS_CONDITIONS:
-            assert not any(str(action).startswith("kms:") for action in as_list(statement["Action"]))
 
 
 def test_connect_routes_are_on_the_same_api_as_the_webhook() -> None:
@@ -299,6 +340,153 @@ def test_queue_data_keys_are_generated_only_through_sqs() -> None:
     assert len(statements) == 1
     via = statements[0]["Condition"]["StringEquals"]["kms:ViaService"]
     assert via == {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}
+
+
+# --------------------------------------------------------------------------------- who can open which secret
+
+
+def allows(condition: dict[str, Any] | None, context: dict[str, Any]) -> bool:
+    """IAM's evaluation of the condition operators the template uses, for a request with `context` (condition key
+    -> value, or list of values for a multivalued key). An operator it does not know fails the test."""
+    for operator, keys in (condition or {}).items():
+        for key, expected in keys.items():
+            wanted = {reference(value) for value in as_list(expected)}
+            present = key in context
+            actual = {reference(value) for value in as_list(context.get(key, []))}
+            if operator == "StringEquals":
+                ok = present and len(actual) == 1 and actual <= wanted
+            elif operator == "StringEqualsIfExists":
+                ok = not present or (len(actual) == 1 and actual <= wanted)
+            elif operator == "ForAllValues:StringEquals":
+                ok = actual <= wanted  # true for an absent or empty key, as IAM says
+            else:
+                raise AssertionError(f"an operator this test cannot evaluate: {operator}")
+            if not ok:
+                return False
+    return True
+
+
+def may(logical_id: str, action: str, resource: str, context: dict[str, Any]) -> bool:
+    return any(
+        allows(statement.get("Condition"), context)
+        for statement in statements(logical_id)
+        if action in as_list(statement["Action"]) and resource in {reference(r) for r in as_list(statement["Resource"])}
+    )
+
+
+def kms_context(encryption_context: dict[str, Any], via: dict[str, str] | None = None) -> dict[str, Any]:
+    """The condition keys of a KMS request made with this encryption context (through `via`, when a service)."""
+    context: dict[str, Any] = {f"kms:EncryptionContext:{k}": v for k, v in encryption_context.items()}
+    context["kms:EncryptionContextKeys"] = list(encryption_context)
+    if via is not None:
+        context["kms:ViaService"] = via
+    return context
+
+
+SQS_SERVICE = "sqs.${AWS::Region}.amazonaws.com"
+SECRETS_SERVICE = "secretsmanager.${AWS::Region}.amazonaws.com"
+
+
+def reference_sub(text: str) -> dict[str, str]:
+    return {"Fn::Sub": text}
+
+
+@pytest.mark.parametrize("logical_id", sorted(LEAST_PRIVILEGE))
+def test_who_can_open_which_secret(logical_id: str) -> None:
+    """The webhook opens Acuity API keys only; each sync function its own ledger's tokens and Acuity keys, never
+    another ledger's tokens; the connect function every ledger's, the maintenance function those whose refresh
+    tokens lapse; nothing opens anything through another service than the one the grant names."""
+    own = OPENS_TOKENS_OF[logical_id]
+    tenant = "0123456789abcdef0123456789abcdef"
+    assert may(logical_id, "kms:Decrypt", "AppKey.Arn", kms_context(api_key_context(tenant)))
+    for ledger in ALL_LEDGERS:
+        for purpose in (ACCESS_PURPOSE, REFRESH_PURPOSE):
+            token = kms_context(token_context(tenant, ledger, purpose))
+            assert may(logical_id, "kms:Decrypt", "AppKey.Arn", token) is (ledger in own), (ledger, purpose)
+            assert may(logical_id, "kms:Encrypt", "AppKey.Arn", token) is (ledger in own), (ledger, purpose)
+    # An API key's context with a ledger added, or a made-up purpose, opens nowhere.
+    assert not may(logical_id, "kms:Decrypt", "AppKey.Arn", kms_context({**api_key_context(tenant), "ledger": "xero"}))
+    assert not may(logical_id, "kms:Decrypt", "AppKey.Arn", kms_context({"tenant_id": tenant, "purpose": "other"}))
+    sealed = may(logical_id, "kms:Encrypt", "AppKey.Arn", kms_context(api_key_context(tenant)))
+    assert sealed is (logical_id in SEALS_ACUITY_KEYS)
+    # Through SQS, its own queues' data keys; through Secrets Manager, only its own OAuth client.
+    sqs = kms_context({"aws:sqs:arn": "arn"}, via=reference_sub(SQS_SERVICE))
+    assert may(logical_id, "kms:Decrypt", "AppKey.Arn", sqs)
+    assert may(logical_id, "kms:GenerateDataKey", "AppKey.Arn", sqs)
+    assert not may(logical_id, "kms:GenerateDataKey", "AppKey.Arn", kms_context({"aws:sqs:arn": "arn"}))
+    for ledger in ALL_LEDGERS:
+        secret = {"Ref": f"{SOURCE_QUEUES[ledger][:-5]}OAuthSecret"}
+        opened = kms_context({"SecretARN": secret}, via=reference_sub(SECRETS_SERVICE))
+        assert may(logical_id, "kms:Decrypt", "AppKey.Arn", opened) is (ledger in own), ledger
+
+
+def test_every_kms_grant_is_conditioned() -> None:
+    for logical_id in LEAST_PRIVILEGE:
+        for statement in statements(logical_id):
+            if any(str(action).startswith("kms:") for action in as_list(statement["Action"])):
+                condition = json.dumps(statement.get("Condition"))
+                assert "kms:ViaService" in condition or "kms:EncryptionContext:purpose" in condition, logical_id
+
+
+def test_the_webhook_reads_tenant_profiles_only_and_writes_audit_entries_only() -> None:
+    """The internet-facing function: GetItem only projecting a profile's attributes (never a token attribute, not
+    even sealed), PutItem only an audit entry's attributes. (IAM cannot restrict the sort key: a tenant's
+    connections share the profile's partition key, so dynamodb:LeadingKeys would not keep them apart.)"""
+    read_profile = {"dynamodb:Attributes": list(PROFILE_ATTRIBUTES), "dynamodb:Select": "SPECIFIC_ATTRIBUTES"}
+    assert may("WebhookFunction", "dynamodb:GetItem", "AppTable.Arn", read_profile)
+    for attributes in (["access_token"], ["refresh_token"], [*PROFILE_ATTRIBUTES, "access_token"]):
+        projected = {"dynamodb:Attributes": attributes, "dynamodb:Select": "SPECIFIC_ATTRIBUTES"}
+        assert not may("WebhookFunction", "dynamodb:GetItem", "AppTable.Arn", projected), attributes
+    assert not may("WebhookFunction", "dynamodb:GetItem", "AppTable.Arn", {"dynamodb:Select": "ALL_ATTRIBUTES"})
+    entry = audit_item(AuditEntry("t", None, None, 0, "webhook x", "ignored", "rule", "detail", "r"), NOW)
+    assert set(entry) == set(AUDIT_ATTRIBUTES)
+    assert may("WebhookFunction", "dynamodb:PutItem", "AppTable.Arn", {"dynamodb:Attributes": list(entry)})
+    forged = {"dynamodb:Attributes": [*entry, "acuity_api_key"]}
+    assert not may("WebhookFunction", "dynamodb:PutItem", "AppTable.Arn", forged)
+
+
+def test_the_webhook_has_a_reserved_concurrency() -> None:
+    reserved = properties("WebhookFunction")["ReservedConcurrentExecutions"]
+    # At least what the route's throttle lets through at tens of milliseconds a webhook; a cap nonetheless.
+    assert 10 <= reserved <= 50
+
+
+def test_the_http_api_writes_access_logs_without_secrets() -> None:
+    settings = properties("HttpApi")["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["HttpApiAccessLogGroup", "Arn"]}
+    assert properties("HttpApiAccessLogGroup")["RetentionInDays"] == 30
+    log_format: str = settings["Format"]
+    variables = set(re.findall(r"\$context\.[A-Za-z.]+", log_format))
+    assert "$context.requestId" in variables  # API Gateway requires it
+    # Only these: no path (the tenant's webhook address), query string (an OAuth code), header (a signature),
+    # authorizer or caller identity beyond the source IP.
+    assert variables <= {
+        "$context.requestId",
+        "$context.requestTime",
+        "$context.identity.sourceIp",
+        "$context.routeKey",
+        "$context.status",
+        "$context.protocol",
+        "$context.responseLength",
+        "$context.responseLatency",
+        "$context.integrationStatus",
+        "$context.integrationLatency",
+        "$context.integrationErrorMessage",
+        "$context.error.message",
+    }
+    assert "$request" not in log_format
+    assert "$stageVariables" not in log_format
+    line = json.loads(re.sub(r"\$context\.[A-Za-z.]+", "x", log_format))  # one JSON object per request
+    assert line["requestId"] == "x"
+
+
+@pytest.mark.parametrize("ledger", ALL_LEDGERS)
+def test_each_sync_function_knows_its_queues_receive_count(ledger: LedgerName) -> None:
+    logical_id = f"Sync{SOURCE_QUEUES[ledger][:-5]}Function"
+    variables = properties(logical_id)["Environment"]["Variables"]
+    assert static(variables["MAX_RECEIVE_COUNT"]) == static(
+        properties(SOURCE_QUEUES[ledger])["RedrivePolicy"]["maxReceiveCount"]
+    )
 
 
 def test_no_iam_resource_grants_a_wildcard() -> None:
@@ -468,7 +656,8 @@ def test_every_function_has_a_log_group_retained_30_days() -> None:
         p["Properties"]["LogGroupName"]["Fn::Sub"]: p["Properties"]
         for p in resources_of("AWS::Logs::LogGroup").values()
     }
-    assert set(groups) == {f"/aws/lambda/${{{logical_id}}}" for logical_id in LEAST_PRIVILEGE}
+    lambda_groups = {name for name in groups if name.startswith("/aws/lambda/")}
+    assert lambda_groups == {f"/aws/lambda/${{{logical_id}}}" for logical_id in LEAST_PRIVILEGE}
     assert {group["RetentionInDays"] for group in groups.values()} == {30}
 
 
@@ -954,12 +1143,8 @@ def test_the_maintenance_rows_show_each_ledger_reason_and_outcome() -> None:
 LAPSING_REFRESH = [ledger for ledger in ALL_LEDGERS if ledger_declaration(ledger).oauth.refresh_lifetime is not None]
 
 
-def statements(logical_id: str) -> dict[str, dict[str, Any]]:
-    return {
-        statement["Sid"]: statement
-        for policy in properties(logical_id)["Policies"]
-        for statement in policy["Statement"]
-    }
+def statements_by_sid(logical_id: str) -> dict[str, dict[str, Any]]:
+    return {statement["Sid"]: statement for statement in statements(logical_id)}
 
 
 def test_maintenance_function_shape_and_schedule() -> None:
@@ -997,36 +1182,10 @@ def test_maintenance_environment_is_exactly_what_the_code_reads() -> None:
     assert variables == expected
 
 
-def test_maintenance_keys_are_used_only_for_what_it_opens() -> None:
-    """KMS for the maintenance function (wave-2 plan, agreement 4): Acuity keys by purpose; tokens by purpose and
-    only of the ledgers whose refresh tokens lapse; queue and secret data keys only through SQS and Secrets
-    Manager. No KMS statement without a condition."""
-    granted_statements = statements("MaintenanceFunction")
-    kms = {sid: statement for sid, statement in granted_statements.items() if str(statement["Action"]).count("kms:")}
-    assert {sid: (statement["Action"], statement["Condition"]) for sid, statement in kms.items()} == {
-        "OpenAcuityKeys": ("kms:Decrypt", {"StringEquals": {"kms:EncryptionContext:purpose": "acuity_api_key"}}),
-        "RenewLapsingTokens": (
-            ["kms:Decrypt", "kms:Encrypt"],
-            {
-                "StringEquals": {
-                    "kms:EncryptionContext:purpose": ["oauth_access_token", "oauth_refresh_token"],
-                    "kms:EncryptionContext:ledger": [str(ledger) for ledger in LAPSING_REFRESH],
-                }
-            },
-        ),
-        "EncryptQueuedMessages": (
-            ["kms:GenerateDataKey", "kms:Decrypt"],
-            {"StringEquals": {"kms:ViaService": {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}}},
-        ),
-        "OpenOAuthClientSecrets": (
-            "kms:Decrypt",
-            {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}},
-        ),
-    }
-    from acuity_sync.store.connections import ACCESS_PURPOSE, REFRESH_PURPOSE, token_context
-    from acuity_sync.store.tenants import api_key_context
-
-    # The conditions name the contexts the code seals with.
+def test_maintenance_opens_the_tokens_of_exactly_the_ledgers_whose_refresh_tokens_lapse() -> None:
+    """Its grant (LEAST_PRIVILEGE, the conditions written out) names QuickBooks and Xero: the ledgers the registry
+    says need a refresh before the refresh token lapses. The conditions name the contexts the code seals with."""
+    assert set(OPENS_TOKENS_OF["MaintenanceFunction"]) == set(LAPSING_REFRESH)
     assert api_key_context("t")["purpose"] == "acuity_api_key"
     assert {ACCESS_PURPOSE, REFRESH_PURPOSE} == {"oauth_access_token", "oauth_refresh_token"}
     assert set(token_context("t", LedgerName.XERO, ACCESS_PURPOSE)) == {"tenant_id", "ledger", "purpose"}

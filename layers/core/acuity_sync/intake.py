@@ -38,6 +38,7 @@ class WebhookOutcome(StrEnum):
     REJECTED_SIGNATURE = "rejected_signature"
     REJECTED_FORM = "rejected_form"
     UNAVAILABLE = "unavailable"
+    ERROR = "error"  # a bug of ours (500), logged with its exception; the handler answers it, not the intake
 
 
 @dataclass(frozen=True, slots=True)

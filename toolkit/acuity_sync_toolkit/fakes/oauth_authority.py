@@ -187,6 +187,11 @@ class TokenAuthority:
         with self._lock:
             return self._invalid_grants
 
+    def issued_tokens(self) -> set[str]:
+        """Every access and refresh token this authority has issued (for the tests that look for them in logs)."""
+        with self._lock:
+            return set(self._access) | set(self._refresh)
+
     # ------------------------------------------------------------------ operations
 
     def issue(self, subject: str) -> TokenPair:

@@ -27,6 +27,7 @@ from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
 
 FakeLedger = FakeQuickBooks | FakeXero | FakeFreshBooks
 LOCAL_REDIRECT_URI = "http://127.0.0.1/oauth/freshbooks/callback"
+LOCAL_OAUTH_CLIENT_SECRET = "local-secret"  # noqa: S105 - our OAuth client's secret at a fake that takes any
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,7 @@ def store_oauth_client(
     one (wiring.sync.oauth_provider and wiring.connect read it). `pages_url`: where the connect function's pages
     answer (the local gateway on localhost), for the consent's redirect URI."""
     local = LOCAL_LEDGERS[ledger_of(fake)]
-    client: dict[str, Any] = {"client_id": "local-client", "client_secret": "local-secret"}  # Xero's fake: any
+    client: dict[str, Any] = {"client_id": "local-client", "client_secret": LOCAL_OAUTH_CLIENT_SECRET}  # Xero's fake
     if isinstance(fake, FakeQuickBooks | FakeFreshBooks):
         client = {"client_id": fake.client_id, "client_secret": fake.client_secret}
     if isinstance(fake, FakeFreshBooks):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,8 +40,17 @@ from acuity_sync_toolkit.fakes.freshbooks import FakeFreshBooks
 from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
 from acuity_sync_toolkit.fakes.xero import FakeXero
 from acuity_sync_toolkit.paths import TEMPLATE
+from acuity_sync_toolkit.stack.atomic_dynamodb import make_dynamodb_atomic
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
-from acuity_sync_toolkit.stack.connections import LOCAL_LEDGERS, FakeLedger, connect, open_company, store_oauth_client
+from acuity_sync_toolkit.stack.connections import (
+    LOCAL_LEDGERS,
+    LOCAL_OAUTH_CLIENT_SECRET,
+    FakeLedger,
+    connect,
+    connected_tenant,
+    open_company,
+    store_oauth_client,
+)
 from acuity_sync_toolkit.stack.functions import HttpRoute
 from acuity_sync_toolkit.stack.gateway import LocalGateway
 from acuity_sync_toolkit.stack.lambda_runtime import FunctionPool
@@ -137,6 +148,7 @@ class DevStack:
         self._pollers: PollerGroup | None = None
         self._pools: list[FunctionPool] = []
         self._gateway: LocalGateway | None = None
+        self._aws_url = ""
         self.info: DevInfo | None = None
 
     def start(self) -> DevInfo:
@@ -151,6 +163,7 @@ class DevStack:
             os.environ.setdefault(name, value)
         (self._state_dir / "logs").mkdir(parents=True, exist_ok=True)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+        make_dynamodb_atomic()  # the functions race as Lambda's do: each DynamoDB operation atomic, as DynamoDB's
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._aws_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -169,12 +182,13 @@ class DevStack:
             region=REGION,
             parameters={LOCAL_LEDGERS[ledger].api_url_parameter: fake.url for ledger, (fake, _) in companies.items()},
         )
-        self._provisioned = stack
+        self._provisioned, self._aws_url = stack, aws_url
         for fake, company_id in companies.values():
             open_company(fake, company_id, currency=DEMO_CURRENCY, name="Demo Studio")
             store_oauth_client(stack, fake, endpoint_url=aws_url)
 
-        self._acuity = FakeAcuity(port=self._acuity_port).start()
+        # Acuity's 10 a second in a scaled second too, as the ledgers' fakes and our budgets (Budget.in_time_scale).
+        self._acuity = FakeAcuity(port=self._acuity_port, rate_limit_per_second=round(10 * speed)).start()
         self._acuity.add_account(
             DEMO_ACUITY_USER_ID,
             DEMO_ACUITY_API_KEY,
@@ -322,7 +336,7 @@ class DevStack:
 
     @property
     def state_dir(self) -> Path:
-        """Where dev.json and the logs are written."""
+        """Where dev.json and the functions' logs (logs/) are written."""
         return self._state_dir
 
     @property
@@ -362,6 +376,45 @@ class DevStack:
             if runner.function == logical_id:
                 return runner
         raise KeyError(f"{logical_id} has no schedule in this stack")
+
+    def add_business(
+        self, tenant_id: str, acuity_user_id: int, acuity_api_key: str, ledgers: tuple[LedgerName, ...]
+    ) -> str:
+        """Another business beside the demo tenant (tests of one tenant against another): an account at the fake
+        Acuity, a company of its own at each fake ledger in `ledgers`, connected. Its webhook URL is returned."""
+        assert self._provisioned is not None, "the stack is not started"
+        assert self._acuity is not None, "the stack is not started"
+        company_ids = {
+            LedgerName.QUICKBOOKS: "".join(secrets.choice("0123456789") for _ in range(16)),
+            LedgerName.XERO: str(uuid.uuid4()),
+            LedgerName.FRESHBOOKS: secrets.token_hex(3),
+        }
+        connected_tenant(
+            self._provisioned,
+            self._acuity,
+            {company_ids[ledger]: self.fake_ledger(ledger) for ledger in ledgers},
+            tenant_id=tenant_id,
+            acuity_user_id=acuity_user_id,
+            acuity_api_key=acuity_api_key,
+            endpoint_url=self._aws_url,
+        )
+        assert self.info is not None
+        return self.info.webhook_base_url + tenant_id
+
+    def secrets_in_use(self) -> set[str]:
+        """Everything secret the stack has handed out so far: every token the fake ledgers issued, our OAuth
+        client's secret at each, every Acuity API key and every e-mail address the fake Acuity holds. None of it
+        may ever be in a log (tests/e2e/conftest.py looks)."""
+        found: set[str] = set()
+        if self._acuity is not None:
+            found |= self._acuity.secrets()
+        for fake in (self._quickbooks, self._xero, self._freshbooks):
+            if fake is not None:
+                found |= fake.authority.issued_tokens()
+                found.add(LOCAL_OAUTH_CLIENT_SECRET)
+                if isinstance(fake, FakeQuickBooks | FakeFreshBooks):
+                    found.add(fake.client_secret)
+        return found
 
     def worker_pids(self, logical_id: str) -> list[int]:
         """The live worker processes of one function (tests kill them to prove a crash loses nothing)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -25,16 +24,19 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from acuity_sync.acuity.models import AccountInfo, Appointment, Certificate, Order, Payment, Webhook
 from acuity_sync.domain.billable import CodeKind
 from acuity_sync.domain.budget import Budget
-from acuity_sync.observability import redact
+from acuity_sync.observability import logger, redact
 from acuity_sync.secret import Secret
-
-logger = logging.getLogger(__name__)
 
 API_PATH = "/api/v1"
 # Acuity: 10 requests a second and 20 concurrent per egress IP, for all tenants together. 7/s + burst 2 = at most
 # 9 in any one second, a margin of one for clock skew between Lambdas. (The sync functions take from it in the
 # table before each fetch: store/budgets.py.)
 ACUITY_BUDGET = Budget(rate_per_second=7.0, burst=2.0, max_concurrent=20)
+# Each tenant's share, taken before the global bucket: a tenant that floods us with validly signed webhooks gets
+# at most 2 calls a second (after a burst of 4: a paid booking is 2 calls), so the 5 a second left serve the others
+# at once; three tenants at full share still leave 1 a second. A business's normal traffic fits: a class of ten
+# booked at once is 10-20 calls, read within 5-10 s.
+ACUITY_TENANT_SHARE = Budget(rate_per_second=2.0, burst=4.0)
 DEFAULT_RETRY_AFTER = 1.0  # Acuity's window is one second; it sends no Retry-After that we know of
 MAX_RETRY_AFTER = 3600.0  # a Retry-After beyond an hour is not believed
 _QUOTED_MESSAGE_CHARS = 200

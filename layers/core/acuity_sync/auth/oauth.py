@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import logging
 import math
 import re
 import time
@@ -34,9 +33,8 @@ from acuity_sync.domain.grant import TokenGrant
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers.base import ClientAuthentication, OAuthRules
 from acuity_sync.ledgers.registry import ledger_declaration
+from acuity_sync.observability import logger
 from acuity_sync.secret import Secret
-
-logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]  # seconds since the epoch, like time.time
 

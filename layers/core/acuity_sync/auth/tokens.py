@@ -6,12 +6,21 @@ was told it was refused: `rejected`) takes the lease with a conditional UpdateIt
 unchanged), calls the token endpoint, stores the new tokens with a conditional UpdateItem (version unchanged;
 the same write drops the lease and bumps the version) and only then returns them. The others poll the item with
 jittered backoff until the version moves. The lease outlives the slowest token request (OAuthProvider.
-worst_case_seconds), so a holder that is merely slow keeps it; one that died loses it when it lapses, and the
-next process refreshes with the refresh token still stored. (Why the store is fenced by the version alone and
-not by the lease: store/connections.py.)
+worst_case_seconds) and the store's part (opening the refresh token, storing the answer: ConnectionStore.
+worst_refresh_seconds, from the clients' own timeouts and retries), so a holder that is merely slow keeps it;
+one that died loses it when it lapses, and the next process refreshes with the refresh token still stored. (Why
+the store is fenced by the version and not by the lease: store/connections.py.)
+
+Time. Lambda kills an invocation at its timeout, wherever it is. `time_left` (the invocation's remaining time)
+stops a refresh from starting without the time for the worst token request and the store's worst part around it:
+the message is retried by a later invocation instead (Transient). A store that fails is tried again while the
+invocation has time for another whole attempt; past the lease that is still safe, because the store is fenced by
+the version, and a late store wins over a `needs_reauth` that a peer wrote after being refused the same token.
+That win is `restored`: the keeper calls `on_restored(tenant, ledger)`, so that the events its peers parked for a
+reconnect meanwhile are queued again (wiring/sync.py).
 
 A holder that dies between the endpoint's answer and the store (the window is two KMS Encrypt calls and one
-UpdateItem; a refresh is not started with less time left than a token request can take, see `time_left`):
+UpdateItem):
 
 - QuickBooks: the old refresh token stays valid 24 h after a new one is issued; the next process refreshes with
   it and gets a fresh pair. Nothing is lost.
@@ -30,7 +39,6 @@ reconnected) that state is used; only a refusal of the token that is still curre
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 import uuid
@@ -51,6 +59,7 @@ from acuity_sync.domain.errors import NeedsReauth, Transient
 from acuity_sync.domain.grant import TokenGrant
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.ledgers.registry import ledger_declaration
+from acuity_sync.observability import MetricName, count, logger
 from acuity_sync.secret import Secret
 from acuity_sync.store.connections import ConnectionStatus, ConnectionStore, Outcome, StoredConnection
 from acuity_sync.store.errors import StoreUnavailable
@@ -58,14 +67,14 @@ from acuity_sync.store.errors import StoreUnavailable
 if TYPE_CHECKING:
     import httpx
 
-logger = logging.getLogger(__name__)
-
 Clock = Callable[[], float]  # seconds since the epoch, like time.time
 
 DEFAULT_MARGIN = timedelta(minutes=5)
-DEFAULT_LEASE = timedelta(seconds=30)  # > OAuthProvider.worst_case_seconds at the default timeout (4 x 5 s)
+# > a token request at the default timeout (4 x 5 s) + the store's part with the sync functions' token-store clients
+# (wiring/config.py TOKEN_STORE_AWS_CONFIG: 4 calls of at most 3 s): 32 s, and a margin for clock skew.
+DEFAULT_LEASE = timedelta(seconds=40)
 DEFAULT_WAIT = timedelta(seconds=10)  # then Transient: the message is retried later
-STORE_SECONDS = 5.0  # two KMS Encrypt calls and an UpdateItem, generously: part of what a lease must cover
+TIME_RESERVE_SECONDS = 1.0  # what an invocation keeps after the worst refresh: returning, the batch response
 _POLL_FIRST = 0.1  # seconds: a token endpoint answers in a few hundred milliseconds when all goes well
 _POLL_MAX = 1.0
 _STORE_RETRIES = (0.2, 0.5, 1.0)  # the tokens in hand may be the only copy: do not give up on one hiccup
@@ -89,8 +98,9 @@ class TokenKeeper:
     """Hands out a live access token per connection, refreshing it under the lease when it must.
 
     One per process (a Lambda container): it holds no state between calls but its configuration. `time_left`
-    (e.g. the Lambda context's remaining time, in seconds) stops it from starting a refresh it may not live to
-    store: it raises Transient instead, and the message is retried by a later invocation."""
+    (the Lambda context's remaining time, in seconds) stops it from starting a refresh it may not live to store:
+    it raises Transient instead, and the message is retried by a later invocation. `on_restored(tenant, ledger)`
+    is called after a store that ended a peer's `needs_reauth` (see the module)."""
 
     def __init__(
         self,
@@ -105,12 +115,14 @@ class TokenKeeper:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         time_left: Callable[[], float] | None = None,
+        on_restored: Callable[[str, LedgerName], None] | None = None,
     ) -> None:
+        self._store_seconds = store.worst_refresh_seconds
         for provider in providers.values():
-            if lease.total_seconds() <= provider.worst_case_seconds + STORE_SECONDS:
+            if lease.total_seconds() <= provider.worst_case_seconds + self._store_seconds:
                 raise ValueError(
                     f"the lease ({lease.total_seconds():g} s) must outlast a {provider.ledger} token request "
-                    f"({provider.worst_case_seconds:g} s) and the store ({STORE_SECONDS:g} s)"
+                    f"({provider.worst_case_seconds:g} s) and the store's part of it ({self._store_seconds:g} s)"
                 )
         self._store = store
         self._providers = dict(providers)
@@ -122,6 +134,7 @@ class TokenKeeper:
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
         self._time_left = time_left
+        self._on_restored = on_restored
 
     def access_token(
         self, tenant_id: str, ledger: LedgerName, *, force_refresh: bool = False, rejected: Secret | None = None
@@ -139,6 +152,16 @@ class TokenKeeper:
         self, tenant_id: str, ledger: LedgerName, *, force_refresh: bool = False, rejected: Secret | None = None
     ) -> LedgerCredentials:
         """As access_token(), with the company id the token is for (from the same read)."""
+        try:
+            return self._credentials(tenant_id, ledger, force_refresh=force_refresh, rejected=rejected)
+        except StoreUnavailable as error:
+            # The connection store's clients make one attempt per call (so that the lease covers the worst): a
+            # hiccup there is retried with the message, like any other transient failure.
+            raise Transient(f"the {ledger} connection could not be read just now; retrying later") from error
+
+    def _credentials(
+        self, tenant_id: str, ledger: LedgerName, *, force_refresh: bool, rejected: Secret | None
+    ) -> LedgerCredentials:
         provider = self._providers.get(ledger)
         if provider is None:
             raise ValueError(f"no OAuth provider configured for {ledger}")
@@ -176,6 +199,11 @@ class TokenKeeper:
             record = result
         raise Transient(f"the {ledger} connection kept changing; retrying later")
 
+    def is_connected(self, tenant_id: str, ledger: LedgerName) -> bool:
+        """Whether the connection is usable now (one strongly consistent read, no KMS call)."""
+        record = self._store.read(tenant_id, ledger)
+        return record is not None and record.status is ConnectionStatus.CONNECTED
+
     # ------------------------------------------------------------------ internals
 
     def _refresh_under_lease(
@@ -199,7 +227,10 @@ class TokenKeeper:
         # Stored before it is used: the new refresh token must outlive this process.
         outcome = self._store_with_retries(leased, grant)
         if outcome.ok:
-            logger.info("%s connection refreshed (version %d)", provider.ledger, leased.version + 1)
+            assert outcome.current is not None
+            logger.info("%s connection refreshed (version %d)", provider.ledger, outcome.current.version)
+            if outcome.restored:
+                self._restored(leased)
             return LedgerCredentials(leased.company_id, grant.access_token, grant.access_expires_at)
         # The version moved while we were at the endpoint (our lease lapsed and a peer stored, or the owner
         # reconnected): what is stored is newer than what we hold.
@@ -207,16 +238,40 @@ class TokenKeeper:
         return outcome.current
 
     def _store_with_retries(self, leased: StoredConnection, grant: TokenGrant) -> Outcome:
-        for delay in (*_STORE_RETRIES, None):
+        # The tokens in hand may be the only copy: try again while there is time for a whole attempt (past the
+        # lease too; see the module). Without `time_left`, a fixed few times.
+        for attempt in range(_MAX_STEPS):
             try:
                 return self._store.store_refreshed(leased, grant, self._now())
             except StoreUnavailable:
+                delay = self._store_retry_delay(attempt)
                 if delay is None:
                     # QuickBooks and Xero (within its grace) recover from this; FreshBooks will need a reconnect.
                     logger.error("%s refreshed tokens could not be stored", leased.ledger)
                     raise
                 self._sleep(delay)
         raise AssertionError("unreachable")
+
+    def _store_retry_delay(self, attempt: int) -> float | None:
+        delay = _STORE_RETRIES[min(attempt, len(_STORE_RETRIES) - 1)]
+        if self._time_left is None:
+            return delay if attempt < len(_STORE_RETRIES) else None
+        if self._time_left() < delay + self._store_seconds + TIME_RESERVE_SECONDS:
+            return None
+        return delay
+
+    def _restored(self, leased: StoredConnection) -> None:
+        logger.warning(
+            "%s connection restored: tokens refreshed before a peer was refused the same token were stored",
+            leased.ledger,
+        )
+        if self._on_restored is None:
+            return
+        try:
+            self._on_restored(leased.tenant_id, leased.ledger)
+        except Exception:
+            # The tokens are stored; events parked meanwhile wait for the next resume (and are logged here).
+            logger.exception("%s events parked for a reconnect were not queued again", leased.ledger)
 
     def _refused(self, leased: StoredConnection, owner: str, error: InvalidGrant) -> StoredConnection | None:
         # Re-read first: the token may have been rotated by a peer (our lease lapsed) or replaced by a reconnect.
@@ -235,7 +290,7 @@ class TokenKeeper:
     def _require_time(self, provider: OAuthProvider) -> None:
         if self._time_left is None:
             return
-        needed = provider.worst_case_seconds + STORE_SECONDS
+        needed = provider.worst_case_seconds + self._store_seconds + TIME_RESERVE_SECONDS
         if self._time_left() < needed:
             raise Transient(f"not enough time left to renew the {provider.ledger} connection safely; retrying later")
 
@@ -261,16 +316,5 @@ def _display(ledger: LedgerName) -> str:
 
 def count_needs_reauth(ledger: LedgerName) -> None:
     """ConnectionsNeedingReauth, dimension ledger, flushed at once (a single metric: its dimension must not leak
-    onto the function's other metrics). Imported here so that a process that never marks one stays light."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    from acuity_sync.observability import NAMESPACE, MetricName, metrics
-
-    with single_metric(
-        name=MetricName.CONNECTIONS_NEEDING_REAUTH,
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=NAMESPACE,
-        default_dimensions=metrics.default_dimensions,
-    ) as metric:
-        metric.add_dimension("ledger", str(ledger))
+    onto the function's other metrics)."""
+    count(MetricName.CONNECTIONS_NEEDING_REAUTH, ledger=str(ledger))

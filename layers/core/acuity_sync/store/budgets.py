@@ -6,10 +6,11 @@ and the caller decides to sleep, to back off with the SQS visibility timeout, or
 
 Items (pk/sk strings, TTL attribute `expires_at`):
 
-    pk `BUDGET#{name}`  sk `BUCKET`       tokens, updated_at (epoch s), day (UTC date), day_count, v, expires_at
+    pk `BUDGET#{name}`  sk `BUCKET`       tokens, updated_at (epoch s), day (UTC date), day_count, v, expires_at;
+                                          waiting, waiting_at (take_in_line's line)
     pk `BUDGET#{name}`  sk `CONCURRENCY`  holders (map lease id -> lease expiry, epoch s), v, expires_at
 
-`name` is `acuity` (global) or `{tenant}#{ledger}`.
+`name` is `acuity` (global), `acuity#{tenant}` (a tenant's share of it, taken from first) or `{tenant}#{ledger}`.
 
 Optimistic concurrency: read the item, compute in Python, write it back with a condition on the version `v` that
 was read (`attribute_not_exists(pk)` for a first write). A write that loses the race fails its condition and
@@ -20,6 +21,7 @@ DynamoDB operations, exactly (every read is strongly consistent; items are far b
 
     take() granted, no contention      1 GetItem + 1 UpdateItem                       (1 RCU + 1 WCU)
     take() refused (rate or daily cap)  1 GetItem                                      (1 RCU)
+    take_in_line() refused              1 GetItem + 1 UpdateItem (the line's count)    (1 RCU + 1 WCU)
     each lost race                      + 1 UpdateItem that fails its condition        (+1 WCU: failed
                                         conditional writes are billed), no extra read
     acquire_slot()                      as take(): 1 GetItem (+ 1 UpdateItem when granted, + 1 per lost race)
@@ -74,6 +76,11 @@ def budget_pk(name: str) -> str:
 
 def ledger_budget_name(tenant_id: str, ledger: LedgerName) -> str:
     return f"{tenant_id}#{ledger}"
+
+
+def acuity_share_name(tenant_id: str) -> str:
+    """A tenant's share of the global Acuity bucket: one tenant's flood waits on it, not on everyone's."""
+    return f"{ACUITY_BUDGET_NAME}#{tenant_id}"
 
 
 # ------------------------------------------------------------------------------------------------ answers
@@ -195,6 +202,40 @@ class BudgetStore:
             )
             if written:
                 return Granted(remaining)
+        return Wait(CONTENTION_WAIT, WaitReason.CONTENTION)
+
+    def take_in_line(self, name: str, budget: Budget) -> Granted | Wait:
+        """One token, as take(); but a caller turned away is counted in a line (attributes `waiting`,
+        `waiting_at`: a count that drains at the budget's rate, as the bucket serves the line) and told to come
+        back when the callers ahead of it have been served: the line's length at the budget's rate. A flood's
+        retries then come back at the pace its budget serves them, not all at once, and a queue's other messages
+        are not buried under them (a tenant's share of Acuity's budget, sync/service.py)."""
+        key = _key(name, BUCKET_SK)
+        item = self._get(key)
+        for _attempt in range(self._max_attempts):
+            now = self._clock()
+            bucket = _refilled(_read_bucket(item, budget, now), budget, now)
+            if bucket.tokens + _EPSILON >= 1:
+                remaining = max(0.0, bucket.tokens - 1)
+                written, item = self._write(
+                    key,
+                    bucket.version,
+                    {
+                        "tokens": _number(remaining),
+                        "updated_at": _number(bucket.updated_at),
+                        "day": {"S": bucket.day},
+                        "day_count": _number(bucket.day_count + 1),
+                        TTL_ATTRIBUTE: _number(math.ceil(now + BUCKET_TTL.total_seconds())),
+                    },
+                )
+                if written:
+                    return Granted(remaining)
+                continue
+            line = _line(item, budget, now) + 1  # this caller included
+            written, item = self._write(key, bucket.version, {"waiting": _number(line), "waiting_at": _number(now)})
+            if written:
+                due = (1 - bucket.tokens) / budget.rate_per_second
+                return Wait(max(due, line / budget.rate_per_second), WaitReason.RATE)
         return Wait(CONTENTION_WAIT, WaitReason.CONTENTION)
 
     def bucket(self, name: str, budget: Budget) -> BucketState:
@@ -333,6 +374,14 @@ def _refilled(bucket: _Bucket, budget: Budget, now: float) -> _Bucket:
     today = _utc_day(now)
     day, day_count = (bucket.day, bucket.day_count) if bucket.day >= today else (today, 0)
     return _Bucket(tokens, max(now, bucket.updated_at), day, day_count, bucket.version)
+
+
+def _line(item: Mapping[str, Any] | None, budget: Budget, now: float) -> float:
+    """Callers still waiting in a bucket's line: the count recorded, less what the budget has served since."""
+    if item is None or "waiting" not in item:
+        return 0.0
+    served = max(0.0, now - float(item["waiting_at"]["N"])) * budget.rate_per_second
+    return max(0.0, float(item["waiting"]["N"]) - served)
 
 
 def _read_slots(item: Mapping[str, Any] | None) -> _Slots:

@@ -13,6 +13,7 @@ The item (one per tenant and ledger; `pk=TENANT#{t}`, `sk=CONN#{ledger}`):
     reauth_reason, reauth_at          why and when a refresh was refused for good
     connected_at                      epoch seconds (N): the first consent for this company; a reconnect keeps it
                                       (the sync starts from it: sync/plan.py's rule booked_before_connection)
+    refused_version                   the version whose refresh token was refused (with needs_reauth)
     gsi1pk, gsi1sk                    `REFRESH#{ledger}` / `{refresh expiry}#{tenant}` while connected with a
                                       refresh token that lapses (the maintenance function refreshes the ones due);
                                       `REAUTH#{ledger}` / `{reauth_at}#{tenant}` once it needs a reconnect
@@ -22,12 +23,14 @@ still holds the newest tokens if the version has not moved, and storing them is 
 tokens, dropping them would lose the connection). A newer version means someone stored newer tokens: the late
 holder's write fails and it uses what is stored. Marking `needs_reauth` does require the lease too, so that a
 holder refused because a peer used the token up meanwhile does not condemn the connection while that peer's
-answer is on its way.
+answer is on its way. And when that answer arrives late, after a peer took the lapsed lease, was refused the same
+token and marked the connection `needs_reauth`, the fresh tokens still win: the store is fenced by the version *or*
+by a `needs_reauth` whose `refused_version` is the version refreshed (single-use refresh tokens: FreshBooks, Xero
+past its grace). A reconnect writes the whole item (no `refused_version`), so it is never overwritten this way.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -38,17 +41,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from acuity_sync.domain.grant import TokenGrant
 from acuity_sync.domain.names import LedgerName
+from acuity_sync.observability import logger
 from acuity_sync.secret import Secret
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.keys import connection_sk, tenant_pk
+from acuity_sync.store.timing import worst_call_seconds
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
     from acuity_sync.store.kms import SecretBox
-
-logger = logging.getLogger(__name__)
 
 ACCESS_PURPOSE = "oauth_access_token"
 REFRESH_PURPOSE = "oauth_refresh_token"
@@ -134,6 +137,7 @@ class StoredConnection:
     updated_at: datetime | None = None  # the last write of tokens or status (a reconnect, a refresh, a refusal)
     connected_at: datetime | None = None  # None only for a connection stored before it was recorded
     company_name: str = ""
+    refused_version: int | None = None
 
     def lease_live(self, now: datetime) -> bool:
         # The complement of take_lease's condition (lease_until < now), so that the two never disagree.
@@ -143,10 +147,11 @@ class StoredConnection:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """A conditional write: `ok`, and the item as written, or as it is now when the condition failed (None when
-    the item is gone)."""
+    the item is gone). `restored`: a store of refreshed tokens that ended a `needs_reauth` (see the module)."""
 
     ok: bool
     current: StoredConnection | None
+    restored: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +176,13 @@ class ConnectionStore:
         self._dynamodb = dynamodb
         self._table_name = table_name
         self._box = box
+
+    @property
+    def worst_refresh_seconds(self) -> float:
+        """The longest this store's part of a refresh under the lease can take, by its clients' own timeouts and
+        retries: open_refresh() before the token request, store_refreshed() after it (1 KMS Decrypt, 2 KMS Encrypt,
+        1 UpdateItem). A refresh lease must cover it and the token request (auth/tokens.py)."""
+        return 3 * self._box.worst_call_seconds + worst_call_seconds(self._dynamodb)
 
     # ------------------------------------------------------------------ reads
 
@@ -336,22 +348,26 @@ class ConnectionStore:
         )
 
     def store_refreshed(self, stored: StoredConnection, grant: TokenGrant, now: datetime) -> Outcome:
-        """The refreshed tokens, over `stored.version` only (see the module's docstring); drops the lease."""
+        """The refreshed tokens, over `stored.version`, or over a `needs_reauth` written because that version's
+        refresh token was refused (see the module's docstring: `restored` says so); drops the lease."""
         sets = [
             "access_token = :access",
             "refresh_token = :refresh",
             "access_expires_at = :access_expires",
-            "version = :next",
+            "#status = :connected",
+            "version = version + :one",
             "updated_at = :now",
         ]
-        removes = ["lease_owner", "lease_until"]
+        removes = ["lease_owner", "lease_until", "reauth_reason", "reauth_at", "refused_version"]
         sealed_access = self._seal(grant.access_token, stored, ACCESS_PURPOSE)
         sealed_refresh = self._seal(grant.refresh_token, stored, REFRESH_PURPOSE)
         values: dict[str, AttributeValueTypeDef] = {
             ":access": {"B": sealed_access},
             ":refresh": {"B": sealed_refresh},
             ":access_expires": _number(grant.access_expires_at),
-            ":next": {"N": str(stored.version + 1)},
+            ":connected": {"S": str(ConnectionStatus.CONNECTED)},
+            ":needs_reauth": {"S": str(ConnectionStatus.NEEDS_REAUTH)},
+            ":one": {"N": "1"},
             ":now": _number(now),
             ":expected": {"N": str(stored.version)},
         }
@@ -365,8 +381,8 @@ class ConnectionStore:
         return self._update(
             stored,
             update=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
-            condition="version = :expected",
-            names=None,
+            condition="version = :expected OR (#status = :needs_reauth AND refused_version = :expected)",
+            names={"#status": "status"},
             values=values,
             written=replace(
                 stored,
@@ -374,10 +390,14 @@ class ConnectionStore:
                 sealed_refresh=sealed_refresh,
                 access_expires_at=grant.access_expires_at,
                 refresh_expires_at=grant.refresh_expires_at,
-                version=stored.version + 1,
+                status=ConnectionStatus.CONNECTED,
                 lease_owner="",
                 lease_until=None,
+                reauth_reason="",
+                reauth_at=None,
+                refused_version=None,
             ),
+            return_old=True,
         )
 
     def release_lease(self, stored: StoredConnection, owner: str) -> None:
@@ -402,7 +422,8 @@ class ConnectionStore:
             stored,
             update=(
                 "SET #status = :needs_reauth, reauth_reason = :reason, reauth_at = :at, gsi1pk = :list, "
-                "gsi1sk = :position, version = :next, updated_at = :now REMOVE lease_owner, lease_until"
+                "gsi1sk = :position, refused_version = :expected, version = :next, updated_at = :now "
+                "REMOVE lease_owner, lease_until"
             ),
             condition="version = :expected AND lease_owner = :owner",
             names={"#status": "status"},
@@ -425,6 +446,7 @@ class ConnectionStore:
                 version=stored.version + 1,
                 lease_owner="",
                 lease_until=None,
+                refused_version=stored.version,
             ),
         )
 
@@ -439,7 +461,10 @@ class ConnectionStore:
         names: dict[str, str] | None,
         values: Mapping[str, AttributeValueTypeDef],
         written: StoredConnection,
+        return_old: bool = False,
     ) -> Outcome:
+        """`written` is the item as this write leaves it; with `return_old` its version is the one found plus one
+        (the write said `version = version + :one`), and `restored` says whether it ended a needs_reauth."""
         arguments: dict[str, Any] = {
             "TableName": self._table_name,
             "Key": _key(stored.tenant_id, stored.ledger),
@@ -450,8 +475,10 @@ class ConnectionStore:
         }
         if names:
             arguments["ExpressionAttributeNames"] = names
+        if return_old:
+            arguments["ReturnValues"] = "ALL_OLD"
         try:
-            self._dynamodb.update_item(**arguments)
+            answer = self._dynamodb.update_item(**arguments)
         except ClientError as error:
             if not _condition_failed(error):
                 raise StoreUnavailable(f"connection not updated: {type(error).__name__}") from error
@@ -461,7 +488,11 @@ class ConnectionStore:
             return Outcome(False, self.read(stored.tenant_id, stored.ledger))
         except BotoCoreError as error:
             raise StoreUnavailable(f"connection not updated: {type(error).__name__}") from error
-        return Outcome(True, written)
+        if not return_old:
+            return Outcome(True, written)
+        before = _parse(answer["Attributes"])
+        restored = before.status is ConnectionStatus.NEEDS_REAUTH
+        return Outcome(True, replace(written, version=before.version + 1), restored=restored)
 
     def _query_list(self, list_key: str, before: str | None) -> list[dict[str, Any]]:
         arguments: dict[str, Any] = {
@@ -533,4 +564,5 @@ def _parse(item: Mapping[str, Any]) -> StoredConnection:
         updated_at=_moment(item.get("updated_at")),
         connected_at=_moment(item.get("connected_at")),
         company_name=item.get("company_name", {}).get("S", ""),
+        refused_version=int(item["refused_version"]["N"]) if "refused_version" in item else None,
     )

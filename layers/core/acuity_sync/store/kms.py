@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from acuity_sync.secret import Secret
+from acuity_sync.store.timing import worst_call_seconds
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -15,6 +16,11 @@ class SecretBox:
     def __init__(self, kms: KMSClient, key_id: str) -> None:
         self._kms = kms
         self._key_id = key_id
+
+    @property
+    def worst_call_seconds(self) -> float:
+        """The longest one seal or open can take, by the KMS client's timeouts and retries."""
+        return worst_call_seconds(self._kms)
 
     def seal(self, secret: Secret, context: dict[str, str]) -> bytes:
         response = self._kms.encrypt(

@@ -27,8 +27,24 @@ def new_tenant_id() -> str:
     return secrets.token_hex(16)
 
 
+API_KEY_PURPOSE = "acuity_api_key"
+# What a profile read asks for, and all it may get: the webhook function's role allows GetItem only with exactly
+# these attributes projected (template.yaml; tests/unit/test_template.py keeps the two equal), so that the
+# internet-facing function cannot read a connection's tokens even as ciphertexts.
+PROFILE_ATTRIBUTES = (
+    "name",
+    "acuity_user_id",
+    "acuity_api_key",
+    "acuity_base_url",
+    "currency",
+    "timezone",
+    "ledgers",
+    "created_at",
+)
+
+
 def api_key_context(tenant_id: str) -> dict[str, str]:
-    return {"tenant_id": tenant_id, "purpose": "acuity_api_key"}
+    return {"tenant_id": tenant_id, "purpose": API_KEY_PURPOSE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +77,8 @@ class TenantStore:
                 TableName=self._table_name,
                 Key={"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": PROFILE}},
                 ConsistentRead=True,
+                ProjectionExpression=", ".join(f"#{name}" for name in PROFILE_ATTRIBUTES),
+                ExpressionAttributeNames={f"#{name}": name for name in PROFILE_ATTRIBUTES},
             ).get("Item")
             if item is None:
                 return None

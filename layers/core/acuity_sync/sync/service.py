@@ -2,10 +2,21 @@
 current appointment or order (or a snapshot fetched after the webhook arrived), plan against the sync record,
 apply through the ledger adapter, and end in exactly one outcome (DESIGN.md principle 5): synced, skipped by a
 named rule, parked with a reason and a resume condition, or retried later (then, past the receive count, the
-DLQ with an alarm). Every outcome has an audit entry."""
+DLQ with an alarm). Every outcome has an audit entry.
+
+Acuity's request budget (10 a second per egress IP, for every tenant together) is spent fairly and only on a fetch:
+the snapshot another ledger's sync stored (or is fetching, under its claim) is looked for first, so the three
+ledgers of one webhook spend one token per Acuity call, not three; and each call takes a token from the tenant's
+own share (ACUITY_TENANT_SHARE) before the global bucket, so one tenant's flood waits on its own share while the
+others' calls go through. A call turned away by the share waits in its line (BudgetStore.take_in_line): its
+messages come back at the pace the share serves them, not all at once ahead of the others' in the queue. A wait
+is a RETRY marked `waiting`: the worker backs it off by its receive count and never lets it reach the DLQ
+(sync/worker.py)."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,14 +44,21 @@ from acuity_sync.domain.settings import LedgerSettings
 from acuity_sync.ledgers.base import Ledger
 from acuity_sync.observability import MetricName, count, logger
 from acuity_sync.store.audit import AuditEntry, AuditTrail
-from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, BudgetStore, SlotGranted, Wait, ledger_budget_name
+from acuity_sync.store.budgets import (
+    ACUITY_BUDGET_NAME,
+    BudgetStore,
+    SlotGranted,
+    Wait,
+    acuity_share_name,
+    ledger_budget_name,
+)
 from acuity_sync.store.codes import CodeBook
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordKey, RecordStore
 from acuity_sync.store.seen import SeenStore
 from acuity_sync.store.settings import SettingsStore
-from acuity_sync.store.snapshots import Snapshot, SnapshotStore
+from acuity_sync.store.snapshots import MISSING, Snapshot, SnapshotStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.apply import Applier, Context
 from acuity_sync.sync.customers import OneCustomer
@@ -50,6 +68,11 @@ from acuity_sync.sync.source import billable_from_appointment, billable_from_ord
 # Waits longer than this are not spent holding a queue message: the event is parked with a resume time.
 LONGEST_BACKOFF = timedelta(minutes=15)
 TRANSIENT_BACKOFF_SECONDS = 30.0
+# A peer's claim on the snapshot: an Acuity read takes well under a second; past the client's timeout it has died.
+CLAIM_SECONDS = 15.0
+SNAPSHOT_WAIT_SECONDS = 0.8  # how long a sync polls for the snapshot a peer is fetching before it backs off
+PEER_FETCH_BACKOFF = 1.0
+RESTORED_BACKOFF = 1.0  # seconds: a connection restored while this message was being parked is usable at once
 
 
 class Outcome(StrEnum):
@@ -64,13 +87,17 @@ class SyncResult:
     outcome: Outcome
     detail: str
     retry_after: float = 0.0  # seconds, for RETRY
+    # RETRY because a budget, a rate limit or a peer's fetch said wait, not because something failed: the worker
+    # backs these off by receive count and never lets them reach the DLQ.
+    waiting: bool = False
 
 
-class _BudgetSpent(Exception):
-    """Acuity's request budget has no token for a further call (a code lookup, the account's currency)."""
+class _Wait(Exception):
+    """Not an error: a budget or a peer's fetch says wait `seconds` (answered as a RETRY marked waiting)."""
 
-    def __init__(self, seconds: float) -> None:
-        super().__init__("Acuity's request budget is spent for now")
+    def __init__(self, detail: str, seconds: float) -> None:
+        super().__init__(detail)
+        self.detail = detail
         self.seconds = seconds
 
 
@@ -93,6 +120,7 @@ class SyncService:
         audit: AuditTrail,
         budgets: BudgetStore,
         acuity_budget: Budget,
+        acuity_share: Budget | None = None,
         ledger_budget: Budget | None = None,
         ledger_for: LedgerFactory,
         acuity_for: Callable[[TenantProfile], AcuityClient],
@@ -101,6 +129,9 @@ class SyncService:
         codes: CodeBook | None = None,
         connected_at: Callable[[str], datetime | None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        is_connected: Callable[[str], bool] | None = None,
+        snapshot_wait: float = SNAPSHOT_WAIT_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._ledger_name = ledger_name
         self._tenants = tenants
@@ -111,6 +142,7 @@ class SyncService:
         self._audit = audit
         self._budgets = budgets
         self._acuity_budget = acuity_budget
+        self._acuity_share = acuity_share  # each tenant's share of acuity_budget, taken from first
         self._ledger_budget = ledger_budget  # its max_concurrent bounds the tenant's syncs in flight at once
         self._ledger_for = ledger_for
         self._acuity_for = acuity_for
@@ -119,6 +151,9 @@ class SyncService:
         self._codes = codes  # what each code is, per tenant (None: codes are not looked up; price is billed)
         self._connected_at = connected_at  # when the tenant connected this ledger (None: not known)
         self._clock = clock
+        self._is_connected = is_connected  # the tenant's connection to this ledger is usable (a read, no refresh)
+        self._snapshot_wait = snapshot_wait
+        self._sleep = sleep
         self._companies: dict[str, tuple[CompanyInfo, datetime]] = {}
         self._connections: dict[str, tuple[datetime | None, datetime]] = {}
         self._currencies: dict[str, str] = {}  # GET /me's currency of tenants whose profile has none
@@ -129,17 +164,14 @@ class SyncService:
             return SyncResult(Outcome.SKIPPED, "the tenant no longer exists")
         if self._ledger_name not in profile.ledgers:
             return self._skip(request, "ledger_disconnected", f"{self._ledger_name} is not connected any more")
-        wait = self._budgets.take(ACUITY_BUDGET_NAME, self._acuity_budget)
-        if isinstance(wait, Wait):
-            return self._retry(request, "Acuity's request budget is spent for now", wait.seconds)
         try:
             billable, fingerprint = self._billable(request, profile)
-        except _BudgetSpent as spent:
-            return self._retry(request, str(spent), spent.seconds)
+        except _Wait as wait:
+            return self._retry(request, wait.detail, wait.seconds, waiting=True)
         except AcuityNotFound as error:
             return self._skip(request, "not_in_acuity", str(error))
         except AcuityRateLimited as error:
-            return self._retry(request, str(error), error.retry_after)
+            return self._retry(request, str(error), error.retry_after, waiting=True)
         except (AcuityCredentialsRefused, AcuityForbidden) as error:
             return self._park(request, "acuity_refused", str(error), ResumeOn.SETTINGS_CHANGE)
         except AcuityBadData as error:
@@ -169,7 +201,7 @@ class SyncService:
         slot = self._take_slot(request)
         if isinstance(slot, Wait):
             busy = f"{self._ledger_name} already has the most calls in flight for this business"
-            return self._retry(request, busy, slot.seconds)
+            return self._retry(request, busy, slot.seconds, waiting=True)
         try:
             return self._sync_to_ledger(request, profile, billable)
         except RateLimited as error:
@@ -177,7 +209,7 @@ class SyncService:
         except (Transient, AuthExpired) as error:
             return self._retry(request, error.message, TRANSIENT_BACKOFF_SECONDS)
         except NeedsReauth as error:
-            return self._park(request, "needs_reauth", error.message, ResumeOn.RECONNECT)
+            return self._park_until_reconnected(request, error.message)
         except Rejected as error:
             detail = f"{self._ledger_name} refused it: {error.message} (code {error.code})"
             return self._park(request, "rejected", detail, ResumeOn.SETTINGS_CHANGE)
@@ -197,9 +229,10 @@ class SyncService:
         received_at = datetime.fromisoformat(request.received_at)
         snapshot = self._snapshots.fresh(request.tenant_id, request.kind, request.object_id, received_at)
         if snapshot is None:
-            snapshot = self._fetch(request, profile)
-            self._snapshots.put(request.tenant_id, request.kind, request.object_id, snapshot)
+            snapshot = self._fetch_once(request, profile, received_at)
         document = snapshot.document
+        if MISSING in document:
+            raise AcuityNotFound(str(request.kind), request.object_id, str(document[MISSING]))
         currency = self._currency(profile)
         if request.kind is EventKind.ORDER:
             order = Order.model_validate(document["order"])
@@ -216,7 +249,7 @@ class SyncService:
             return None
         kind = self._codes.get(profile.tenant_id, code)
         if kind is None:
-            self._spend_acuity_call()
+            self._take_acuity_token(profile.tenant_id)
             with self._acuity_for(profile) as acuity:
                 email = appointment.email.strip() or None
                 kind = acuity.code_kind(code, appointment.appointment_type_id, email)
@@ -231,7 +264,7 @@ class SyncService:
         known = self._currencies.get(profile.tenant_id)
         if known is not None:
             return known
-        self._spend_acuity_call()
+        self._take_acuity_token(profile.tenant_id)
         with self._acuity_for(profile) as acuity:
             currency = acuity.me().currency
         if currency:
@@ -239,20 +272,66 @@ class SyncService:
             self._currencies[profile.tenant_id] = currency
         return currency
 
-    def _spend_acuity_call(self) -> None:
+    def _fetch_once(self, request: SyncRequest, profile: TenantProfile, received_at: datetime) -> Snapshot:
+        """Fetch under the snapshot's claim and store it; or, when a peer's claim serves this message, its
+        snapshot (polled for a moment, else _Wait)."""
+        key = (request.tenant_id, request.kind, request.object_id)
+        owner = uuid.uuid4().hex
+        now = self._clock()
+        claim = self._snapshots.claim(
+            *key, owner, since=received_at, now=now, until=now + timedelta(seconds=CLAIM_SECONDS)
+        )
+        if claim.snapshot is not None:
+            return claim.snapshot
+        if not claim.granted:
+            return self._peers_snapshot(request, received_at)
+        fetched_at = self._clock()
+        try:
+            snapshot = self._fetch(request, profile, fetched_at)
+        except AcuityNotFound as error:
+            # The other ledgers skip it too, without asking Acuity again.
+            self._snapshots.put(*key, Snapshot({MISSING: str(error)}, fetched_at))
+            raise
+        except BaseException:
+            self._snapshots.release(*key, owner)
+            raise
+        self._snapshots.put(*key, snapshot)
+        return snapshot
+
+    def _peers_snapshot(self, request: SyncRequest, received_at: datetime) -> Snapshot:
+        waited, pause = 0.0, self._snapshot_wait / 8
+        while waited < self._snapshot_wait:
+            self._sleep(pause)
+            waited += pause
+            snapshot = self._snapshots.fresh(request.tenant_id, request.kind, request.object_id, received_at)
+            if snapshot is not None:
+                return snapshot
+            pause *= 2
+        raise _Wait("another ledger's sync is reading this from Acuity", PEER_FETCH_BACKOFF)
+
+    def _take_acuity_token(self, tenant_id: str) -> None:
+        """One Acuity call's token: the tenant's share first, then the global bucket (a share token taken when the
+        global bucket then refuses is lost; that costs only the tenant whose call it was)."""
+        if self._acuity_share is not None:
+            share = self._budgets.take_in_line(acuity_share_name(tenant_id), self._acuity_share)
+            if isinstance(share, Wait):
+                raise _Wait("this business's share of Acuity's request budget is spent for now", share.seconds)
         wait = self._budgets.take(ACUITY_BUDGET_NAME, self._acuity_budget)
         if isinstance(wait, Wait):
-            raise _BudgetSpent(wait.seconds)
+            raise _Wait("Acuity's request budget is spent for now", wait.seconds)
 
-    def _fetch(self, request: SyncRequest, profile: TenantProfile) -> Snapshot:
-        fetched_at = self._clock()
+    def _fetch(self, request: SyncRequest, profile: TenantProfile, fetched_at: datetime) -> Snapshot:
         with self._acuity_for(profile) as acuity:
+            self._take_acuity_token(request.tenant_id)
             if request.kind is EventKind.ORDER:
                 order = acuity.order(request.object_id)
                 return Snapshot({"order": order.model_dump(mode="json", by_alias=True)}, fetched_at)
             appointment = acuity.appointment(request.object_id)
             # Nothing paid, no payments to read: one Acuity call saved from a small budget shared by all tenants.
-            payments = acuity.appointment_payments(request.object_id) if appointment.amount_paid > 0 else []
+            payments: list[Payment] = []
+            if appointment.amount_paid > 0:
+                self._take_acuity_token(request.tenant_id)
+                payments = acuity.appointment_payments(request.object_id)
         return Snapshot(
             {
                 "appointment": appointment.model_dump(mode="json", by_alias=True),
@@ -343,17 +422,30 @@ class SyncService:
         self._record(request, "parked", reason, detail)
         return SyncResult(Outcome.PARKED, detail)
 
+    def _park_until_reconnected(self, request: SyncRequest, detail: str) -> SyncResult:
+        """Parked for a reconnect, then the connection read again: a peer's late store of fresh tokens may have
+        ended the needs_reauth meanwhile (auth/tokens.py). Parked first, read after: either this read sees the
+        restored connection (the park is cleared and the message retried), or the restore came later and the
+        restorer's own listing finds this park and queues it again."""
+        parked = self._park(request, "needs_reauth", detail, ResumeOn.RECONNECT)
+        if self._is_connected is None or not self._is_connected(request.tenant_id):
+            return parked
+        event = self._parking.get(request, self._ledger_name)
+        if event is not None:
+            self._parking.clear_exactly(event)
+        return self._retry(request, f"the {self._ledger_name} connection was renewed meanwhile", RESTORED_BACKOFF)
+
     def _later(self, request: SyncRequest, reason: str, detail: str, seconds: float) -> SyncResult:
         if timedelta(seconds=seconds) > LONGEST_BACKOFF:
             resume_at = self._clock() + timedelta(seconds=seconds)
             return self._park(
                 request, reason, f"{detail}; resumes at {resume_at:%Y-%m-%d %H:%M} UTC", ResumeOn.TIME, resume_at
             )
-        return self._retry(request, detail, seconds)
+        return self._retry(request, detail, seconds, waiting=True)
 
-    def _retry(self, request: SyncRequest, detail: str, seconds: float) -> SyncResult:
+    def _retry(self, request: SyncRequest, detail: str, seconds: float, *, waiting: bool = False) -> SyncResult:
         self._record(request, "retry later", "backoff", f"{detail}; tried again in about {seconds:.0f} s")
-        return SyncResult(Outcome.RETRY, detail, seconds)
+        return SyncResult(Outcome.RETRY, detail, seconds, waiting)
 
     def _record(self, request: SyncRequest, decision: str, rule: str, detail: str) -> None:
         self._audit.record(

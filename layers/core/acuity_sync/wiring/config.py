@@ -50,6 +50,7 @@ class SyncFunctionSettings:
     oauth_secret_name: str
     api_url: str | None
     time_scale: float  # ACUITY_SYNC_TIME_SCALE: set below 1 by the local stack only; never in the template
+    max_receive_count: int | None  # MAX_RECEIVE_COUNT: the queue's redrive policy, so that waits never reach the DLQ
 
     @classmethod
     def from_environment(cls, ledger: LedgerName) -> SyncFunctionSettings:
@@ -60,6 +61,7 @@ class SyncFunctionSettings:
             oauth_secret_name=os.environ["OAUTH_SECRET_NAME"],
             api_url=os.environ.get("LEDGER_API_URL") or None,
             time_scale=float(os.environ.get("ACUITY_SYNC_TIME_SCALE", "1")),
+            max_receive_count=int(os.environ["MAX_RECEIVE_COUNT"]) if os.environ.get("MAX_RECEIVE_COUNT") else None,
         )
 
 
@@ -130,3 +132,10 @@ class ConnectFunctionSettings:
 
 # The connect function answers a person in a browser: short timeouts, one retry.
 CONNECT_AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2})
+# The connection store's clients (token refresh): one attempt of at most 1 + 2 s per call, so that a refresh lease
+# can cover the store's worst part (a KMS Decrypt before the token request, 2 KMS Encrypt and an UpdateItem after
+# it: 12 s) and the worst token request (20 s) inside a 60 s invocation (auth/tokens.py). The keeper retries a
+# failed store itself while the invocation has time; a failed read is retried with the message.
+TOKEN_STORE_AWS_CONFIG = Config(
+    connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 1}
+)

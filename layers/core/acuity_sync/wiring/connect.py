@@ -42,6 +42,7 @@ from acuity_sync.sync.requeue import Requeuer
 from acuity_sync.web.pages import Pages, PageServices, WebRequest, WebResponse
 from acuity_sync.wiring.config import CONNECT_AWS_CONFIG, ConnectFunctionSettings
 from acuity_sync.wiring.pacing import pacer
+from acuity_sync.wiring.tokens import refreshing_connection_store
 
 SECRET_MAX_AGE = 300  # seconds a secret read is kept per container (a rotated key is picked up within this)
 CALLBACK_PATH = "/oauth/{ledger}/callback"
@@ -58,6 +59,7 @@ def build_pages(environment: ConnectFunctionSettings | None = None) -> Pages:
     http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
     tenants = TenantStore(dynamodb, table, box)
     connections = ConnectionStore(dynamodb, table, box)
+    refreshing = refreshing_connection_store(table, settings.kms_key_id)  # the keeper's: see wiring/tokens.py
     one_time = OneTimeValues(dynamodb, table)
     parking = ParkingLot(dynamodb, table)
     resume = Resume(parking, Requeuer(parking, LedgerQueues(sqs, settings.queue_urls)))
@@ -70,7 +72,7 @@ def build_pages(environment: ConnectFunctionSettings | None = None) -> Pages:
         return value
 
     def keeper() -> TokenKeeper:
-        return TokenKeeper(connections, {ledger: provider(ledger, secret(ledger)) for ledger in ALL_LEDGERS}, http)
+        return TokenKeeper(refreshing, {ledger: provider(ledger, secret(ledger)) for ledger in ALL_LEDGERS}, http)
 
     def access() -> Access:
         key = parameters.get_secret(settings.signing_secret_name, max_age=SECRET_MAX_AGE)

@@ -27,7 +27,6 @@ from acuity_sync.operations.resume import Resumer
 from acuity_sync.queues import LedgerQueues
 from acuity_sync.store.backfills import BackfillStore
 from acuity_sync.store.budgets import BudgetStore
-from acuity_sync.store.connections import ConnectionStore
 from acuity_sync.store.cursors import Cursors
 from acuity_sync.store.kms import SecretBox
 from acuity_sync.store.parking import ParkingLot
@@ -37,6 +36,7 @@ from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.requeue import Requeuer
 from acuity_sync.wiring.config import SYNC_AWS_CONFIG, MaintenanceSettings
 from acuity_sync.wiring.sync import oauth_provider_named
+from acuity_sync.wiring.tokens import refreshing_connection_store
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -104,7 +104,7 @@ def build_maintenance(settings: MaintenanceSettings, deadline: _Deadline) -> Mai
     table = settings.table_name
     box = SecretBox(kms, settings.kms_key_id)
     http = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
-    connections = ConnectionStore(dynamodb, table, box)
+    connections = refreshing_connection_store(table, settings.kms_key_id)
     providers = {ledger: oauth_provider_named(ledger, name) for ledger, name in settings.oauth_secret_names.items()}
     keeper = TokenKeeper(connections, providers, http, time_left=deadline.seconds_left)
     queues = LedgerQueues(sqs, settings.queue_urls)

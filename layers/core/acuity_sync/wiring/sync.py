@@ -4,6 +4,7 @@ keeper, Acuity client and the ledger's adapter, and the Lambda handler every led
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -16,14 +17,16 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from acuity_sync.acuity.client import ACUITY_BUDGET, AcuityClient
+from acuity_sync.acuity.client import ACUITY_BUDGET, ACUITY_TENANT_SHARE, AcuityClient
 from acuity_sync.auth.oauth import OAuthProvider
 from acuity_sync.auth.tokens import TokenKeeper
+from acuity_sync.domain.message import Origin
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.domain.settings import LedgerSettings
 from acuity_sync.ledgers.base import AdapterInputs, Ledger
 from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.observability import logger, tracer
+from acuity_sync.queues import LedgerQueues
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.budgets import BudgetStore, ledger_budget_name
@@ -31,17 +34,19 @@ from acuity_sync.store.codes import CodeBook
 from acuity_sync.store.connections import ConnectionStore
 from acuity_sync.store.customers import CustomerCache
 from acuity_sync.store.kms import SecretBox
-from acuity_sync.store.parking import ParkingLot
+from acuity_sync.store.parking import ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordStore
 from acuity_sync.store.seen import SeenStore
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.customers import ClaimTiming, OneCustomer
-from acuity_sync.sync.service import SyncService
+from acuity_sync.sync.requeue import Requeuer
+from acuity_sync.sync.service import SNAPSHOT_WAIT_SECONDS, SyncService
 from acuity_sync.sync.worker import SyncWorker, fifo_batch_processor
 from acuity_sync.wiring.config import SYNC_AWS_CONFIG, SyncFunctionSettings
 from acuity_sync.wiring.pacing import pacer
+from acuity_sync.wiring.tokens import refreshing_connection_store
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
 
@@ -51,16 +56,18 @@ def sync_lambda_handler(ledger: LedgerName) -> LambdaHandler:
     appointment; a failed message fails only its own group (skip_group_on_error), so other appointments in the
     batch go on. Built at import, once per cold start."""
     processor = fifo_batch_processor()
-    worker = build_sync_worker(ledger)
+    invocation = Invocation()
+    worker = build_sync_worker(ledger, invocation)
 
     @tracer.capture_method(capture_response=False)
     def record_handler(record: SQSRecord) -> None:
-        worker.handle(record.body, record.receipt_handle)
+        worker.handle(record.body, record.receipt_handle, int(record.attributes.approximate_receive_count or 1))
 
     # No @metrics.log_metrics: each outcome is flushed as its own EMF document (single_metric), with its dimensions.
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+        invocation.context = context
         worker.start_batch()
         response: PartialItemFailureResponse = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
@@ -73,10 +80,28 @@ def sync_lambda_handler(ledger: LedgerName) -> LambdaHandler:
     return handler
 
 
-def build_sync_worker(ledger: LedgerName) -> SyncWorker:
-    """The sync function of one ledger, from its environment and the ledger's declaration."""
+class Invocation:
+    """The invocation being served (set by the handler before each batch): what time it has left."""
+
+    def __init__(self, time_scale: float = 1.0) -> None:
+        self.context: LambdaContext | None = None
+        self.time_scale = time_scale
+
+    def seconds_left(self) -> float:
+        """The invocation's remaining time, in the function's own seconds: the local stack runs the functions'
+        timeouts `time_scale` times as long (ACUITY_SYNC_TIME_SCALE), so its remaining time is scaled back."""
+        if self.context is None:
+            return math.inf
+        return self.context.get_remaining_time_in_millis() / 1000 / self.time_scale
+
+
+def build_sync_worker(ledger: LedgerName, invocation: Invocation | None = None) -> SyncWorker:
+    """The sync function of one ledger, from its environment and the ledger's declaration. `invocation` tells the
+    token keeper how much time the current invocation has left (no refresh starts that it may not live to store)."""
     declaration = ledger_declaration(ledger)
     environment = SyncFunctionSettings.from_environment(ledger)
+    invocation = invocation or Invocation()
+    invocation.time_scale = environment.time_scale
     dynamodb = boto3.client("dynamodb", config=SYNC_AWS_CONFIG)
     kms = boto3.client("kms", config=SYNC_AWS_CONFIG)
     sqs = boto3.client("sqs", config=SYNC_AWS_CONFIG)
@@ -85,8 +110,15 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
     budgets = BudgetStore(dynamodb, table)
     ledger_budget = declaration.budget.in_time_scale(environment.time_scale)
     http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
-    connections = ConnectionStore(dynamodb, table, box)
-    keeper = TokenKeeper(connections, {ledger: oauth_provider(ledger, environment)}, http)
+    parking = ParkingLot(dynamodb, table)
+    connections = refreshing_connection_store(table, environment.kms_key_id)
+    keeper = TokenKeeper(
+        connections,
+        {ledger: oauth_provider(ledger, environment)},
+        http,
+        time_left=invocation.seconds_left,
+        on_restored=resume_parked_for_reconnect(parking, LedgerQueues(sqs, {ledger: environment.queue_url})),
+    )
     build_adapter = declaration.adapter_factory()  # once per container (LedgerDeclaration says why)
     api_url = environment.api_url or declaration.production_api_url
     claims = ClaimTiming().scaled(environment.time_scale)
@@ -108,10 +140,11 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
         settings=SettingsStore(dynamodb, table),
         records=RecordStore(dynamodb, table),
         snapshots=SnapshotStore(dynamodb, table),
-        parking=ParkingLot(dynamodb, table),
+        parking=parking,
         audit=AuditTrail(dynamodb, table),
         budgets=budgets,
         acuity_budget=ACUITY_BUDGET.in_time_scale(environment.time_scale),
+        acuity_share=ACUITY_TENANT_SHARE.in_time_scale(environment.time_scale),
         ledger_budget=ledger_budget,
         ledger_for=ledger_for,
         customers_for=lambda tenant_id: OneCustomer(CustomerCache(dynamodb, table, tenant_id, ledger), claims),
@@ -121,8 +154,29 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
         acuity_for=lambda profile: AcuityClient(
             profile.acuity_base_url, profile.acuity_user_id, profile.acuity_api_key, http=http
         ),
+        is_connected=lambda tenant_id: keeper.is_connected(tenant_id, ledger),
+        snapshot_wait=SNAPSHOT_WAIT_SECONDS * environment.time_scale,
     )
-    return SyncWorker(service, ledger, sqs, environment.queue_url, environment.time_scale)
+    return SyncWorker(
+        service,
+        ledger,
+        sqs,
+        environment.queue_url,
+        environment.time_scale,
+        max_receive_count=environment.max_receive_count,
+    )
+
+
+def resume_parked_for_reconnect(parking: ParkingLot, queues: LedgerQueues) -> Callable[[str, LedgerName], None]:
+    """What the token keeper does when a late store of fresh tokens ended a peer's needs_reauth: the tenant's events
+    parked for a reconnect of that ledger go back on its queue, as after a reconnect (Origin.RESUME)."""
+
+    def resume(tenant_id: str, ledger: LedgerName) -> None:
+        events = parking.for_ledger(tenant_id, ledger, ResumeOn.RECONNECT)
+        result = Requeuer(parking, queues).requeue(events, Origin.RESUME)
+        logger.info("events parked for a reconnect queued again", extra={"requeued": result.requeued})
+
+    return resume
 
 
 def oauth_provider(ledger: LedgerName, settings: SyncFunctionSettings) -> OAuthProvider:

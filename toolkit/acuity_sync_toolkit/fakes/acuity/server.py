@@ -125,6 +125,10 @@ class FakeAcuity(FakeService):
 
     # ------------------------------------------------------------------ inspection (for tests)
 
+    def secrets(self) -> set[str]:
+        """Every API key and e-mail address the fake holds (for the tests that look for them in logs)."""
+        return self._state.secrets()
+
     def deliveries(self, account_id: int | None = None) -> list[JsonObject]:
         """Every delivery attempt, oldest first (of one account, or of all)."""
         return self._state.deliveries(account_id)

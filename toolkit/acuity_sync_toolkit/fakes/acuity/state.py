@@ -247,6 +247,18 @@ class AcuityState:
             account = self._accounts.get(account_id)
             return None if account is None else account.api_key
 
+    def secrets(self) -> set[str]:
+        """Every account's API key and every e-mail address it holds (the owners' and the clients'): what must
+        never appear in a log (the end-to-end tests look for them)."""
+        found: set[str] = set()
+        with self.lock:
+            for account in self._accounts.values():
+                found |= {account.api_key, account.email}
+                details = [appointment.details for appointment in account.appointments.values()]
+                details += [order.details for order in account.orders.values()]
+                found |= {str(detail["email"]) for detail in details if detail.get("email")}
+        return found
+
     def record_delivery(self, account_id: int, record: JsonObject) -> None:
         with self.lock:
             self._accounts[account_id].deliveries.append(record)
