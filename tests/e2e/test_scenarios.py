@@ -572,9 +572,10 @@ def test_25_a_create_retried_after_a_crash_and_a_reschedule_makes_one_invoice(sc
     wait_for(written, 30, "the invoice to be written")
     function = ledger_declaration(LedgerName(scenario.ledger)).sync_function
     pids = scenario.dev.worker_pids(function)
+    # Killed while the create hangs, after the ledger stored the invoice and before our record of it. On a loaded
+    # machine the stack's own timeout (Lambda's, scaled) may have ended the hung invocation first: the same crash.
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
-    assert pids
     scenario.change(appointment, datetime="2027-03-08T11:00:00-0500")
     refresh_snapshot(scenario.info, int(appointment["id"]))
     books = scenario.synced(timeout=120)

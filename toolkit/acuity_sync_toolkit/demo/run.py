@@ -146,7 +146,12 @@ class Demo:
     def _show_ledgers(self, booked: list[tuple[str, int]]) -> None:
         """What each ledger's sync function wrote, read back through the ledger's own API, one appointment or
         order at a time: our sync record names the invoice, the ledger's books show it."""
-        drained = {ledger: wait_until_drained(self._info, str(ledger)) for ledger in LedgerName}
+        # One deadline for the three queues (they drain at once): the demo never waits longer than this in all.
+        deadline = time.monotonic() + DRAIN_SECONDS
+        drained = {
+            ledger: wait_until_drained(self._info, str(ledger), timeout=max(0.0, deadline - time.monotonic()))
+            for ledger in LedgerName
+        }
         books: dict[LedgerName, Books] = {}
         for ledger in LedgerName:
             ledger_reader = reader(ledger, self._info.ledgers[ledger])
@@ -198,6 +203,7 @@ def describe(books: Books, invoice_id: str | None) -> str:
     )
 
 
+DRAIN_SECONDS = 120.0  # a bound, not a pause: the wait ends as soon as the three queues are empty
 QUEUE_COUNTS: list[Any] = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
 
 
