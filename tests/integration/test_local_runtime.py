@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from acuity_sync_toolkit.stack.functions import FunctionSpec
+from acuity_sync_toolkit.stack import lambda_runtime
 from acuity_sync_toolkit.stack.lambda_runtime import FunctionError, FunctionPool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +24,7 @@ ECHO_DIR = ROOT / "tests" / "fixtures" / "functions" / "echo"
 LAYER_DIR = ROOT / "layers" / "core"
 
 
-def echo_spec(timeout_seconds: int = 3) -> FunctionSpec:
+def echo_spec(timeout_seconds: int = 3, init_seconds: float = 0.0) -> FunctionSpec:
     return FunctionSpec(
         logical_id="EchoFunction",
         code_dir=ECHO_DIR,
@@ -32,7 +33,7 @@ def echo_spec(timeout_seconds: int = 3) -> FunctionSpec:
         runtime="python3.11",
         timeout_seconds=timeout_seconds,
         memory_mb=256,
-        environment={"ECHO_FROM_SPEC": "spec", "ECHO_OVERRIDE": "spec"},
+        environment={"ECHO_FROM_SPEC": "spec", "ECHO_OVERRIDE": "spec", "ECHO_INIT_SECONDS": str(init_seconds)},
     )
 
 
@@ -72,6 +73,19 @@ def test_a_worker_imports_once_and_keeps_module_state(pool: FunctionPool) -> Non
     assert {answer["loaded_at"] for answer in answers} == {answers[0]["loaded_at"]}
     assert answers[2]["event"] == {"n": 2}
     assert pool.cold_starts == 1
+
+
+def test_an_init_longer_than_its_own_time_is_retried_within_the_invocations_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lambda's suppressed init: past the init phase's own time (10 s, shortened here), the init goes on under the
+    function's timeout instead of failing the invocation; past that too, the invocation times out."""
+    monkeypatch.setattr(lambda_runtime, "INIT_TIMEOUT_SECONDS", 0.2)
+    with FunctionPool(echo_spec(timeout_seconds=3, init_seconds=1.0), max_workers=1) as slow:
+        assert slow.invoke({"n": 1})["invocations"] == 1
+    with FunctionPool(echo_spec(timeout_seconds=1, init_seconds=3.0), max_workers=1) as slower:
+        with pytest.raises(FunctionError, match="Init phase did not finish within 1.20 seconds"):
+            slower.invoke({"n": 1})
 
 
 def test_the_worker_runs_in_lambdas_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

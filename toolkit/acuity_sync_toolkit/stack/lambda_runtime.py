@@ -43,7 +43,8 @@ ErrorKind = Literal["timeout", "crash", "unhandled"]
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account, so ARNs here match the embedded AWS
 DEFAULT_REGION = "us-east-1"
-# Lambda gives the init phase (the handler's import) its own 10 s, apart from the function's timeout.
+# Lambda gives the init phase (the handler's import) its own 10 s, apart from the function's timeout; an init that
+# does not finish in them is retried with the first invocation, under the function's timeout (a "suppressed init").
 INIT_TIMEOUT_SECONDS = 10.0
 # How long close() lets an idle worker leave on its own (EOF on its pipe) before killing it.
 _GRACEFUL_EXIT_SECONDS = 1.0
@@ -224,7 +225,9 @@ class FunctionPool:
             worker.stop()
             raise RuntimeError(f"the pool of {self.spec.logical_id} is closed")
         try:
-            worker.wait_ready(INIT_TIMEOUT_SECONDS)
+            # The 10 s and then the invocation's timeout, as Lambda's retried init has (the import is not restarted
+            # here: on a machine busy enough to need it, restarting would only make it slower).
+            worker.wait_ready(INIT_TIMEOUT_SECONDS + self.timeout_seconds)
         except BaseException:
             self._discard(worker)
             raise
