@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from acuity_sync_toolkit.stack.functions import FunctionSpec
 from acuity_sync_toolkit.stack import lambda_runtime
+from acuity_sync_toolkit.stack.functions import FunctionSpec
 from acuity_sync_toolkit.stack.lambda_runtime import FunctionError, FunctionPool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,9 +83,11 @@ def test_an_init_longer_than_its_own_time_is_retried_within_the_invocations_time
     monkeypatch.setattr(lambda_runtime, "INIT_TIMEOUT_SECONDS", 0.2)
     with FunctionPool(echo_spec(timeout_seconds=3, init_seconds=1.0), max_workers=1) as slow:
         assert slow.invoke({"n": 1})["invocations"] == 1
-    with FunctionPool(echo_spec(timeout_seconds=1, init_seconds=3.0), max_workers=1) as slower:
-        with pytest.raises(FunctionError, match="Init phase did not finish within 1.20 seconds"):
-            slower.invoke({"n": 1})
+    with (
+        FunctionPool(echo_spec(timeout_seconds=1, init_seconds=3.0), max_workers=1) as slower,
+        pytest.raises(FunctionError, match=r"Init phase did not finish within 1\.20 seconds"),
+    ):
+        slower.invoke({"n": 1})
 
 
 def test_the_worker_runs_in_lambdas_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
