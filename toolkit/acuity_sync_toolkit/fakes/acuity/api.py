@@ -9,15 +9,30 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from acuity_sync_toolkit.fakes.acuity import accepted
 from acuity_sync_toolkit.fakes.acuity.entities import Account, Appointment, render_appointment, render_order
 from acuity_sync_toolkit.fakes.acuity.errors import METHOD_NOT_ALLOWED, UNAUTHORIZED, bad_request, not_found
 from acuity_sync_toolkit.fakes.acuity.formats import parse_date_param
-from acuity_sync_toolkit.fakes.acuity.params import account_credentials, int_param, json_object, max_param, path_id
+from acuity_sync_toolkit.fakes.acuity.params import (
+    account_credentials,
+    bool_param,
+    int_param,
+    json_object,
+    max_param,
+    only_params,
+    path_id,
+)
 from acuity_sync_toolkit.fakes.acuity.state import AcuityState
 from acuity_sync_toolkit.fakes.acuity.webhooks import WEBHOOK_EVENTS
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, Router, empty, json_response
 
 API_PREFIX = "/api/v1"
+# What each list applies; anything else is refused with a 400 (the fake never ignores a parameter). Acuity also
+# documents firstName, lastName, phone and field:ID on /appointments: not applied here, so refused.
+APPOINTMENT_LIST_PARAMS = frozenset(
+    {"minDate", "maxDate", "canceled", "max", "direction", "calendarID", "appointmentTypeID", "email", "excludeForms"}
+)
+ORDER_LIST_PARAMS = frozenset({"max"})
 
 
 class AcuityApi:
@@ -25,7 +40,7 @@ class AcuityApi:
 
     def __init__(self, state: AcuityState) -> None:
         self._state = state
-        router = Router(not_found=self._not_found, method_not_allowed=self._method_not_allowed)
+        router = Router(not_found=self._not_found, method_not_allowed=self._method_not_allowed, before=self._accepts)
         router.add("GET", f"{API_PREFIX}/me", self._get_me)
         router.add("GET", f"{API_PREFIX}/appointments", self._list_appointments)
         router.add("GET", f"{API_PREFIX}/appointments/{{id}}", self._get_appointment)
@@ -51,6 +66,12 @@ class AcuityApi:
         if not hmac.compare_digest(account.api_key.encode("utf-8"), api_key.encode("utf-8")):
             raise UNAUTHORIZED
         return account
+
+    def _accepts(self, pattern: str, request: Request) -> None:
+        """Every parameter and body field is applied or refused (accepted.py): after authentication, as Acuity
+        answers 401 before anything else."""
+        self.authenticate(request)
+        accepted.check(pattern, request)
 
     def _not_found(self, request: Request) -> Response:
         self.authenticate(request)
@@ -87,10 +108,15 @@ class AcuityApi:
         with self._state.lock:
             matching = [appointment for appointment in account.appointments.values() if wanted.matches(appointment)]
             matching.sort(key=lambda appointment: (appointment.start, appointment.id), reverse=wanted.descending)
-            return json_response([render_appointment(a, account.user_id) for a in matching[: wanted.max]])
+            rendered = [render_appointment(a, account.user_id) for a in matching[: wanted.max]]
+        if wanted.exclude_forms:
+            for appointment in rendered:
+                appointment.pop("forms", None)
+        return json_response(rendered)
 
     def _list_orders(self, request: Request) -> Response:
         account = self.authenticate(request)
+        only_params(request, ORDER_LIST_PARAMS)
         limit = max_param(request)
         with self._state.lock:
             orders = sorted(account.orders.values(), key=lambda order: (order.time, order.id), reverse=True)
@@ -154,20 +180,26 @@ class _AppointmentQuery:
     calendar_id: int | None
     appointment_type_id: int | None
     email: str | None
+    exclude_forms: bool
 
     @classmethod
     def from_request(cls, request: Request) -> _AppointmentQuery:
+        only_params(request, APPOINTMENT_LIST_PARAMS)
+        direction = (request.query_one("direction") or "DESC").upper()
+        if direction not in ("ASC", "DESC"):
+            raise bad_request("direction must be ASC or DESC.")
         min_date, max_date = request.query_one("minDate"), request.query_one("maxDate")
         calendar_id, type_id = request.query_one("calendarID"), request.query_one("appointmentTypeID")
         return cls(
             min_date=parse_date_param(min_date, "minDate") if min_date else None,
             max_date=parse_date_param(max_date, "maxDate") if max_date else None,
-            canceled=(request.query_one("canceled") or "").lower() in ("true", "1"),
+            canceled=bool_param(request, "canceled", default=False),
             max=max_param(request),
-            descending=(request.query_one("direction") or "DESC").upper() != "ASC",
+            descending=direction == "DESC",
             calendar_id=int_param(calendar_id, "calendarID") if calendar_id else None,
             appointment_type_id=int_param(type_id, "appointmentTypeID") if type_id else None,
             email=request.query_one("email") or None,
+            exclude_forms=bool_param(request, "excludeForms", default=False),
         )
 
     def matches(self, appointment: Appointment) -> bool:

@@ -56,3 +56,27 @@ def path_id(request: Request, collection: str) -> int:
 
 def account_param(request: Request) -> int:
     return int_param(request.query_one("account"), "account")
+
+
+def only_params(request: Request, accepted: frozenset[str]) -> None:
+    """Refuse a query parameter this route does not apply (or a repeated one): the fake never ignores one
+    silently, so a client that relies on a filter the fake does not apply finds out at once."""
+    for name, values in request.query.items():
+        if name not in accepted:
+            known = ", ".join(sorted(accepted)) or "none"
+            raise bad_request(f"{name} is not a parameter of this endpoint here (accepted: {known}).")
+        if len(values) > 1:
+            raise bad_request(f"{name} is given more than once.")
+
+
+def bool_param(request: Request, name: str, default: bool) -> bool:
+    """`true`/`false` (also `1`/`0`), any case; anything else is refused, not read as false."""
+    value = request.query_one(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise bad_request(f"{name} must be true or false.")
