@@ -1,7 +1,8 @@
 """What each route of the fake Xero applies (fakes/parameters.py), checked after the request has passed Xero's
 OpenAPI spec (spec.py): every query parameter and header the spec lists for a route, and every field of its body
-schema, is applied, ignored as Xero ignores it (the spec's read-only fields; what Xero reports on an answer), or
-refused with a 400 ValidationException saying it is not supported by this fake.
+schema, is applied, ignored as Xero ignores it (what Xero computes or reports on an answer), or refused with a 400
+ValidationException saying it is not supported by this fake. The spec's read-only fields never get this far: the
+spec check refuses a request that writes one.
 
 Refused here although the spec has them: `summarizeErrors` and `unitdp` on every write, `summaryOnly`,
 `includeArchived` (invoices), `createdByMyApp` and `unitdp` on the reads; body fields for what the fake does not
@@ -11,7 +12,6 @@ model (tracking, discounts, branding themes, multi-currency rates, contact perso
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from acuity_sync_toolkit.fakes.parameters import (
     Fields,
@@ -41,11 +41,11 @@ def order(value: str) -> list[tuple[str, bool]]:
     return pairs
 
 
-READ_ONLY = "read-only in Xero's spec: Xero computes it"
+COMPUTED = "computed by Xero from the document: what a request says is not read"
 REPORTED = "Xero's report on an answer (validation, attachments, status words): computed, never read from a request"
 
 
-def _ignored(*names: str, reason: str = READ_ONLY) -> dict[str, str]:
+def _ignored(*names: str, reason: str = COMPUTED) -> dict[str, str]:
     return dict.fromkeys(names, reason)
 
 
@@ -86,8 +86,7 @@ LINE = Fields(
 PHONE = Fields(
     "Phone",
     {"PhoneType", "PhoneNumber", "PhoneAreaCode", "PhoneCountryCode"},
-    only={"PhoneType": ("DEFAULT", "DDI", "MOBILE", "FAX")},
-)
+)  # kept as given (the spec's enums check PhoneType)
 ADDRESS = Fields(
     "Address",
     {
@@ -102,8 +101,7 @@ ADDRESS = Fields(
         "Country",
         "AttentionTo",
     },
-    only={"AddressType": ("POBOX", "STREET", "DELIVERY")},
-)
+)  # kept as given (the spec's enum checks AddressType)
 CONTACT = Fields(
     "Contact",
     {
@@ -124,7 +122,6 @@ CONTACT = Fields(
         "ContactPersons",
     },
     ignored={
-        **_ignored("UpdatedDateUTC", "Website", "Discount"),
         **_ignored("IsCustomer", "IsSupplier", "Balances", reason="set by Xero from the contact's transactions"),
         **_ignored(
             "HasValidationErrors", "ValidationErrors", "StatusAttributeString", "HasAttachments", reason=REPORTED
@@ -132,9 +129,6 @@ CONTACT = Fields(
     },
     nested={"Phones": PHONE, "Addresses": ADDRESS},
     only={"ContactStatus": ("ACTIVE", "ARCHIVED"), "ContactGroups": ([],), "ContactPersons": ([],)},
-)
-_DOCUMENT_COMPUTED = _ignored(
-    "SubTotal", "TotalTax", "Total", "AmountDue", "AmountPaid", "AmountCredited", "RemainingCredit", "FullyPaidOnDate"
 )
 INVOICE = Fields(
     "Invoice",
@@ -152,23 +146,7 @@ INVOICE = Fields(
         "CurrencyCode",
         "Status",
     },
-    ignored={
-        **_DOCUMENT_COMPUTED,
-        **_ignored(
-            "CISDeduction",
-            "CISRate",
-            "TotalDiscount",
-            "HasAttachments",
-            "IsDiscounted",
-            "Payments",
-            "Prepayments",
-            "Overpayments",
-            "UpdatedDateUTC",
-            "UpdatedDateUTCString",
-            "CreditNotes",
-        ),
-        **_ignored("HasErrors", "StatusAttributeString", "ValidationErrors", "Warnings", reason=REPORTED),
-    },
+    ignored=_ignored("HasErrors", "StatusAttributeString", "ValidationErrors", "Warnings", reason=REPORTED),
     nested={"Contact": CONTACT_REF, "LineItems": LINE},
     only={"Type": ("ACCREC",), "Status": ("DRAFT", "SUBMITTED", "AUTHORISED", "DELETED", "VOIDED")},
 )
@@ -188,8 +166,7 @@ CREDIT_NOTE = Fields(
         "Payments",
     },
     ignored={
-        **_DOCUMENT_COMPUTED,
-        **_ignored("CISDeduction", "CISRate", "UpdatedDateUTC", "UpdatedDateUTCString", "SentToContact"),
+        **_ignored("SubTotal", "TotalTax", "Total", "RemainingCredit", "FullyPaidOnDate", "AppliedAmount"),
         **_ignored(
             "HasAttachments", "HasErrors", "StatusAttributeString", "ValidationErrors", "Warnings", reason=REPORTED
         ),
@@ -206,7 +183,6 @@ PAYMENT = Fields(
     "Payment",
     {"Invoice", "Account", "Date", "Amount", "Reference", "IsReconciled"},
     ignored={
-        **_ignored("PaymentType", "UpdatedDateUTC", "UpdatedDateUTCString"),
         **_ignored(
             "HasAccount",
             "HasValidationErrors",
@@ -221,10 +197,10 @@ PAYMENT = Fields(
 ALLOCATION = Fields(
     "Allocation",
     {"Invoice", "Amount", "Date"},
-    ignored={**_ignored("IsDeleted"), **_ignored("StatusAttributeString", "ValidationErrors", reason=REPORTED)},
+    ignored=_ignored("StatusAttributeString", "ValidationErrors", reason=REPORTED),
     nested={"Invoice": DOCUMENT_REF},
 )
-HISTORY = Fields("HistoryRecord", {"Details"}, ignored=_ignored("DateUTC"))
+HISTORY = Fields("HistoryRecord", {"Details"})
 
 ROUTES = Routes(
     Route("GET", "/Organisation"),
@@ -280,7 +256,3 @@ ROUTES = Routes(
     Route("PUT", "/CreditNotes/{CreditNoteID}/Allocations", WRITE, _wrapper("Allocations", ALLOCATION)),
 )
 
-
-def contact_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """A contact's given fields without those Xero computes itself (they are never stored as sent)."""
-    return {name: value for name, value in data.items() if name not in CONTACT.ignored}
