@@ -51,6 +51,15 @@ class NotSupported(ValueError):
         super().__init__(f"{what}{context} is {NOT_SUPPORTED} ({label}: {offered}).")
 
 
+class UnsupportedValue(ValueError):
+    """Raised by a reader (`supported`) for a value the real API may take but the fake does not apply; the route
+    turns it into NotSupported, naming the parameter."""
+
+    def __init__(self, value: str, choices: tuple[str, ...]) -> None:
+        self.value, self.choices = value, choices
+        super().__init__(f"{value!r} is {NOT_SUPPORTED}")
+
+
 class Unreadable(ValueError):
     """A parameter the fake applies, given a value it cannot read (or given twice)."""
 
@@ -148,6 +157,18 @@ def one_of(*choices: str, fold_case: bool = False) -> Reader:
     return read
 
 
+def supported(*choices: str) -> Reader:
+    """One of `choices`, the values the fake applies; another is NotSupported (not unreadable: the real API may
+    well take it)."""
+
+    def read(value: str) -> str:
+        if value not in choices:
+            raise UnsupportedValue(value, choices)
+        return value
+
+    return read
+
+
 def comma_list(item: Reader = nonempty_text) -> Reader:
     """A comma-separated list, each item read by `item` (spaces around an item are dropped)."""
 
@@ -236,6 +257,8 @@ class Query:
 def _read(param: Param, value: str, kind: str) -> Any:
     try:
         return param.read(value)
+    except UnsupportedValue as unsupported:
+        raise NotSupported(param.name, kind, unsupported.choices, value=unsupported.value) from None
     except ValueError as error:
         raise Unreadable(param.name, kind, str(error)) from None
 

@@ -20,7 +20,7 @@ from acuity_sync_toolkit.fakes.parameters import (
     Routes,
     comma_list,
     nonempty_text,
-    one_of,
+    supported,
     text,
 )
 from acuity_sync_toolkit.fakes.quickbooks.entities import CUSTOMER_FIELDS, ITEM_FIELDS
@@ -39,7 +39,7 @@ READ = Query(ignored=(MINOR_VERSION,))
 def _write(*include: str) -> Query:
     params = [Param("operation", nonempty_text), REQUEST_ID]
     if include:
-        params.append(Param("include", comma_list(one_of(*include))))
+        params.append(Param("include", comma_list(supported(*include))))
     return Query(tuple(params), ignored=(MINOR_VERSION,))
 
 

@@ -255,4 +255,3 @@ ROUTES = Routes(
     Route("PUT", "/CreditNotes", WRITE, _wrapper("CreditNotes", CREDIT_NOTE)),
     Route("PUT", "/CreditNotes/{CreditNoteID}/Allocations", WRITE, _wrapper("Allocations", ALLOCATION)),
 )
-
