@@ -121,6 +121,21 @@ def dev(tmp_path: Path) -> Iterator[RunningDev]:
             process.wait(10)
 
 
+def test_dev_prints_an_admin_link_to_the_demo_tenants_page_once_ready(dev: RunningDev) -> None:
+    assert dev.process.stdout is not None
+    lines = [dev.process.stdout.readline() for _ in range(2)]  # the lines after `ready`
+    (said,) = [line for line in lines if line.startswith("demo tenant settings")]
+    link = said.rsplit(" ", 1)[-1].strip()
+    assert link.startswith(dev.info["pages_url"] + "/enter?token=")
+    assert link.startswith("http://localhost:")  # Secure cookies work there in a browser
+    opened = httpx.get(link, follow_redirects=False, timeout=30)
+    assert (opened.status_code, opened.headers["location"]) == (303, "/connect")
+    cookie = opened.headers["set-cookie"].split(";", 1)[0]
+    page = httpx.get(dev.info["pages_url"], headers={"cookie": cookie}, timeout=30)
+    assert page.status_code == 200
+    assert "Demo Studio" in page.text
+
+
 def test_dev_json_holds_the_contract(dev: RunningDev) -> None:
     info = dev.info
     for key in ("gateway_url", "aws_endpoint_url", "acuity_url", "table_name", "queue_urls", "demo_tenant"):

@@ -9,6 +9,7 @@ server overrides `stack` with `server_stack`.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -69,10 +70,11 @@ def moto_server() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def server_stack(moto_server: str) -> Iterator[ProvisionedStack]:
     """The template's resources provisioned on this module's moto server; the fake credentials hold for the whole
-    module, so that processes it spawns inherit them."""
+    module, so that processes it spawns inherit them. The stack's name is the module's own: moto keeps its state per
+    process, not per server, so two modules on one test worker would otherwise find each other's resources."""
     with pytest.MonkeyPatch.context() as patch:
         set_fake_credentials(patch)
-        yield provision(TEMPLATE, endpoint_url=moto_server, region=REGION)
+        yield provision(TEMPLATE, stack_name=f"server-{secrets.token_hex(4)}", endpoint_url=moto_server, region=REGION)
 
 
 @pytest.fixture

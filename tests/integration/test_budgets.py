@@ -195,6 +195,23 @@ def test_taking_more_than_the_burst_is_a_programming_error(store: BudgetStore) -
         store.take("x", Budget(rate_per_second=1.0, burst=2.0), tokens=0)
 
 
+def test_background_work_takes_only_while_its_reserve_would_remain(store: BudgetStore, clock: ManualClock) -> None:
+    """Reconciliation and backfill spend the global Acuity bucket with a reserve: they stop a token short of where
+    a webhook's sync would, so a sync finds a token the background left (issue 11, wave-2 plan agreement 2)."""
+    budget = Budget(rate_per_second=2.0, burst=3.0)
+    assert store.take("shared", budget, reserve=1) == Granted(2.0)
+    assert store.take("shared", budget, reserve=1) == Granted(1.0)
+    assert store.take("shared", budget, reserve=1) == Wait(0.5, WaitReason.RATE)  # would leave none: refused
+    assert store.take("shared", budget) == Granted(0.0)  # the live caller still gets the token left
+    assert store.take("shared", budget, reserve=1) == Wait(1.0, WaitReason.RATE)  # until 2 tokens are in
+    clock.advance(1.0)
+    assert store.take("shared", budget, reserve=1) == Granted(1.0)
+    with pytest.raises(ValueError, match="reserve"):
+        store.take("shared", budget, tokens=2, reserve=2)  # 4 > the burst: it could never be granted
+    with pytest.raises(ValueError, match="reserve"):
+        store.take("shared", budget, reserve=-1)
+
+
 def test_the_daily_cap_waits_for_the_next_utc_day(store: BudgetStore, clock: ManualClock) -> None:
     budget = Budget(rate_per_second=100.0, burst=10.0, daily_cap=5)
     assert all(isinstance(store.take("capped", budget), Granted) for _ in range(5))

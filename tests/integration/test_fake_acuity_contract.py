@@ -273,6 +273,51 @@ def test_order_lists_are_most_recent_first(
     assert [order["id"] for order in api("GET", "/orders?max=1").json()] == [second["id"]]
 
 
+def test_lists_refuse_any_parameter_they_do_not_apply(admin: AcuityAdmin, api: Callable[..., httpx.Response]) -> None:
+    """A filter the fake would ignore would let a client believe it filtered: every parameter is applied or
+    refused (Acuity's firstName, lastName, phone and field:ID filters are not applied here, so refused)."""
+    for query in ("firstName=Jane", "field:12=yes", "page=2", "minDate=2025-04-30&minDate=2025-05-01"):
+        answer = api("GET", f"/appointments?{query}")
+        assert answer.status_code == 400, query
+        assert answer.json()["error"] == "bad_request"
+    for query in ("canceled=maybe", "direction=UP", "excludeForms=perhaps", "max=0"):
+        assert api("GET", f"/appointments?{query}").status_code == 400, query
+    assert api("GET", "/orders?minDate=2025-01-01").status_code == 400
+    assert api("GET", "/orders?max=2").status_code == 200
+    assert "firstName" in api("GET", "/appointments?firstName=Jane").json()["message"]
+
+
+def test_exclude_forms_leaves_the_forms_out(admin: AcuityAdmin, api: Callable[..., httpx.Response]) -> None:
+    admin.book_appointment(USER, forms=[{"id": 1, "name": "Intake", "values": [{"fieldID": 1, "value": "yes"}]}])
+    (with_forms,) = api("GET", "/appointments").json()
+    (without,) = api("GET", "/appointments?excludeForms=true").json()
+    assert with_forms["forms"][0]["name"] == "Intake"
+    assert "forms" not in without
+    assert {key: value for key, value in with_forms.items() if key != "forms"} == without
+    assert api("GET", "/appointments?canceled=false&excludeForms=0").json() == [with_forms]
+
+
+def test_a_change_made_with_deliver_false_fires_no_webhook_but_is_there(
+    fake: FakeAcuity, admin: AcuityAdmin, api: Callable[..., httpx.Response], receiver: Receiver
+) -> None:
+    """Acuity's delivery that failed for good: the appointment or order is in Acuity, no webhook ever came."""
+    register(api, receiver.url, "appointment.changed", "order.completed")
+    lost = admin.book_appointment_without_webhook(USER, price="40.00")
+    changed = admin.change_appointment_without_webhook(USER, lost["id"], price="45.00")
+    order = admin.complete_order_without_webhook(USER, total="20.00")
+    assert receiver.received == []
+    assert fake.deliveries(USER) == []
+    assert api("GET", f"/appointments/{lost['id']}").json()["price"] == "45.00" == changed["price"]
+    assert api("GET", f"/orders/{order['id']}").status_code == 200
+    delivered = admin.change_appointment(USER, lost["id"], price="50.00")  # the default still delivers
+    assert receiver.bodies() == [
+        f"action=changed&id={delivered['id']}&calendarID={delivered['calendarID']}&appointmentTypeID={delivered['appointmentTypeID']}".encode()
+    ]
+    with httpx.Client(base_url=fake.url, trust_env=False) as raw:
+        assert raw.post(f"/_admin/orders?account={USER}&deliver=later", json={}).status_code == 400
+        assert raw.post(f"/_admin/orders?account={USER}&notify=no", json={}).status_code == 400
+
+
 # ----------------------------------------------------------------------------------------------- errors
 
 

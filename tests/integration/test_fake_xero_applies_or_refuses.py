@@ -42,6 +42,7 @@ START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 GETS = (
     "/Organisation",
     "/Accounts",
+    "/TaxRates",
     "/Contacts",
     "/Contacts/{ContactID}",
     "/Contacts/{ContactID}/History",

@@ -107,7 +107,7 @@ def test_sam_makes_a_lambda_function_of_each_function_the_local_stack_runs(
 ) -> None:
     declared = {name for name, resource in template["Resources"].items() if resource["Type"] == SERVERLESS_FUNCTION}
     assert set(local.functions) == declared == dict(sam_resources(sam, "AWS::Lambda::Function")).keys()
-    assert len(declared) == 4
+    assert len(declared) == 6  # the webhook, three sync functions, the connect and the maintenance functions
 
 
 def test_each_functions_environment_handler_timeout_and_memory_are_sams(
@@ -187,3 +187,21 @@ def test_the_routes_and_their_throttles_are_sams(sam: dict[str, Any], local: Pro
     }
     assert derived == expected
     assert ("WebhookFunction", "POST", "/webhooks/acuity/{tenant_id}", "2.0", 200, 100) in expected
+
+
+def test_the_schedules_are_sams(sam: dict[str, Any], local: ProvisionedStack) -> None:
+    """SAM makes an EventBridge rule of each Schedule event; the local stack runs the function on the same rate."""
+    expected = set()
+    for _, rule in sam_resources(sam, "AWS::Events::Rule"):
+        (target,) = rule["Targets"]
+        function = target["Arn"]["Fn::GetAtt"][0]
+        expected.add((function, rule["ScheduleExpression"], rule.get("State", "ENABLED") == "ENABLED"))
+    derived = {
+        (spec.logical_id, schedule.expression, schedule.enabled)
+        for spec in local.functions.values()
+        for schedule in spec.schedules
+    }
+    assert derived == expected
+    assert ("MaintenanceFunction", "rate(5 minutes)", True) in expected
+    (maintenance_schedule,) = local.functions["MaintenanceFunction"].schedules
+    assert maintenance_schedule.rate_seconds == 300

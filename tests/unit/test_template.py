@@ -18,9 +18,10 @@ import pytest
 
 from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
 from acuity_sync.intake import WebhookOutcome
+from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.observability import NAMESPACE, MetricName
 from acuity_sync.store.keys import TTL_ATTRIBUTE
-from acuity_sync.wiring.config import queue_url_variable
+from acuity_sync.wiring.config import api_url_variable, oauth_secret_variable, queue_url_variable
 from acuity_sync_toolkit.stack.cloudformation import TemplateError, load_template, resolve_stack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +81,71 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         }
         for name in ("Xero", "FreshBooks")
     },
+    "ConnectFunction": {
+        ("dynamodb:GetItem", "AppTable.Arn"),
+        ("dynamodb:PutItem", "AppTable.Arn"),
+        ("dynamodb:UpdateItem", "AppTable.Arn"),
+        ("dynamodb:DeleteItem", "AppTable.Arn"),
+        ("dynamodb:Query", "AppTable.Arn"),  # a tenant's parked events for one ledger (the table, not the index)
+        ("dynamodb:ConditionCheckItem", "AppTable.Arn"),  # a settings change checks the tenant in its transaction
+        # Conditioned on the encryption context (test below): the Acuity key, and tokens of our three ledgers.
+        ("kms:Encrypt", "AppKey.Arn"),
+        ("kms:Decrypt", "AppKey.Arn"),
+        ("kms:GenerateDataKey", "AppKey.Arn"),  # only via SQS
+        ("sqs:SendMessage", "QuickBooksQueue.Arn"),
+        ("sqs:SendMessage", "XeroQueue.Arn"),
+        ("sqs:SendMessage", "FreshBooksQueue.Arn"),
+        ("secretsmanager:GetSecretValue", "QuickBooksOAuthSecret"),
+        ("secretsmanager:GetSecretValue", "XeroOAuthSecret"),
+        ("secretsmanager:GetSecretValue", "FreshBooksOAuthSecret"),
+        ("secretsmanager:GetSecretValue", "ConnectSigningSecret"),
+    },
+}
+# Every KMS right of the connect function, with the condition it is granted under (the wave-2 plan's encryption
+# contexts: the Acuity key by purpose; tokens by purpose and ledger; Secrets Manager's and SQS's use via the service).
+CONNECT_KMS_CONDITIONS: dict[str, dict[str, Any]] = {
+    "AcuityApiKeys": {"StringEquals": {"kms:EncryptionContext:purpose": "acuity_api_key"}},
+    "LedgerTokens": {
+        "StringEquals": {
+            "kms:EncryptionContext:purpose": ["oauth_access_token", "oauth_refresh_token"],
+            "kms:EncryptionContext:ledger": ["quickbooks", "xero", "freshbooks"],
+        }
+    },
+    "OpenSecretsThroughSecretsManager": {
+        "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+    },
+    "EncryptQueuedMessages": {"StringEquals": {"kms:ViaService": {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}}},
+}
+CONNECT_ROUTES = {
+    "GET /connect/enter",
+    "GET /connect",
+    "POST /connect/acuity",
+    "GET /connect/{ledger}",
+    "GET /oauth/{ledger}/callback",
+    "GET /connect/{ledger}/company",
+    "POST /connect/{ledger}/company",
+    "POST /connect/{ledger}/settings",
+    "POST /connect/{ledger}/disconnect",
+}
+# The maintenance function: its table and index operations (no Scan: every list is the GSI's or a partition's),
+# KMS only under the conditions test_maintenance_keys_are_used_only_for_what_it_opens states, the OAuth clients
+# of the ledgers whose refresh tokens lapse, and the three queues it puts events back on.
+LEAST_PRIVILEGE["MaintenanceFunction"] = {
+    ("dynamodb:GetItem", "AppTable.Arn"),
+    ("dynamodb:PutItem", "AppTable.Arn"),
+    ("dynamodb:UpdateItem", "AppTable.Arn"),
+    ("dynamodb:DeleteItem", "AppTable.Arn"),
+    ("dynamodb:BatchGetItem", "AppTable.Arn"),
+    ("dynamodb:Query", "AppTable.Arn"),
+    ("dynamodb:Query", "${AppTable.Arn}/index/gsi1"),
+    ("kms:Decrypt", "AppKey.Arn"),
+    ("kms:Encrypt", "AppKey.Arn"),
+    ("kms:GenerateDataKey", "AppKey.Arn"),
+    ("secretsmanager:GetSecretValue", "QuickBooksOAuthSecret"),
+    ("secretsmanager:GetSecretValue", "XeroOAuthSecret"),
+    ("sqs:SendMessage", "QuickBooksQueue.Arn"),
+    ("sqs:SendMessage", "XeroQueue.Arn"),
+    ("sqs:SendMessage", "FreshBooksQueue.Arn"),
 }
 WEBHOOK_ROUTE = "POST /webhooks/acuity/{tenant_id}"
 
@@ -99,6 +165,8 @@ def reference(value: Any) -> str:
         return str(value["Ref"])
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         return ".".join(value["Fn::GetAtt"])
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return str(value["Fn::Sub"])
     return str(value)
 
 
@@ -168,6 +236,57 @@ def test_function_has_no_other_way_to_get_rights(logical_id: str) -> None:
         assert "Role" not in source
         assert "PermissionsBoundary" not in source or source is function
     assert "Policies" not in globals_function
+
+
+def test_connect_function_uses_the_key_only_under_its_encryption_contexts() -> None:
+    statements = [
+        statement
+        for policy in properties("ConnectFunction")["Policies"]
+        for statement in policy["Statement"]
+        if any(str(action).startswith("kms:") for action in as_list(statement["Action"]))
+    ]
+    assert {statement["Sid"]: statement.get("Condition") for statement in statements} == CONNECT_KMS_CONDITIONS
+    # Nothing else uses the key: every kms: action sits in one of these conditioned statements.
+    for statement in properties("ConnectFunction")["Policies"][0]["Statement"]:
+        if statement["Sid"] not in CONNECT_KMS_CONDITIONS:
+            assert not any(str(action).startswith("kms:") for action in as_list(statement["Action"]))
+
+
+def test_connect_routes_are_on_the_same_api_as_the_webhook() -> None:
+    events = properties("ConnectFunction")["Events"].values()
+    assert {f"{event['Properties']['Method']} {event['Properties']['Path']}" for event in events} == CONNECT_ROUTES
+    assert all(event["Type"] == "HttpApi" for event in events)
+    assert all(event["Properties"]["ApiId"] == {"Ref": "HttpApi"} for event in events)
+    assert all(event["Properties"]["PayloadFormatVersion"] == "2.0" for event in events)
+
+
+def test_connect_environment_is_exactly_what_the_code_reads() -> None:
+    variables = {
+        name: reference(value)
+        for name, value in function_properties("ConnectFunction")["Environment"]["Variables"].items()
+    }
+    secrets = {LedgerName.QUICKBOOKS: "QuickBooks", LedgerName.XERO: "Xero", LedgerName.FRESHBOOKS: "FreshBooks"}
+    expected = (
+        {
+            "TABLE_NAME": "AppTable",
+            "KMS_KEY_ID": "AppKey.Arn",
+            "POWERTOOLS_SERVICE_NAME": "connect",
+            "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "LogLevel",
+            "SIGNING_SECRET_NAME": "ConnectSigningSecret",
+        }
+        | {queue_url_variable(ledger): SOURCE_QUEUES[ledger] for ledger in ALL_LEDGERS}
+        | {oauth_secret_variable(ledger): f"{secrets[ledger]}OAuthSecret" for ledger in ALL_LEDGERS}
+        | {api_url_variable(ledger): f"{secrets[ledger]}ApiUrl" for ledger in ALL_LEDGERS}
+    )
+    assert variables == expected
+
+
+def test_the_signing_key_is_generated_and_sealed_with_the_app_key() -> None:
+    secret = properties("ConnectSigningSecret")
+    assert secret["KmsKeyId"] == {"Ref": "AppKey"}
+    assert secret["GenerateSecretString"]["PasswordLength"] >= 64
+    assert "SecretStringTemplate" not in secret["GenerateSecretString"]  # the whole value is the key
 
 
 def test_queue_data_keys_are_generated_only_through_sqs() -> None:
@@ -432,12 +551,27 @@ def row_dimensions(row: list[Any]) -> dict[str, str]:
 def custom_metric_uses() -> list[tuple[str, dict[str, str]]]:
     """Every (metric name, dimensions) of our namespace in the dashboard and the alarms."""
     uses = [(row[1], row_dimensions(row)) for row in dashboard_rows() if row[0] == NAMESPACE]
-    for alarm in resources_of("AWS::CloudWatch::Alarm").values():
-        alarm_properties = alarm["Properties"]
-        if alarm_properties["Namespace"] == NAMESPACE:
-            dimensions = {d["Name"]: d["Value"] for d in alarm_properties.get("Dimensions", [])}
-            uses.append((alarm_properties["MetricName"], dimensions))
+    for _logical_id, namespace, name, dimensions in alarm_metrics():
+        if namespace == NAMESPACE:
+            uses.append((name, dimensions))
     return uses
+
+
+def alarm_metrics() -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Every metric an alarm reads, as (alarm, namespace, metric name, dimensions): its own, or each of its metric
+    math's metrics."""
+    found = []
+    for logical_id, alarm in resources_of("AWS::CloudWatch::Alarm").items():
+        alarm_properties = alarm["Properties"]
+        if "Metrics" in alarm_properties:
+            metrics = [query["MetricStat"]["Metric"] for query in alarm_properties["Metrics"] if "MetricStat" in query]
+            assert metrics, logical_id
+        else:
+            metrics = [alarm_properties]
+        for metric in metrics:
+            dimensions = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+            found.append((logical_id, metric["Namespace"], metric["MetricName"], dimensions))
+    return found
 
 
 def test_dashboard_rows_use_no_repeat_shorthand() -> None:
@@ -483,12 +617,17 @@ def test_dashboard_shows_api_latency_errors_and_every_queue() -> None:
     assert properties("Dashboard")["DashboardName"] == {"Fn::Sub": "${AWS::StackName}-ops"}
 
 
+# Alarms whose point is the absence of data: no invocation of a scheduled function is the failure itself.
+ALARMS_ON_ABSENCE = {"MaintenanceNotRunningAlarm"}
+
+
 def test_every_alarm_notifies_and_is_quiet_without_data() -> None:
     alarms = resources_of("AWS::CloudWatch::Alarm")
     assert alarms
     for logical_id, alarm in alarms.items():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id
-        assert alarm["Properties"]["TreatMissingData"] == "notBreaching", logical_id
+        expected = "breaching" if logical_id in ALARMS_ON_ABSENCE else "notBreaching"
+        assert alarm["Properties"]["TreatMissingData"] == expected, logical_id
 
 
 @pytest.mark.parametrize("ledger", ALL_LEDGERS)
@@ -525,6 +664,8 @@ def test_alarm_email_is_subscribed_only_when_given() -> None:
 def test_outputs() -> None:
     outputs = TEMPLATE["Outputs"]
     assert set(outputs) == {
+        "ConnectUrl",
+        "ConnectSigningSecretName",
         "WebhookBaseUrl",
         "TableName",
         "KmsKeyArn",
@@ -598,6 +739,7 @@ FAKE_PHYSICAL_IDS = {
     "QuickBooksOAuthSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-quickbooks-AbCdEf",
     "XeroOAuthSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-xero-AbCdEf",
     "FreshBooksOAuthSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-freshbooks-AbCdEf",
+    "ConnectSigningSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-signing-AbCdEf",
     **{
         logical_id: f"https://sqs.eu-west-1.amazonaws.com/123456789012/existing-{logical_id}.fifo"
         for logical_id in [*SOURCE_QUEUES.values(), *DEAD_LETTER_QUEUES.values()]
@@ -695,3 +837,216 @@ def test_globals_and_conditions_resolve_as_sam_and_cloudformation_do(tmp_path: P
     prod = resolve_stack(path, {"Key": "k", "Table": "t"}, parameters={"Stage": "prod"})
     assert set(prod.functions) == {"Fn", "ProdOnly"}
     assert prod.functions["Fn"].environment["MODE"] == "strict"
+
+
+# --------------------------------------------------------------------------------- metrics the code emits
+
+RUNTIME = PROJECT_ROOT / "layers" / "core" / "acuity_sync"
+# What AWS publishes for the resources we alarm on or chart (CloudWatch's own metrics, by namespace).
+AWS_PUBLISHED = {
+    "AWS/SQS": {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "NumberOfMessagesSent"},
+    "AWS/Lambda": {"Invocations", "Errors", "Duration", "Throttles", "ConcurrentExecutions"},
+    "AWS/ApiGateway": {"Count", "4xx", "5xx", "Latency", "IntegrationLatency"},
+}
+
+
+def emitted_metric_names() -> set[str]:
+    """Every MetricName the runtime and the handlers name outside its definition: the metrics the code emits."""
+    names: set[str] = set()
+    for path in [*RUNTIME.rglob("*.py"), *(PROJECT_ROOT / "functions").glob("*/app.py")]:
+        if path.name == "observability.py" and path.parent == RUNTIME:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "MetricName":
+                names.add(str(MetricName[node.attr]))
+    return names
+
+
+def test_every_metric_the_code_emits_is_on_the_dashboard() -> None:
+    emitted = emitted_metric_names()
+    assert {MetricName.EVENTS_RESUMED, MetricName.EVENTS_RECONCILED, MetricName.TOKEN_REFRESHES} <= emitted
+    charted = {row[1] for row in dashboard_rows() if row[0] == NAMESPACE}
+    assert emitted - charted == set(), "emitted but on no dashboard widget"
+
+
+def test_every_alarm_names_a_metric_the_code_emits_or_aws_publishes() -> None:
+    emitted = emitted_metric_names()
+    for logical_id, namespace, name, _dimensions in alarm_metrics():
+        if namespace == NAMESPACE:
+            assert name in emitted, (logical_id, name)
+        else:
+            assert name in AWS_PUBLISHED[namespace], (logical_id, namespace, name)
+
+
+def park_calls() -> dict[str, str]:
+    """The reasons the sync service parks an event with (the string given to each `_park(...)` or `_later(...)`),
+    each with the condition that resumes it (`ResumeOn.TIME` for `_later`)."""
+    source = (RUNTIME / "sync" / "service.py").read_text(encoding="utf-8")
+    reasons: dict[str, str] = {}
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("_park", "_later")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+        ):
+            condition = node.args[3] if len(node.args) >= 4 else None
+            resume_on = condition.attr if isinstance(condition, ast.Attribute) else "TIME"
+            reasons[str(node.args[1].value)] = resume_on
+    return reasons
+
+
+def park_reasons() -> set[str]:
+    return set(park_calls())
+
+
+def resumable_reasons() -> set[str]:
+    """The reasons the maintenance function resumes: all but those waiting for Acuity's own data to change (the
+    change's webhook syncs them)."""
+    return {reason for reason, resume_on in park_calls().items() if resume_on != "ACUITY_CHANGE"}
+
+
+def test_every_park_reason_is_alarmed_for_every_ledger() -> None:
+    reasons = park_reasons()
+    assert {"needs_reauth", "rejected", "currency_mismatch", "rate_limited", "acuity_refused"} <= reasons
+    alarmed = {
+        (dimensions["ledger"], dimensions["reason"])
+        for _logical_id, namespace, name, dimensions in alarm_metrics()
+        if namespace == NAMESPACE and name == MetricName.EVENTS_PARKED
+    }
+    assert {(str(ledger), reason) for ledger in ALL_LEDGERS for reason in reasons} <= alarmed
+    charted = {
+        (row_dimensions(row)["ledger"], row_dimensions(row)["reason"])
+        for row in dashboard_rows()
+        if row[0] == NAMESPACE and row[1] == MetricName.EVENTS_PARKED
+    }
+    assert {(str(ledger), reason) for ledger in ALL_LEDGERS for reason in reasons} <= charted
+
+
+def test_the_maintenance_rows_show_each_ledger_reason_and_outcome() -> None:
+    from acuity_sync.operations.reconcile import DIFFERENT, MISSING
+    from acuity_sync.operations.refresh import FAILED, NEEDS_REAUTH, REFRESHED
+
+    uses = custom_metric_uses()
+
+    def shown(metric: MetricName, *dimensions: str) -> set[tuple[str, ...]]:
+        return {tuple(d[name] for name in dimensions) for name, d in uses if name == metric}
+
+    ledgers = {str(ledger) for ledger in ALL_LEDGERS}
+    assert shown(MetricName.EVENTS_RESUMED, "ledger", "reason") >= {
+        (ledger, reason) for ledger in ledgers for reason in resumable_reasons()
+    }
+    assert "acuity_bad_data" not in resumable_reasons()  # the one parked on ACUITY_CHANGE (issue 9)
+    assert shown(MetricName.EVENTS_RECONCILED, "ledger", "outcome") == {
+        (ledger, outcome) for ledger in ledgers for outcome in (MISSING, DIFFERENT)
+    }
+    assert shown(MetricName.EVENTS_BACKFILLED, "ledger") == {(ledger,) for ledger in ledgers}
+    assert shown(MetricName.TOKEN_REFRESHES, "ledger", "outcome") == {
+        (str(ledger), outcome) for ledger in LAPSING_REFRESH for outcome in (REFRESHED, NEEDS_REAUTH, FAILED)
+    }
+    assert all(d.get("service") == "maintenance" for name, d in uses if name == MetricName.PARKED_OVER_A_DAY)
+
+
+# --------------------------------------------------------------------------------- the maintenance function
+
+# The ledgers whose refresh tokens lapse when unused: the maintenance function renews theirs, and only theirs.
+LAPSING_REFRESH = [ledger for ledger in ALL_LEDGERS if ledger_declaration(ledger).oauth.refresh_lifetime is not None]
+
+
+def statements(logical_id: str) -> dict[str, dict[str, Any]]:
+    return {
+        statement["Sid"]: statement
+        for policy in properties(logical_id)["Policies"]
+        for statement in policy["Statement"]
+    }
+
+
+def test_maintenance_function_shape_and_schedule() -> None:
+    function = properties("MaintenanceFunction")
+    assert (function["CodeUri"], function["Handler"]) == ("functions/maintenance/", "app.lambda_handler")
+    assert (function["Runtime"], function["Architectures"], function["Tracing"]) == ("python3.13", ["arm64"], "Active")
+    assert int(static(function["Timeout"])) == 120
+    assert function["ReservedConcurrentExecutions"] == 1  # one run at a time: the cursors are a run's own
+    assert function["EventInvokeConfig"] == {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 240}
+    (event,) = function["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == "rate(5 minutes)"
+    assert event["Properties"]["Enabled"] is True
+
+
+def test_maintenance_environment_is_exactly_what_the_code_reads() -> None:
+    from acuity_sync.wiring.config import oauth_secret_variable
+
+    variables = {
+        name: reference(value)
+        for name, value in function_properties("MaintenanceFunction")["Environment"]["Variables"].items()
+    }
+    expected = {
+        "TABLE_NAME": "AppTable",
+        "KMS_KEY_ID": "AppKey.Arn",
+        "POWERTOOLS_SERVICE_NAME": "maintenance",
+        "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+        "POWERTOOLS_LOG_LEVEL": "LogLevel",
+        **{queue_url_variable(ledger): SOURCE_QUEUES[ledger] for ledger in ALL_LEDGERS},
+        **{
+            oauth_secret_variable(ledger): f"{ledger_declaration(ledger).display_name}OAuthSecret"
+            for ledger in LAPSING_REFRESH
+        },
+    }
+    assert variables == expected
+
+
+def test_maintenance_keys_are_used_only_for_what_it_opens() -> None:
+    """KMS for the maintenance function (wave-2 plan, agreement 4): Acuity keys by purpose; tokens by purpose and
+    only of the ledgers whose refresh tokens lapse; queue and secret data keys only through SQS and Secrets
+    Manager. No KMS statement without a condition."""
+    granted_statements = statements("MaintenanceFunction")
+    kms = {sid: statement for sid, statement in granted_statements.items() if str(statement["Action"]).count("kms:")}
+    assert {sid: (statement["Action"], statement["Condition"]) for sid, statement in kms.items()} == {
+        "OpenAcuityKeys": ("kms:Decrypt", {"StringEquals": {"kms:EncryptionContext:purpose": "acuity_api_key"}}),
+        "RenewLapsingTokens": (
+            ["kms:Decrypt", "kms:Encrypt"],
+            {
+                "StringEquals": {
+                    "kms:EncryptionContext:purpose": ["oauth_access_token", "oauth_refresh_token"],
+                    "kms:EncryptionContext:ledger": [str(ledger) for ledger in LAPSING_REFRESH],
+                }
+            },
+        ),
+        "EncryptQueuedMessages": (
+            ["kms:GenerateDataKey", "kms:Decrypt"],
+            {"StringEquals": {"kms:ViaService": {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}}},
+        ),
+        "OpenOAuthClientSecrets": (
+            "kms:Decrypt",
+            {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}},
+        ),
+    }
+    from acuity_sync.store.connections import ACCESS_PURPOSE, REFRESH_PURPOSE, token_context
+    from acuity_sync.store.tenants import api_key_context
+
+    # The conditions name the contexts the code seals with.
+    assert api_key_context("t")["purpose"] == "acuity_api_key"
+    assert {ACCESS_PURPOSE, REFRESH_PURPOSE} == {"oauth_access_token", "oauth_refresh_token"}
+    assert set(token_context("t", LedgerName.XERO, ACCESS_PURPOSE)) == {"tenant_id", "ledger", "purpose"}
+
+
+def test_maintenance_alarms() -> None:
+    errors = properties("MaintenanceErrorsAlarm")
+    assert (errors["Namespace"], errors["MetricName"], errors["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "MaintenanceFunction"}}]
+    assert (errors["Period"], errors["Threshold"], errors["ComparisonOperator"]) == (
+        900,
+        2,
+        "GreaterThanOrEqualToThreshold",
+    )
+    idle = properties("MaintenanceNotRunningAlarm")
+    assert (idle["Namespace"], idle["MetricName"], idle["Statistic"]) == ("AWS/Lambda", "Invocations", "Sum")
+    assert idle["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "MaintenanceFunction"}}]
+    # Three five-minute schedules missed in a row; no data at all is the alarm's very case.
+    assert (idle["Period"], idle["Threshold"], idle["ComparisonOperator"]) == (900, 1, "LessThanThreshold")
+    assert idle["TreatMissingData"] == "breaching"
+    parked = properties("ParkedOverADayAlarm")
+    assert (parked["Namespace"], parked["MetricName"]) == (NAMESPACE, MetricName.PARKED_OVER_A_DAY)
+    assert (parked["Threshold"], parked["ComparisonOperator"]) == (0, "GreaterThanThreshold")

@@ -34,6 +34,18 @@ class MetricName(StrEnum):
     CONNECTIONS_NEEDING_REAUTH = "ConnectionsNeedingReauth"
     # sync functions: Acuity answered 429 (no dimension: the budget is global)
     ACUITY_THROTTLED = "AcuityThrottled"
+    # maintenance function (dimensions: ledger, reason = the park's reason): parked events put back on their queue
+    EVENTS_RESUMED = "EventsResumed"
+    # maintenance function and `reconcile` (dimensions: ledger, outcome = missing | different): queued because
+    # Acuity lists them and no sync has seen them (a lost webhook), or saw an older state of them
+    EVENTS_RECONCILED = "EventsReconciled"
+    # maintenance function (dimension: ledger): backfilled events released to their queue
+    EVENTS_BACKFILLED = "EventsBackfilled"
+    # maintenance function (dimensions: ledger, outcome = refreshed | needs_reauth | failed): refresh tokens
+    # renewed before they lapse for lack of use
+    TOKEN_REFRESHES = "TokenRefreshes"  # noqa: S105 - a metric name
+    # maintenance function, every run (no dimension): events parked for more than a day (0 when none)
+    PARKED_OVER_A_DAY = "ParkedEventsOverADay"
 
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from acuity_sync_toolkit.cli.admin import local_admin_link
 from acuity_sync_toolkit.cli.location import DEV_STATE
 
 
@@ -45,6 +46,18 @@ def _run_dev(arguments: argparse.Namespace) -> int:
             flush=True,
         )
         print(f"demo tenant webhook: {info.demo_tenant['webhook_url']}", flush=True)
+        link = local_admin_link(
+            info.aws_endpoint_url,
+            info.region,
+            info.table_name,
+            info.signing_secret_name,
+            info.demo_tenant["id"],
+            info.pages_url,
+        )
+        print(
+            f"demo tenant settings (opens once, within 15 minutes; `acuity-sync admin-link` makes more): {link}",
+            flush=True,
+        )
         stop.wait()
     finally:
         stack.stop()

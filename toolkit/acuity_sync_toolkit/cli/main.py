@@ -1,4 +1,5 @@
-"""The `acuity-sync` command: run the local stack, run the demo, add tenants (locally or to a deployed stack)."""
+"""The `acuity-sync` command: run the local stack, run the demo, add tenants, change settings, and operate (status,
+explain, replay, reconcile, backfill), locally or on a deployed stack."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from acuity_sync_toolkit.cli import dev, settings, tenant
+from acuity_sync_toolkit.cli import admin, backfill, dev, explain, reconcile, replay, settings, status, tenant
 from acuity_sync_toolkit.cli.errors import CommandError
 
 
@@ -28,4 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_commands(commands)
     tenant.add_commands(commands)
     settings.add_commands(commands)
+    admin.add_commands(commands)
+    status.add_commands(commands)
+    explain.add_commands(commands)
+    replay.add_commands(commands)
+    reconcile.add_commands(commands)
+    backfill.add_commands(commands)
     return parser

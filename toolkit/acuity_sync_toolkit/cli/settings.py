@@ -1,6 +1,8 @@
 """`acuity-sync settings get|set`: a tenant's settings for one ledger, read and changed through the settings store
-(versioned: a concurrent change is refused, not overwritten); the ledger's own check (its declaration's
-`check_settings`: Xero checks a newly chosen account against the organisation's chart) comes first."""
+(versioned: a concurrent change is refused, not overwritten). A change goes through acuity_sync.connect.settings,
+as the settings page's do: the ledger's own check first (its declaration's `check_settings`: Xero checks a newly
+chosen account against the organisation's chart), and once saved the events parked until a settings change are
+queued again."""
 
 from __future__ import annotations
 
@@ -14,15 +16,17 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
+from acuity_sync.connect.settings import Resume, change_settings
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.domain.settings import LedgerSettings
-from acuity_sync.ledgers.base import AdapterInputs, Ledger, LedgerDeclaration, SettingsReview
-from acuity_sync.ledgers.registry import ledger_declaration, parse_settings, settings_error_messages
+from acuity_sync.ledgers.base import AdapterInputs, Ledger, LedgerDeclaration
+from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.observability import logger
+from acuity_sync.queues import LedgerQueues
 from acuity_sync.store.connections import ConnectionStore
 from acuity_sync.store.errors import StoreUnavailable
+from acuity_sync.store.parking import ParkingLot, ResumeOn
 from acuity_sync.store.settings import (
     SettingsConflict,
     SettingsStore,
@@ -31,6 +35,7 @@ from acuity_sync.store.settings import (
     VersionedSettings,
 )
 from acuity_sync.store.tenants import TenantStore
+from acuity_sync.sync.requeue import Requeuer
 from acuity_sync_toolkit.cli.errors import CommandError
 from acuity_sync_toolkit.cli.location import StackLocation, add_stack_options, locate_stack
 
@@ -64,6 +69,7 @@ def _settings_store(arguments: argparse.Namespace) -> tuple[SettingsStore, Ledge
     """The settings store, after checking that the tenant exists (settings of an unknown tenant are a typo)."""
     location = locate_stack(arguments)
     arguments.location = location  # for the checks against the ledger (`settings set`)
+    arguments.opened = contextlib.ExitStack()  # what a check against the ledger opened, closed after it
     dynamodb = location.dynamodb()
     try:
         profile = TenantStore(dynamodb, location.table, location.secret_box()).get(arguments.tenant)
@@ -97,64 +103,85 @@ def _run_settings_get(arguments: argparse.Namespace) -> int:
 def _run_settings_set(arguments: argparse.Namespace) -> int:
     assignments = [_assignment(text) for text in arguments.assignments]  # syntax first: no AWS call for a typo
     store, ledger = _settings_store(arguments)
+    location: StackLocation = arguments.location
     try:
         current = store.get(arguments.tenant, ledger)
         document = current.settings.model_dump(mode="json")
         for path, value in assignments:
             _assign(document, path, value)
-        try:
-            changed = parse_settings(ledger, document)
-        except ValidationError as error:
-            print(f"acuity-sync: the {ledger} settings were not changed:", file=sys.stderr)
-            for message in settings_error_messages(error):
-                print(f"  {message}", file=sys.stderr)
-            return 2
-        review = _ledger_review(arguments, ledger, current.settings, changed)
-        for note in review.notes:
-            print(f"acuity-sync: {note}", file=sys.stderr)
-        if review.problems:
-            print(f"acuity-sync: the {ledger} settings were not changed:", file=sys.stderr)
-            for problem in review.problems:
-                print(f"  {problem}", file=sys.stderr)
-            return 2
-        version = store.put(arguments.tenant, ledger, changed, current.version)
+        # The one way a change is made (the settings page makes it the same way): validated, checked with the
+        # ledger, saved over the version read, and the events parked until a settings change queued again.
+        change = change_settings(
+            store,
+            arguments.tenant,
+            ledger,
+            document,
+            based_on=current.settings,
+            version=current.version,
+            open_ledger=lambda: _open_ledger(arguments, ledger, current.settings),
+            resume=_resume(location),
+        )
     except (StoreUnavailable, StoredSettingsInvalid, SettingsConflict, UnknownTenant) as error:
         raise CommandError(str(error)) from error
-    _print_settings(arguments.tenant, ledger, VersionedSettings(changed, version))
+    finally:
+        _close_opened(arguments)
+    for note in change.notes:
+        print(f"acuity-sync: {note}", file=sys.stderr)
+    if change.version is None or change.settings is None:
+        print(f"acuity-sync: the {ledger} settings were not changed:", file=sys.stderr)
+        for problem in change.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    if change.requeued:
+        print(f"acuity-sync: {change.requeued} parked event(s) queued again", file=sys.stderr)
+    if not location.queue_urls:
+        waiting = ParkingLot(location.dynamodb(), location.table).for_ledger(
+            arguments.tenant, ledger, ResumeOn.SETTINGS_CHANGE
+        )
+        if waiting:
+            print(
+                f"acuity-sync: {len(waiting)} parked event(s) were not queued again: the queues are unknown "
+                "(pass --stack, or save the settings on the settings page)",
+                file=sys.stderr,
+            )
+    _print_settings(arguments.tenant, ledger, VersionedSettings(change.settings, change.version))
     return 0
 
 
-def _ledger_review(
-    arguments: argparse.Namespace, ledger: LedgerName, before: LedgerSettings, after: LedgerSettings
-) -> SettingsReview:
-    """The ledger's own check of a change (its declaration's `check_settings`; Xero's checks newly chosen accounts
-    against the organisation's chart), reading the ledger with the connection's current access token. The CLI
-    never refreshes a token (refresh tokens are single use: that is the sync functions' token keeper's job)."""
+def _resume(location: StackLocation) -> Resume | None:
+    if not location.queue_urls:
+        return None
+    parking = ParkingLot(location.dynamodb(), location.table)
+    return Resume(parking, Requeuer(parking, LedgerQueues(location.sqs(), location.queue_urls)))
+
+
+def _open_ledger(arguments: argparse.Namespace, ledger: LedgerName, after: LedgerSettings) -> Ledger | None:
+    """The tenant's ledger, with the connection's current access token. The CLI never refreshes a token (refresh
+    tokens are single use: that is the sync functions' token keeper's job)."""
     declaration = ledger_declaration(ledger)
-    if declaration.check_settings is None:
-        return SettingsReview()
     location: StackLocation = arguments.location
-    with contextlib.ExitStack() as opened:
+    connection = ConnectionStore(location.dynamodb(), location.table, location.secret_box()).get(
+        arguments.tenant, ledger
+    )
+    if connection is None:
+        return None
+    token = connection.access_token
+    opened: contextlib.ExitStack = arguments.opened
+    http = opened.enter_context(httpx.Client(timeout=20))
+    opened.enter_context(_quiet_logger())
+    inputs = AdapterInputs(
+        http=http,
+        company_id=connection.company_id,
+        access_token=lambda _: token,
+        api_url=_ledger_api_url(arguments, declaration),
+        pace=lambda: None,
+    )
+    return declaration.adapter_factory()(inputs, after)
 
-        def open_ledger() -> Ledger | None:
-            connection = ConnectionStore(location.dynamodb(), location.table, location.secret_box()).get(
-                arguments.tenant, ledger
-            )
-            if connection is None:
-                return None
-            token = connection.access_token
-            http = opened.enter_context(httpx.Client(timeout=20))
-            opened.enter_context(_quiet_logger())
-            inputs = AdapterInputs(
-                http=http,
-                company_id=connection.company_id,
-                access_token=lambda _: token,
-                api_url=_ledger_api_url(arguments, declaration),
-                pace=lambda: None,
-            )
-            return declaration.adapter_factory()(inputs, after)
 
-        return declaration.check_settings(before, after, open_ledger)
+def _close_opened(arguments: argparse.Namespace) -> None:
+    opened: contextlib.ExitStack = arguments.opened
+    opened.close()
 
 
 @contextlib.contextmanager

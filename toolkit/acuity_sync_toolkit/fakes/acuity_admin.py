@@ -4,6 +4,7 @@ with AcuityAdmin(fake.url) as admin:
     admin.create_account(1234, "key-1234", timezone="America/Denver")
     appointment = admin.book_appointment(1234, firstName="Jane", price="80.00", amountPaid="80.00")
     admin.change_appointment(1234, appointment["id"], canceled=True)
+    admin.change_appointment_without_webhook(1234, appointment["id"], notes="...")  # Acuity's delivery lost
     admin.deliveries(1234)  # every webhook attempt, oldest first
 """
 
@@ -47,6 +48,18 @@ class AcuityAdmin:
         """fields: total, status, time, firstName, lastName, phone, email, title, notes."""
         return self._object("POST", "/_admin/orders", params={"account": account}, json=fields)
 
+    # The same, with `deliver=false`: the change is made but its webhook is lost for good (what reconciliation is
+    # for).
+
+    def book_appointment_without_webhook(self, account: int, **fields: Any) -> dict[str, Any]:
+        return self._object("POST", "/_admin/appointments", params=_lost(account), json=fields)
+
+    def change_appointment_without_webhook(self, account: int, appointment_id: int, **changes: Any) -> dict[str, Any]:
+        return self._object("PATCH", f"/_admin/appointments/{appointment_id}", params=_lost(account), json=changes)
+
+    def complete_order_without_webhook(self, account: int, **fields: Any) -> dict[str, Any]:
+        return self._object("POST", "/_admin/orders", params=_lost(account), json=fields)
+
     def add_certificate(self, account: int, certificate: str, type: str, **fields: Any) -> dict[str, Any]:
         """A code: type "package" | "gift" | "subscription" | "coupon"; fields: email, appointmentTypeIDs,
         remainingCounts, discountType, discountAmount."""
@@ -88,3 +101,7 @@ class AcuityAdmin:
         if response.is_error:
             raise AcuityAdminError(response.status_code, body)
         return body
+
+
+def _lost(account: int) -> dict[str, str | int]:
+    return {"account": account, "deliver": "false"}

@@ -228,6 +228,11 @@ class TokenAuthority:
             self._refreshes += 1
             return pair
 
+    def tokens_issued(self) -> list[str]:
+        """Every access and refresh token ever handed out (tests check that none is stored in the clear)."""
+        with self._lock:
+            return [*self._access, *self._refresh]
+
     def revoke(self, token: str) -> bool:
         """Revoke the whole grant `token` (access or refresh) belongs to; False when the token is unknown."""
         with self._lock:

@@ -8,6 +8,8 @@ and, for the fake ledgers, a token authority with their ledger's rules.
 
 from __future__ import annotations
 
+import secrets
+import threading
 from typing import ClassVar, Self
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
@@ -91,6 +93,9 @@ class LedgerFake(FakeService):
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, clock: FakeClock | None = None) -> None:
         super().__init__(host, port, clock=clock)
         self.authority = TokenAuthority.following(self.clock, self.token_rules)
+        # What a consent's token subject reaches (fakes/consent.py): a subject not listed is a company itself.
+        self._reach: dict[str, frozenset[str]] = {}
+        self._reach_lock = threading.Lock()
 
     def has_company(self, company_id: str) -> bool:
         raise NotImplementedError
@@ -100,3 +105,20 @@ class LedgerFake(FakeService):
         if not self.has_company(company_id):
             raise KeyError(f"no company {company_id}")
         return self.authority.issue(company_id)
+
+    def grant_companies(self, companies: tuple[str, ...]) -> TokenPair:
+        """A new grant reaching `companies`, as a consent that chose them makes (fakes/consent.py)."""
+        subject = f"consent-{secrets.token_hex(8)}"
+        with self._reach_lock:
+            self._reach[subject] = frozenset(companies)
+        return self.authority.issue(subject)
+
+    def companies_of(self, subject: str) -> frozenset[str]:
+        """The companies a token subject reaches: those its consent chose, or the company it is."""
+        with self._reach_lock:
+            return self._reach.get(subject, frozenset({subject}))
+
+    def release(self, subject: str, company_id: str) -> None:
+        """The grant no longer reaches `company_id` (Xero's DELETE /connections/{id})."""
+        with self._reach_lock:
+            self._reach[subject] = self._reach.get(subject, frozenset({subject})) - {company_id}

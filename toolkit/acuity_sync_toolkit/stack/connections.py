@@ -31,10 +31,12 @@ LOCAL_REDIRECT_URI = "http://127.0.0.1/oauth/freshbooks/callback"
 
 @dataclass(frozen=True, slots=True)
 class LocalLedger:
-    """How the local stack speaks of one fake ledger: its template names and its token endpoint."""
+    """How the local stack speaks of one fake ledger: its template names and its OAuth endpoints."""
 
     name: LedgerName
     token_path: str
+    authorize_path: str
+    revoke_path: str = ""
 
     @property
     def label(self) -> str:
@@ -51,9 +53,13 @@ class LocalLedger:
 
 
 LOCAL_LEDGERS = {
-    LedgerName.QUICKBOOKS: LocalLedger(LedgerName.QUICKBOOKS, "/oauth2/v1/tokens/bearer"),
-    LedgerName.XERO: LocalLedger(LedgerName.XERO, "/connect/token"),
-    LedgerName.FRESHBOOKS: LocalLedger(LedgerName.FRESHBOOKS, "/auth/oauth/token"),
+    LedgerName.QUICKBOOKS: LocalLedger(
+        LedgerName.QUICKBOOKS, "/oauth2/v1/tokens/bearer", "/connect/oauth2", "/v2/oauth2/tokens/revoke"
+    ),
+    LedgerName.XERO: LocalLedger(LedgerName.XERO, "/connect/token", "/identity/connect/authorize"),
+    LedgerName.FRESHBOOKS: LocalLedger(
+        LedgerName.FRESHBOOKS, "/auth/oauth/token", "/oauth/authorize", "/auth/oauth/revoke"
+    ),
 }
 
 
@@ -84,19 +90,27 @@ def emails_sent(fake: FakeLedger, company_id: str) -> list[str]:
     return [str(email["invoiceid"]) for email in fake.state(company_id)["emails"]]
 
 
-def store_oauth_client(stack: ProvisionedStack, fake: FakeLedger, *, endpoint_url: str | None = None) -> None:
-    """Our OAuth client at the fake's token endpoint, in the stack's secret, where a deployed stack's owner puts
-    the real one (wiring.sync.oauth_provider reads it)."""
+def store_oauth_client(
+    stack: ProvisionedStack, fake: FakeLedger, *, endpoint_url: str | None = None, pages_url: str | None = None
+) -> None:
+    """Our OAuth client at the fake's endpoints, in the stack's secret, where a deployed stack's owner puts the real
+    one (wiring.sync.oauth_provider and wiring.connect read it). `pages_url`: where the connect function's pages
+    answer (the local gateway on localhost), for the consent's redirect URI."""
     local = LOCAL_LEDGERS[ledger_of(fake)]
     client: dict[str, Any] = {"client_id": "local-client", "client_secret": "local-secret"}  # Xero's fake: any
     if isinstance(fake, FakeQuickBooks | FakeFreshBooks):
         client = {"client_id": fake.client_id, "client_secret": fake.client_secret}
     if isinstance(fake, FakeFreshBooks):
-        client["redirect_uri"] = LOCAL_REDIRECT_URI
+        # FreshBooks wants the redirect URI with every refresh too, so the secret names it.
+        client["redirect_uri"] = (
+            f"{pages_url.rstrip('/')}/oauth/freshbooks/callback" if pages_url else LOCAL_REDIRECT_URI
+        )
+    endpoints = {"token_url": f"{fake.url}{local.token_path}", "authorize_url": f"{fake.url}{local.authorize_path}"}
+    if local.revoke_path:
+        endpoints["revoke_url"] = f"{fake.url}{local.revoke_path}"
     secrets = boto3.client("secretsmanager", region_name=stack.region, endpoint_url=endpoint_url)
     secrets.put_secret_value(
-        SecretId=stack.physical_ids[local.secret_logical_id],
-        SecretString=json.dumps({**client, "token_url": f"{fake.url}{local.token_path}"}),
+        SecretId=stack.physical_ids[local.secret_logical_id], SecretString=json.dumps({**client, **endpoints})
     )
 
 

@@ -33,6 +33,7 @@ from acuity_sync_toolkit.demo.tenant import (
     demo_profile,
 )
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
+from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.freshbooks import FakeFreshBooks
 from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
 from acuity_sync_toolkit.fakes.xero import FakeXero
@@ -43,6 +44,7 @@ from acuity_sync_toolkit.stack.functions import HttpRoute
 from acuity_sync_toolkit.stack.gateway import LocalGateway
 from acuity_sync_toolkit.stack.lambda_runtime import FunctionPool
 from acuity_sync_toolkit.stack.pollers import PollerGroup, maximum_concurrency
+from acuity_sync_toolkit.stack.scheduler import ScheduleRunner
 
 DEFAULT_TEMPLATE = TEMPLATE
 DEFAULT_STATE_DIR = Path(".acuity-sync")
@@ -67,6 +69,12 @@ LOCAL_AWS_CREDENTIALS = {
 }
 
 
+def localhost_url(url: str) -> str:
+    """The same server as `localhost`: browsers treat http://localhost as a secure context, so the pages' Secure
+    cookies work there without TLS (they would not on another name)."""
+    return url.replace("://127.0.0.1:", "://localhost:", 1)
+
+
 @dataclass(frozen=True, slots=True)
 class DevInfo:
     """What `.acuity-sync/dev.json` holds: where each part of the running stack answers."""
@@ -82,6 +90,8 @@ class DevInfo:
     webhook_base_url: str
     demo_tenant: dict[str, Any]
     ledgers: dict[str, dict[str, str]]
+    pages_url: str = ""  # the connect function's pages on localhost (a browser keeps Secure cookies there)
+    signing_secret_name: str = ""  # the key that signs admin links (acuity-sync admin-link)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -100,9 +110,11 @@ class DevStack:
         time_scale: float = 1.0,
         stack_name: str = STACK_NAME,
         ledgers: tuple[LedgerName, ...] = ALL_LEDGERS,
+        xero_per_day: int = 5000,
     ) -> None:
         """`ledgers`: those the demo tenant is connected to (all fakes run either way). `stack_name`: another
-        name lets two stacks share one process (moto's state is per process), as the end-to-end tests do."""
+        name lets two stacks share one process (moto's state is per process), as the end-to-end tests do.
+        `xero_per_day`: the fake Xero's calls a day per organisation (Xero's 5,000; a test reaches it sooner)."""
         self._state_dir = state_dir
         self._gateway_port = gateway_port
         self._aws_port = aws_port
@@ -112,6 +124,11 @@ class DevStack:
         self._time_scale = time_scale
         self._stack_name = stack_name
         self._ledgers = ledgers
+        self._xero_per_day = xero_per_day
+        # EventBridge's clock: the scheduled functions' runs are stamped with it; a test advances it (scheduler.py).
+        self.schedule_clock = FakeClock()
+        self._schedules: list[ScheduleRunner] = []
+        self._provisioned: ProvisionedStack | None = None
         self._moto: ThreadedMotoServer | None = None
         self._acuity: FakeAcuity | None = None
         self._quickbooks: FakeQuickBooks | None = None
@@ -142,7 +159,7 @@ class DevStack:
         # rate windows: a scaled minute holds a minute's calls.
         speed = 1 / self._time_scale
         self._quickbooks = FakeQuickBooks(per_minute=round(500 * speed), per_second=round(10 * speed)).start()
-        self._xero = FakeXero(per_minute=round(60 * speed)).start()
+        self._xero = FakeXero(per_minute=round(60 * speed), per_day=self._xero_per_day).start()
         self._freshbooks = FakeFreshBooks().start()
         companies = self._companies()
         stack = provision(
@@ -152,6 +169,7 @@ class DevStack:
             region=REGION,
             parameters={LOCAL_LEDGERS[ledger].api_url_parameter: fake.url for ledger, (fake, _) in companies.items()},
         )
+        self._provisioned = stack
         for fake, company_id in companies.values():
             open_company(fake, company_id, currency=DEMO_CURRENCY, name="Demo Studio")
             store_oauth_client(stack, fake, endpoint_url=aws_url)
@@ -169,7 +187,11 @@ class DevStack:
             fake, company_id = companies[ledger]
             connect(stack, fake, DEMO_TENANT_ID, company_id, endpoint_url=aws_url)
         self._gateway = self._start_gateway(stack, aws_url)
+        pages_url = localhost_url(self._gateway.url)
+        for fake, _ in companies.values():
+            store_oauth_client(stack, fake, endpoint_url=aws_url, pages_url=pages_url)
         self._pollers = self._start_pollers(stack, aws_url)
+        self._schedules = self._start_schedules(stack, aws_url)
         webhook_base = self._gateway.url + WEBHOOK_PATH
         webhook_url = webhook_base + DEMO_TENANT_ID
         self._register_webhooks(self._acuity.url, webhook_url)
@@ -194,6 +216,8 @@ class DevStack:
                 "webhook_url": webhook_url,
             },
             ledgers=self._ledger_access(),
+            pages_url=f"{pages_url}/connect",
+            signing_secret_name=stack.physical_ids["ConnectSigningSecret"],
         )
         (self._state_dir / "dev.json").write_text(self.info.to_json() + "\n", encoding="utf-8")
         return self.info
@@ -241,6 +265,28 @@ class DevStack:
             pools[spec.logical_id] = pool
         return PollerGroup(stack, pools, time_scale=self._time_scale, wait_seconds=1.0).start()
 
+    def _start_schedules(self, stack: ProvisionedStack, aws_url: str) -> list[ScheduleRunner]:
+        """Each scheduled function in a pool of one worker (its reserved concurrency), run on its schedule."""
+        runners: list[ScheduleRunner] = []
+        for spec in stack.functions.values():
+            if not spec.schedules:
+                continue
+            pool = FunctionPool(
+                spec,
+                environment=self._functions_environment(aws_url),
+                max_workers=1,
+                log_path=self._state_dir / "logs" / f"{spec.logical_id}.log",
+                time_scale=self._time_scale,
+            )
+            # Not warmed: EventBridge's first run comes a period after the rule is made, and starts cold, as here.
+            self._pools.append(pool)
+            for schedule in spec.schedules:
+                runner = ScheduleRunner(
+                    pool, schedule, clock=self.schedule_clock, time_scale=self._time_scale, region=REGION
+                )
+                runners.append(runner.start())
+        return runners
+
     def _start_gateway(self, stack: ProvisionedStack, aws_url: str) -> LocalGateway:
         environment = self._functions_environment(aws_url)
         routes: list[tuple[HttpRoute, FunctionPool]] = []
@@ -275,6 +321,17 @@ class DevStack:
                 acuity.post("/api/v1/webhooks", json={"event": event, "target": target}).raise_for_status()
 
     @property
+    def state_dir(self) -> Path:
+        """Where dev.json and the logs are written."""
+        return self._state_dir
+
+    @property
+    def acuity(self) -> FakeAcuity:
+        """The fake Acuity, for tests that plan faults or read its deliveries."""
+        assert self._acuity is not None, "the stack is not started"
+        return self._acuity
+
+    @property
     def quickbooks(self) -> FakeQuickBooks:
         """The fake QuickBooks, for tests that plan faults or read its state."""
         assert self._quickbooks is not None, "the stack is not started"
@@ -293,6 +350,19 @@ class DevStack:
     def fake_ledger(self, ledger: LedgerName) -> FakeLedger:
         return self._companies()[ledger][0]
 
+    @property
+    def provisioned(self) -> ProvisionedStack:
+        """The template's resources in embedded AWS (tests connect tenants with it)."""
+        assert self._provisioned is not None, "the stack is not started"
+        return self._provisioned
+
+    def schedule(self, logical_id: str) -> ScheduleRunner:
+        """The schedule of a scheduled function (tests wait for its runs)."""
+        for runner in self._schedules:
+            if runner.function == logical_id:
+                return runner
+        raise KeyError(f"{logical_id} has no schedule in this stack")
+
     def worker_pids(self, logical_id: str) -> list[int]:
         """The live worker processes of one function (tests kill them to prove a crash loses nothing)."""
         return [pid for pool in self._pools if pool.spec.logical_id == logical_id for pid in pool.worker_pids]
@@ -304,6 +374,9 @@ class DevStack:
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None
+        for runner in self._schedules:
+            runner.stop()
+        self._schedules.clear()
         if self._pollers is not None:
             self._pollers.stop()
             self._pollers = None

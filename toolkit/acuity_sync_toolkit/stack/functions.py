@@ -25,6 +25,16 @@ class QueueSource:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleSource:
+    """An EventBridge schedule (SAM's `Schedule` event): the function is invoked every `rate_seconds`."""
+
+    name: str  # the event's name in the template, e.g. "EveryFiveMinutes"
+    expression: str  # "rate(5 minutes)", as in the template
+    rate_seconds: int
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class FunctionSpec:
     logical_id: str  # "WebhookFunction"
     code_dir: Path  # functions/webhook
@@ -36,3 +46,4 @@ class FunctionSpec:
     environment: dict[str, str]  # resolved: table name, queue URLs, key id, Powertools settings
     http_routes: tuple[HttpRoute, ...] = field(default=())
     queue_sources: tuple[QueueSource, ...] = field(default=())
+    schedules: tuple[ScheduleSource, ...] = field(default=())

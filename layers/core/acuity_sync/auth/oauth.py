@@ -1,4 +1,5 @@
-"""The OAuth2 token endpoint of each ledger: refresh a token (and exchange a consent's code), nothing more.
+"""The OAuth2 endpoints of each ledger: refresh a token, and for the connect flow the consent's URL (with a PKCE
+challenge where the ledger takes one), the code's exchange and the revocation of a grant.
 
 No library does this for us on purpose: a library that refreshes by itself would rotate a refresh token behind
 the back of the lease in auth/tokens.py, and with single-use refresh tokens (Xero, FreshBooks) that loses the
@@ -15,6 +16,7 @@ exception text (an error carries the status, the OAuth error code and the provid
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import math
@@ -24,12 +26,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
 from acuity_sync.domain.grant import TokenGrant
 from acuity_sync.domain.names import LedgerName
-from acuity_sync.ledgers.base import ClientAuthentication
+from acuity_sync.ledgers.base import ClientAuthentication, OAuthRules
 from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.secret import Secret
 
@@ -148,16 +151,72 @@ def refresh(
 
 
 def exchange_code(
-    provider: OAuthProvider, code: Secret, redirect_uri: str, http: httpx.Client, *, clock: Clock = time.time
+    provider: OAuthProvider,
+    code: Secret,
+    redirect_uri: str,
+    http: httpx.Client,
+    *,
+    clock: Clock = time.time,
+    code_verifier: Secret | None = None,
 ) -> TokenGrant:
-    """The first tokens of a connection, for the code the consent redirect brought back (the connect flow)."""
-    return _token_request(
-        provider,
-        {"grant_type": "authorization_code", "code": code.reveal(), "redirect_uri": redirect_uri},
-        http,
-        clock=clock,
-        previous_refresh_token=None,
-    )
+    """The first tokens of a connection, for the code the consent redirect brought back (the connect flow), with
+    the PKCE verifier when the consent carried its challenge."""
+    fields = {"grant_type": "authorization_code", "code": code.reveal(), "redirect_uri": redirect_uri}
+    if code_verifier is not None:
+        fields["code_verifier"] = code_verifier.reveal()
+    return _token_request(provider, fields, http, clock=clock, previous_refresh_token=None)
+
+
+# ------------------------------------------------------------------------------------------------ consent
+
+
+def pkce_challenge(verifier: Secret) -> str:
+    """RFC 7636 S256: BASE64URL(SHA256(verifier)) without padding."""
+    digest = hashlib.sha256(verifier.reveal().encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def authorization_url(
+    rules: OAuthRules,
+    client_id: str,
+    redirect_uri: str,
+    state: str,
+    *,
+    authorize_url: str | None = None,
+    code_verifier: Secret | None = None,
+) -> str:
+    """Where the owner is sent to consent: response_type=code, our client, the redirect, the ledger's scopes (when
+    it names any), the state, and the PKCE challenge when a verifier is given. `authorize_url` replaces the
+    production endpoint (the local stack's fakes)."""
+    query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri}
+    if rules.scopes:
+        query["scope"] = " ".join(rules.scopes)
+    query["state"] = state
+    if code_verifier is not None:
+        query["code_challenge"] = pkce_challenge(code_verifier)
+        query["code_challenge_method"] = "S256"
+    endpoint = authorize_url or rules.authorize_url
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
+
+
+def revoke(provider: OAuthProvider, revoke_url: str, token: Secret, http: httpx.Client) -> None:
+    """Revoke the grant `token` belongs to: POST `{"token"}` with the client as the provider authenticates it
+    (Intuit: HTTP Basic; FreshBooks: in the JSON body). Raises TokenEndpointUnavailable or another OAuthError."""
+    headers = {"Accept": "application/json"}
+    body: dict[str, str] = {"token": token.reveal()}
+    if provider.client_authentication is ClientAuthentication.HTTP_BASIC:
+        headers["Authorization"] = _basic(provider.client_id, provider.client_secret)
+    else:
+        body |= {"client_id": provider.client_id, "client_secret": provider.client_secret.reveal()}
+    try:
+        response = http.post(revoke_url, json=body, headers=headers, timeout=provider.timeout, follow_redirects=False)
+    except httpx.TransportError as error:
+        raise TokenEndpointUnavailable(
+            f"{provider.ledger} revocation endpoint unreachable ({type(error).__name__})"
+        ) from None
+    if response.status_code in (200, 204):
+        return
+    raise _error(provider, response, _request_id(response))
 
 
 def _token_request(

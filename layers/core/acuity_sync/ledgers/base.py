@@ -9,7 +9,7 @@ sync function, how its adapter is built) is its `LedgerDeclaration`, made once i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -108,6 +108,16 @@ class ClientAuthentication(StrEnum):
     JSON_BODY = "json_body"  # client_id and client_secret in a JSON body (FreshBooks)
 
 
+class Revocation(StrEnum):
+    """How a disconnect tells the ledger that our app no longer holds the owner's grant."""
+
+    NONE = "none"  # the ledger documents no way: the tokens are only forgotten
+    # POST {"token": refresh token} to `revoke_url`, with the client as `client_authentication` says (HTTP Basic:
+    # Intuit; in the JSON body: FreshBooks)
+    TOKEN = "token"  # noqa: S105 - a kind of revocation, not a secret
+    CONNECTION = "connection"  # the declaration's `release_company` removes the company's connection (Xero)
+
+
 @dataclass(frozen=True, slots=True)
 class OAuthRules:
     """A ledger's OAuth2 token endpoint and how it treats our app and its tokens (auth/oauth.py follows them)."""
@@ -117,6 +127,13 @@ class OAuthRules:
     access_lifetime: timedelta = timedelta(hours=1)  # when an answer has no expires_in
     refresh_lifetime: timedelta | None = None  # when an answer has no refresh expiry; None: it never expires
     wants_redirect_uri: bool = False  # our redirect URI goes with every refresh too (FreshBooks)
+    # The consent (the connect function): where the owner is sent to grant access, for which scopes (none: the app's
+    # scopes as registered with the ledger), with a PKCE challenge (RFC 7636, S256) where the ledger takes one.
+    authorize_url: str = ""  # the production endpoint; the app's secret may name another (the local stack's fakes)
+    scopes: tuple[str, ...] = ()
+    pkce: bool = False
+    revocation: Revocation = Revocation.NONE
+    revoke_url: str = ""  # for Revocation.TOKEN; the app's secret may name another
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +144,34 @@ class SettingsReview:
     problems: tuple[str, ...] = ()  # the change is refused; each in words a business owner can act on
     notes: tuple[str, ...] = ()  # said to the owner, and the change is saved (e.g. it cannot be checked now)
 
+
+@dataclass(frozen=True, slots=True)
+class GrantedAccess:
+    """What a fresh consent gives the connect flow to find out whose books it opens (before any connection is
+    stored, so the calls go straight to the ledger, unpaced: one or two per consent)."""
+
+    http: httpx.Client
+    api_url: str  # as in AdapterInputs
+    access_token: Secret
+    callback: Mapping[str, str]  # the consent redirect's query parameters (QuickBooks names the company there)
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    """A company (QuickBooks realm, Xero organisation, FreshBooks business) a consent opened."""
+
+    company_id: str
+    name: str
+
+
+# The companies a consent opened: one (QuickBooks' realmId), or several for the owner to choose from (Xero's
+# organisations, FreshBooks' businesses). Raises LedgerError subclasses in the ledger's words.
+FindCompanies = Callable[[GrantedAccess], list[Company]]
+# Where disconnecting means more than revoking a token (Xero: DELETE the organisation's connection).
+ReleaseCompany = Callable[[GrantedAccess, str], None]
+# The lists the settings page offers for settings keys ("xero.invoice_account_id" -> the accounts that qualify),
+# read through the tenant's adapter.
+SettingsLists = Callable[["Ledger"], dict[str, list[Choice]]]
 
 # The tenant's adapter, built only when a check needs to read the ledger; None when it is not connected.
 OpenLedger = Callable[[], Ledger | None]
@@ -149,3 +194,11 @@ class LedgerDeclaration(Generic[SettingsT]):
     # as Xero's chart of accounts, lives as long as the container.
     adapter_factory: Callable[[], AdapterFactory[SettingsT]]
     check_settings: SettingsCheck[SettingsT] | None = None  # checks against the ledger itself, beyond the model's
+    # The connect flow (acuity_sync.connect): whose books a consent opened; what a disconnect must release beside
+    # the tokens; the lists the settings page shows.
+    find_companies: FindCompanies | None = None
+    release_company: ReleaseCompany | None = None
+    settings_lists: SettingsLists | None = None
+    # The ledger calls a new client's booking takes, (unpaid, paid): a customer looked up and created, an invoice,
+    # a payment (bench/README.md measures them). Backfill's estimate against the ledger's daily budget.
+    calls_per_new_booking: tuple[int, int] = (3, 4)

@@ -160,10 +160,16 @@ class BudgetStore:
 
     # -------------------------------------------------------------------------------------------- token bucket
 
-    def take(self, name: str, budget: Budget, tokens: int = 1) -> Granted | Wait:
-        """Take `tokens` from the bucket `name` if it holds them (and the day's cap allows)."""
+    def take(self, name: str, budget: Budget, tokens: int = 1, *, reserve: int = 0) -> Granted | Wait:
+        """Take `tokens` from the bucket `name` if it holds them (and the day's cap allows).
+
+        `reserve` is for background work (reconciliation, backfill) sharing a bucket with live traffic: take only
+        while at least `reserve` tokens would remain, so that the background never spends the last of a budget a
+        webhook's sync needs. The wait it answers is until the bucket holds `tokens + reserve`."""
         if tokens < 1 or tokens > budget.burst:
             raise ValueError(f"tokens must be between 1 and the burst ({budget.burst:g})")
+        if reserve < 0 or tokens + reserve > budget.burst:
+            raise ValueError(f"tokens + reserve must be at most the burst ({budget.burst:g})")
         if budget.daily_cap is not None and tokens > budget.daily_cap:
             raise ValueError("tokens exceed the daily cap")
         key = _key(name, BUCKET_SK)
@@ -173,8 +179,8 @@ class BudgetStore:
             bucket = _refilled(_read_bucket(item, budget, now), budget, now)
             if budget.daily_cap is not None and bucket.day_count + tokens > budget.daily_cap:
                 return Wait(_seconds_to_next_utc_day(now), WaitReason.DAILY_CAP)
-            if bucket.tokens + _EPSILON < tokens:
-                return Wait((tokens - bucket.tokens) / budget.rate_per_second, WaitReason.RATE)
+            if bucket.tokens + _EPSILON < tokens + reserve:
+                return Wait((tokens + reserve - bucket.tokens) / budget.rate_per_second, WaitReason.RATE)
             remaining = max(0.0, bucket.tokens - tokens)
             written, item = self._write(
                 key,

@@ -96,9 +96,12 @@ class Connection:
     reauth_reason: str = ""
     reauth_at: datetime | None = None
     connected_at: datetime | None = None  # None: save() writes the time of the save
+    company_name: str = ""  # as the ledger names the company (shown on the settings page)
 
     @classmethod
-    def from_grant(cls, tenant_id: str, ledger: LedgerName, company_id: str, grant: TokenGrant) -> Connection:
+    def from_grant(
+        cls, tenant_id: str, ledger: LedgerName, company_id: str, grant: TokenGrant, company_name: str = ""
+    ) -> Connection:
         return cls(
             tenant_id=tenant_id,
             ledger=ledger,
@@ -107,6 +110,7 @@ class Connection:
             refresh_token=grant.refresh_token,
             access_expires_at=grant.access_expires_at,
             refresh_expires_at=grant.refresh_expires_at,
+            company_name=company_name,
         )
 
 
@@ -127,7 +131,9 @@ class StoredConnection:
     lease_until: datetime | None = None
     reauth_reason: str = ""
     reauth_at: datetime | None = None
+    updated_at: datetime | None = None  # the last write of tokens or status (a reconnect, a refresh, a refusal)
     connected_at: datetime | None = None  # None only for a connection stored before it was recorded
+    company_name: str = ""
 
     def lease_live(self, now: datetime) -> bool:
         # The complement of take_lease's condition (lease_until < now), so that the two never disagree.
@@ -200,6 +206,7 @@ class ConnectionStore:
             reauth_reason=stored.reauth_reason,
             reauth_at=stored.reauth_at,
             connected_at=stored.connected_at,
+            company_name=stored.company_name,
         )
 
     def needing_reauth(self, ledger: LedgerName) -> list[ReauthEntry]:
@@ -241,6 +248,8 @@ class ConnectionStore:
         }
         if connection.refresh_expires_at is not None:
             item["refresh_expires_at"] = _number(connection.refresh_expires_at)
+        if connection.company_name:
+            item["company_name"] = {"S": connection.company_name}
         if connection.status is ConnectionStatus.NEEDS_REAUTH:
             reauth_at = connection.reauth_at or at
             item["reauth_reason"] = {"S": connection.reauth_reason}
@@ -280,10 +289,11 @@ class ConnectionStore:
         grant: TokenGrant,
         *,
         now: datetime | None = None,
+        company_name: str = "",
     ) -> Connection:
         """Store the tokens of a new consent, over whatever was there (a reconnect ends needs_reauth and any
         lease; a refresh in flight then fails its version check and uses these tokens)."""
-        connection = Connection.from_grant(tenant_id, ledger, company_id, grant)
+        connection = Connection.from_grant(tenant_id, ledger, company_id, grant, company_name)
         for _ in range(_MAX_STEPS):
             current = self.read(tenant_id, ledger)
             # A reconnect to the same company keeps the time of the first consent: the sync started there.
@@ -295,6 +305,14 @@ class ConnectionStore:
             except ConnectionChanged:
                 continue
         raise StoreUnavailable(f"the {ledger} connection kept changing while it was being saved")
+
+    def remove(self, tenant_id: str, ledger: LedgerName) -> None:
+        """The owner disconnected the ledger: the tokens go (the sync records, settings and parked events stay). A
+        refresh in flight then fails its version check and finds no connection."""
+        try:
+            self._dynamodb.delete_item(TableName=self._table_name, Key=_key(tenant_id, ledger))
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailable(f"connection not removed: {type(error).__name__}") from error
 
     def take_lease(self, stored: StoredConnection, owner: str, until: datetime, now: datetime) -> Outcome:
         """The right to refresh `stored.version`: granted when no live lease is held and the version and status
@@ -512,5 +530,7 @@ def _parse(item: Mapping[str, Any]) -> StoredConnection:
         lease_until=_moment(item.get("lease_until")),
         reauth_reason=item.get("reauth_reason", {}).get("S", ""),
         reauth_at=datetime.fromisoformat(reauth_at) if reauth_at else None,
+        updated_at=_moment(item.get("updated_at")),
         connected_at=_moment(item.get("connected_at")),
+        company_name=item.get("company_name", {}).get("S", ""),
     )

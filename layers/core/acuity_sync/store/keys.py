@@ -60,3 +60,36 @@ PARKED_PREFIX = "PARK#"
 
 def parked_sk(kind: EventKind, object_id: int) -> str:
     return f"{PARKED_PREFIX}{kind}#{object_id}"
+
+
+# The connect flow's one-time values (OAuth states, admin link nonces): keyed by a hash of the value, never the value.
+ONE_TIME = "ONCE"
+
+
+def one_time_pk(kind: str, digest: str) -> str:
+    return f"ONCE#{kind}#{digest}"
+
+
+def pending_grant_sk(ledger: LedgerName) -> str:
+    """A consent's tokens while the owner chooses which of its companies to connect (short TTL)."""
+    return f"PENDING#{ledger}"
+
+
+LAST_SYNC = "LAST_SYNC"  # under ledger_pk(tenant, ledger): the latest outcome saved, for the settings page
+
+
+SEEN_PREFIX = "SEEN#"
+
+
+def seen_sk(kind: EventKind, object_id: int) -> str:
+    """The Acuity state the last finished sync of one appointment or order read (store/seen.py)."""
+    return f"{SEEN_PREFIX}{kind}#{object_id}"
+
+
+TENANT_LIST = "TENANTS"  # gsi1pk of every tenant profile: the tenants, listed in id order (maintenance rotates)
+MAINTENANCE_PK = "MAINTENANCE"  # the maintenance function's own items: where each part's rotation stands
+
+
+def backfill_sk(kind: EventKind, object_id: int) -> str:
+    """An appointment or order waiting to be backfilled into one ledger (store/backfills.py)."""
+    return f"BACKFILL#{kind}#{object_id}"

@@ -120,6 +120,52 @@ class ParkingLot:
         events = (self._read(key) for key in keys)
         return [event for event in events if event is not None]
 
+    def waiting(
+        self, resume_on: ResumeOn, *, after: str | None = None, limit: int = 100
+    ) -> tuple[list[ParkedEvent], str | None]:
+        """Across tenants, the events waiting for `resume_on`, in the GSI's order, from just after the position
+        `after` (None: from the start); at most `limit`. Also the position to go on from next time, None once the
+        list's end was reached: the maintenance function walks a list that may be longer than one run can check.
+        Read from the index (eventually consistent); clear_exactly() makes acting on a stale entry harmless."""
+        condition = "gsi1pk = :list" + (" AND gsi1sk > :after" if after is not None else "")
+        values: dict[str, AttributeValueTypeDef] = {":list": {"S": parked_list_key(resume_on)}}
+        if after is not None:
+            values[":after"] = {"S": after}
+        response = self._call(
+            lambda: self._dynamodb.query(
+                TableName=self._table_name,
+                IndexName=GSI_NAME,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                Limit=limit,
+            )
+        )
+        items = response.get("Items", [])
+        events = [_parked(item) for item in items]
+        more = "LastEvaluatedKey" in response and bool(items)
+        return events, (items[-1]["gsi1sk"]["S"] if more else None)
+
+    def count_waiting(self, resume_on: ResumeOn, before: str) -> int:
+        """How many events wait for `resume_on` whose list position (resume or parking time) is before `before`."""
+        total = 0
+        start: Mapping[str, AttributeValueTypeDef] | None = None
+        for _page in range(100):  # a bound whatever the table holds: 100 pages of up to 1 MB
+            query: QueryInputTypeDef = {
+                "TableName": self._table_name,
+                "IndexName": GSI_NAME,
+                "KeyConditionExpression": "gsi1pk = :list AND gsi1sk < :before",
+                "ExpressionAttributeValues": {":list": {"S": parked_list_key(resume_on)}, ":before": {"S": before}},
+                "Select": "COUNT",
+            }
+            if start is not None:
+                query["ExclusiveStartKey"] = start
+            page = self._call(partial(self._dynamodb.query, **query))
+            total += page.get("Count", 0)
+            start = page.get("LastEvaluatedKey")
+            if start is None:
+                break
+        return total
+
     def clear_exactly(self, event: ParkedEvent) -> bool:
         """Clears this park only if it is still the one read (same parking time): an event parked again meanwhile
         (after it was re-queued and failed once more) stays parked. False when it was not cleared."""

@@ -17,7 +17,7 @@ from acuity_sync.domain.steps import Step
 from acuity_sync.store.audit import AuditEntry, audit_item
 from acuity_sync.store.codec import record_from_document, record_to_document, step_from_document, step_to_document
 from acuity_sync.store.errors import StoreUnavailable
-from acuity_sync.store.keys import ledger_pk, record_sk
+from acuity_sync.store.keys import LAST_SYNC, ledger_pk, record_sk
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -45,10 +45,50 @@ class StoredRecord:
     pending: Step | None  # a write that was started and whose result was never saved
 
 
+@dataclass(frozen=True, slots=True)
+class LastSync:
+    """The latest outcome saved for one tenant and ledger (the settings page's "last sync")."""
+
+    at: datetime
+    kind: str
+    object_id: int
+    decision: str
+    detail: str
+
+
+def _last_sync_item(entry: AuditEntry, moment: datetime) -> dict[str, AttributeValueTypeDef]:
+    return {
+        "pk": {"S": ledger_pk(entry.tenant_id, entry.ledger)},
+        "sk": {"S": LAST_SYNC},
+        "at": {"S": moment.isoformat(timespec="milliseconds")},
+        "kind": {"S": str(entry.kind or "unknown")},
+        "object_id": {"N": str(entry.object_id)},
+        "decision": {"S": entry.decision},
+        "detail": {"S": entry.detail},
+    }
+
+
 class RecordStore:
     def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         self._dynamodb = dynamodb
         self._table_name = table_name
+
+    def last_sync(self, tenant_id: str, ledger: LedgerName) -> LastSync | None:
+        try:
+            item = self._dynamodb.get_item(
+                TableName=self._table_name, Key={"pk": {"S": ledger_pk(tenant_id, ledger)}, "sk": {"S": LAST_SYNC}}
+            ).get("Item")
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailable(f"last sync unavailable: {type(error).__name__}") from error
+        if item is None:
+            return None
+        return LastSync(
+            at=datetime.fromisoformat(item["at"]["S"]),
+            kind=item["kind"]["S"],
+            object_id=int(item["object_id"]["N"]),
+            decision=item["decision"]["S"],
+            detail=item["detail"]["S"],
+        )
 
     def load(self, key: RecordKey) -> StoredRecord:
         try:
@@ -93,6 +133,8 @@ class RecordStore:
         writes = [put]
         if entry is not None:
             writes.append({"Put": {"TableName": self._table_name, "Item": audit_item(entry, now)}})
+            # The settings page's "last sync", in the same call (one more item in the transaction, no more requests).
+            writes.append({"Put": {"TableName": self._table_name, "Item": _last_sync_item(entry, now)}})
         try:
             self._dynamodb.transact_write_items(TransactItems=writes)
         except ClientError as error:

@@ -12,10 +12,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.secret import Secret
 from acuity_sync.store.errors import StoreUnavailable
-from acuity_sync.store.keys import PROFILE, is_well_formed_tenant_id, tenant_pk
+from acuity_sync.store.keys import PROFILE, TENANT_LIST, is_well_formed_tenant_id, tenant_pk
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
     from acuity_sync.store.kms import SecretBox
 
@@ -94,10 +95,35 @@ class TenantStore:
                 "timezone": {"S": profile.timezone},
                 "ledgers": {"L": [{"S": str(ledger)} for ledger in profile.ledgers]},
                 "created_at": {"S": created},
+                # Listed across tenants (the maintenance function visits every tenant in turn).
+                "gsi1pk": {"S": TENANT_LIST},
+                "gsi1sk": {"S": profile.tenant_id},
             },
             ConditionExpression="attribute_not_exists(pk)",
         )
         return replace(profile, created_at=created)
+
+    def tenant_ids(self, *, after: str | None = None, limit: int = 100) -> tuple[list[str], str | None]:
+        """Tenant ids in order, from just after `after` (None: the first); at most `limit`. Also where to go on
+        from, None once the end was reached. No key is decrypted: read each profile with get()."""
+        condition = "gsi1pk = :list" + (" AND gsi1sk > :after" if after is not None else "")
+        values: dict[str, AttributeValueTypeDef] = {":list": {"S": TENANT_LIST}}
+        if after is not None:
+            values[":after"] = {"S": after}
+        try:
+            response = self._dynamodb.query(
+                TableName=self._table_name,
+                IndexName="gsi1",
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ProjectionExpression="gsi1sk",
+                Limit=limit,
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailable(f"tenant list unavailable: {type(error).__name__}") from error
+        ids = [item["gsi1sk"]["S"] for item in response.get("Items", [])]
+        more = "LastEvaluatedKey" in response and bool(ids)
+        return ids, (ids[-1] if more else None)
 
     def set_api_key(self, tenant_id: str, api_key: Secret) -> None:
         """The owner rotated the Acuity API key (webhooks are signed with the new one from then on)."""
@@ -129,5 +155,26 @@ class TenantStore:
             Key={"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": PROFILE}},
             UpdateExpression="SET ledgers = :ledgers",
             ExpressionAttributeValues={":ledgers": {"L": [{"S": str(ledger)} for ledger in ledgers]}},
+            ConditionExpression="attribute_exists(pk)",
+        )
+
+    def set_acuity_account(
+        self, tenant_id: str, user_id: str, api_key: Secret, *, currency: str, timezone: str
+    ) -> None:
+        """The owner gave (other) Acuity credentials, checked against Acuity: the account's user id, API key
+        (sealed), currency and time zone, together."""
+        self._dynamodb.update_item(
+            TableName=self._table_name,
+            Key={"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": PROFILE}},
+            UpdateExpression=(
+                "SET acuity_user_id = :user, acuity_api_key = :key, currency = :currency, #timezone = :timezone"
+            ),
+            ExpressionAttributeNames={"#timezone": "timezone"},  # a DynamoDB reserved word
+            ExpressionAttributeValues={
+                ":user": {"S": user_id},
+                ":key": {"B": self._box.seal(api_key, api_key_context(tenant_id))},
+                ":currency": {"S": currency},
+                ":timezone": {"S": timezone},
+            },
             ConditionExpression="attribute_exists(pk)",
         )

@@ -21,6 +21,7 @@ from acuity_sync.acuity.client import (
     AcuityNotFound,
     AcuityRateLimited,
 )
+from acuity_sync.acuity.fingerprint import appointment_fingerprint, order_fingerprint
 from acuity_sync.acuity.models import Appointment, Order, Payment
 from acuity_sync.domain.billable import Billable, CodeKind
 from acuity_sync.domain.budget import Budget
@@ -30,12 +31,14 @@ from acuity_sync.domain.message import SyncRequest
 from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.settings import LedgerSettings
 from acuity_sync.ledgers.base import Ledger
-from acuity_sync.observability import MetricName, count
+from acuity_sync.observability import MetricName, count, logger
 from acuity_sync.store.audit import AuditEntry, AuditTrail
 from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, BudgetStore, SlotGranted, Wait, ledger_budget_name
 from acuity_sync.store.codes import CodeBook
+from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordKey, RecordStore
+from acuity_sync.store.seen import SeenStore
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import Snapshot, SnapshotStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
@@ -94,6 +97,7 @@ class SyncService:
         ledger_for: LedgerFactory,
         acuity_for: Callable[[TenantProfile], AcuityClient],
         customers_for: Callable[[str], OneCustomer] | None = None,
+        seen: SeenStore | None = None,
         codes: CodeBook | None = None,
         connected_at: Callable[[str], datetime | None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -111,6 +115,7 @@ class SyncService:
         self._ledger_for = ledger_for
         self._acuity_for = acuity_for
         self._customers_for = customers_for
+        self._seen = seen  # reconciliation compares Acuity's lists with the state each finished sync read
         self._codes = codes  # what each code is, per tenant (None: codes are not looked up; price is billed)
         self._connected_at = connected_at  # when the tenant connected this ledger (None: not known)
         self._clock = clock
@@ -128,7 +133,7 @@ class SyncService:
         if isinstance(wait, Wait):
             return self._retry(request, "Acuity's request budget is spent for now", wait.seconds)
         try:
-            billable = self._billable(request, profile)
+            billable, fingerprint = self._billable(request, profile)
         except _BudgetSpent as spent:
             return self._retry(request, str(spent), spent.seconds)
         except AcuityNotFound as error:
@@ -143,7 +148,20 @@ class SyncService:
             return self._park(request, "acuity_bad_data", detail, ResumeOn.ACUITY_CHANGE)
         except AcuityError as error:
             return self._retry(request, str(error), TRANSIENT_BACKOFF_SECONDS)
-        return self._sync_in_slot(request, profile, billable)
+        result = self._sync_in_slot(request, profile, billable)
+        if result.outcome in (Outcome.SYNCED, Outcome.SKIPPED):
+            self._mark_seen(request, fingerprint)
+        return result
+
+    def _mark_seen(self, request: SyncRequest, fingerprint: str) -> None:
+        """The Acuity state this sync finished with, for reconciliation; a sync already done is not failed for it
+        (without the marker, reconciliation queues the event once more, which writes nothing twice)."""
+        if self._seen is None:
+            return
+        try:
+            self._seen.mark(request.tenant_id, self._ledger_name, request.kind, request.object_id, fingerprint)
+        except StoreUnavailable as error:
+            logger.warning("the synced state was not recorded for reconciliation", extra={"error": str(error)})
 
     def _sync_in_slot(self, request: SyncRequest, profile: TenantProfile, billable: Billable) -> SyncResult:
         """The ledger part, holding one of the tenant's concurrency slots for this ledger; its errors become
@@ -174,7 +192,8 @@ class SyncService:
         return self._budgets.acquire_slot(ledger_budget_name(request.tenant_id, self._ledger_name), budget)
 
     # ----------------------------------------------------------------------------------- Acuity
-    def _billable(self, request: SyncRequest, profile: TenantProfile) -> Billable:
+    def _billable(self, request: SyncRequest, profile: TenantProfile) -> tuple[Billable, str]:
+        """What to bill, and the fingerprint of the Acuity state it comes from (acuity/fingerprint.py)."""
         received_at = datetime.fromisoformat(request.received_at)
         snapshot = self._snapshots.fresh(request.tenant_id, request.kind, request.object_id, received_at)
         if snapshot is None:
@@ -183,10 +202,12 @@ class SyncService:
         document = snapshot.document
         currency = self._currency(profile)
         if request.kind is EventKind.ORDER:
-            return billable_from_order(Order.model_validate(document["order"]), currency)
+            order = Order.model_validate(document["order"])
+            return billable_from_order(order, currency), order_fingerprint(order)
         appointment = Appointment.model_validate(document["appointment"])
         payments = [Payment.model_validate(payment) for payment in document["payments"]]
-        return billable_from_appointment(appointment, payments, currency, self._code_kind(profile, appointment))
+        billable = billable_from_appointment(appointment, payments, currency, self._code_kind(profile, appointment))
+        return billable, appointment_fingerprint(appointment)
 
     def _code_kind(self, profile: TenantProfile, appointment: Appointment) -> CodeKind | None:
         """What the appointment's code is: from the tenant's code book, else asked of Acuity once (and kept)."""
@@ -265,7 +286,7 @@ class SyncService:
             self._records,
             key,
             settings.tax_mode_for(company.default_tax),
-            Context(f"webhook {request.action}", request.request_id),
+            Context(_event(request), request.request_id),
             self._customers_for(request.tenant_id) if self._customers_for else None,
             settings.customer_fields,
         )
@@ -341,10 +362,16 @@ class SyncService:
                 ledger=self._ledger_name,
                 kind=request.kind,
                 object_id=request.object_id,
-                event=f"webhook {request.action}",
+                event=_event(request),
                 decision=decision,
                 rule=rule,
                 detail=detail,
                 request_id=request.request_id,
             )
         )
+
+
+def _event(request: SyncRequest) -> str:
+    """What arrived, for the audit trail: "webhook changed", or "resume changed", "reconcile changed" ... for an
+    event queued again (explain tells them apart)."""
+    return f"{request.origin} {request.action}"

@@ -63,5 +63,70 @@ class SyncFunctionSettings:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class MaintenanceSettings:
+    """The maintenance function's environment: every ledger's queue (it re-enqueues) and OAuth client secret (it
+    refreshes tokens before they lapse)."""
+
+    table_name: str
+    kms_key_id: str
+    queue_urls: dict[LedgerName, str]
+    oauth_secret_names: dict[LedgerName, str]
+    time_scale: float  # ACUITY_SYNC_TIME_SCALE: set below 1 by the local stack only; never in the template
+
+    @classmethod
+    def from_environment(cls) -> MaintenanceSettings:
+        return cls(
+            table_name=os.environ["TABLE_NAME"],
+            kms_key_id=os.environ["KMS_KEY_ID"],
+            queue_urls=FunctionSettings.from_environment().queue_urls,
+            oauth_secret_names={
+                ledger: os.environ[oauth_secret_variable(ledger)]
+                for ledger in ALL_LEDGERS
+                if oauth_secret_variable(ledger) in os.environ
+            },
+            time_scale=float(os.environ.get("ACUITY_SYNC_TIME_SCALE", "1")),
+        )
+
+
 # The sync functions have a minute per batch: room for retries, still far inside the visibility timeout.
 SYNC_AWS_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3})
+
+
+def oauth_secret_variable(ledger: LedgerName) -> str:
+    return f"OAUTH_SECRET_{ledger.upper()}"
+
+
+def api_url_variable(ledger: LedgerName) -> str:
+    return f"LEDGER_API_URL_{ledger.upper()}"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectFunctionSettings:
+    """The connect function's environment: the three queues (a reconnect or a settings change re-queues parked
+    events), our OAuth client's secret and the API URL of each ledger, and the secret holding the key that signs
+    admin links, sessions and CSRF tokens (both read through Powertools Parameters)."""
+
+    table_name: str
+    kms_key_id: str
+    queue_urls: dict[LedgerName, str]
+    oauth_secret_names: dict[LedgerName, str]
+    api_urls: dict[LedgerName, str]
+    signing_secret_name: str
+    time_scale: float  # ACUITY_SYNC_TIME_SCALE: set below 1 by the local stack only; never in the template
+
+    @classmethod
+    def from_environment(cls) -> ConnectFunctionSettings:
+        return cls(
+            table_name=os.environ["TABLE_NAME"],
+            kms_key_id=os.environ["KMS_KEY_ID"],
+            queue_urls={ledger: os.environ[queue_url_variable(ledger)] for ledger in ALL_LEDGERS},
+            oauth_secret_names={ledger: os.environ[oauth_secret_variable(ledger)] for ledger in ALL_LEDGERS},
+            api_urls={ledger: os.environ.get(api_url_variable(ledger), "") for ledger in ALL_LEDGERS},
+            signing_secret_name=os.environ["SIGNING_SECRET_NAME"],
+            time_scale=float(os.environ.get("ACUITY_SYNC_TIME_SCALE", "1")),
+        )
+
+
+# The connect function answers a person in a browser: short timeouts, one retry.
+CONNECT_AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2})

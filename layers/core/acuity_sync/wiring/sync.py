@@ -33,6 +33,7 @@ from acuity_sync.store.customers import CustomerCache
 from acuity_sync.store.kms import SecretBox
 from acuity_sync.store.parking import ParkingLot
 from acuity_sync.store.records import RecordStore
+from acuity_sync.store.seen import SeenStore
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
@@ -114,6 +115,7 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
         ledger_budget=ledger_budget,
         ledger_for=ledger_for,
         customers_for=lambda tenant_id: OneCustomer(CustomerCache(dynamodb, table, tenant_id, ledger), claims),
+        seen=SeenStore(dynamodb, table),
         codes=CodeBook(dynamodb, table),
         connected_at=lambda tenant_id: _connected_at(connections, tenant_id, ledger),
         acuity_for=lambda profile: AcuityClient(
@@ -126,7 +128,12 @@ def build_sync_worker(ledger: LedgerName) -> SyncWorker:
 def oauth_provider(ledger: LedgerName, settings: SyncFunctionSettings) -> OAuthProvider:
     """Our OAuth client at the ledger: `{"client_id", "client_secret", "token_url"?, "redirect_uri"?}` in Secrets
     Manager (a ledger whose token endpoint wants the redirect URI with every refresh, FreshBooks, must have it)."""
-    secret: dict[str, str] = parameters.get_secret(settings.oauth_secret_name, transform="json", max_age=300)
+    return oauth_provider_named(ledger, settings.oauth_secret_name)
+
+
+def oauth_provider_named(ledger: LedgerName, secret_name: str) -> OAuthProvider:
+    """As oauth_provider(), from the secret's name (the maintenance function holds every ledger's)."""
+    secret: dict[str, str] = parameters.get_secret(secret_name, transform="json", max_age=300)
     wants_redirect_uri = ledger_declaration(ledger).oauth.wants_redirect_uri
     return OAuthProvider.for_ledger(
         ledger,

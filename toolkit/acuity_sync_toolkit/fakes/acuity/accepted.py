@@ -4,9 +4,14 @@ is refused with Acuity's 400 `bad_request`, saying it is not supported by this f
 Acuity documents more than the fake applies (../shared/research/acuity.md §3.3, §4.2): `GET /appointments` also
 takes `firstName`, `lastName`, `phone`, `field:{id}` and (UNCONFIRMED) `showall`, `includePayments`, `page`;
 `GET /appointments/{id}` takes `pastFormAnswers`. Those are refused here.
+
+The test controls under /_admin declare theirs too: a business's change (book, change, order) takes `account` and
+`deliver` (false: no webhook, as when Acuity's delivery fails for good).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from acuity_sync_toolkit.fakes.acuity.errors import bad_request
 from acuity_sync_toolkit.fakes.httpserver import Request
@@ -76,9 +81,21 @@ ROUTES = Routes(
 )
 
 
+# POST /_admin/appointments, PATCH /_admin/appointments/{id}, POST /_admin/orders
+ADMIN_CHANGE = Query((Param("account", integer), Param("deliver", boolean_or_digit)))
+
+
 def check(pattern: str, request: Request) -> None:
     """Acuity's 400 for what the route does not apply (or cannot read): the router's `before` hook."""
     try:
         ROUTES.for_pattern(request.method, pattern).read(request.query, request.headers, request.body)
+    except (NotSupported, Unreadable) as refused:
+        raise bad_request(str(refused)) from None
+
+
+def read_admin_change(request: Request) -> dict[str, Any]:
+    """The values of an admin change's query (ADMIN_CHANGE); Acuity's 400 for anything else."""
+    try:
+        return ADMIN_CHANGE.read(request.query, where=f"{request.method} {request.path}")
     except (NotSupported, Unreadable) as refused:
         raise bad_request(str(refused)) from None

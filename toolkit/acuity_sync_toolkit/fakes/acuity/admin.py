@@ -6,6 +6,8 @@ test's controls, as `AcuityAdmin` (acuity_admin.py) calls them.
     POST  /_admin/appointments?account=N   a partial appointment in Acuity's shape -> 201 the appointment
     PATCH /_admin/appointments/{id}?account=N   changes -> the appointment
     POST  /_admin/orders?account=N         a partial order -> 201 the order
+        each of these three also takes `deliver=false`: the change is made but no webhook is delivered, as when
+        Acuity's delivery fails for good (what reconciliation is for); `deliver=true` is the default
     POST  /_admin/certificates?account=N   {"certificate", "type": "package"|"gift"|"subscription"|"coupon", ...}
                                            -> 201 the code as GET /certificates/check shows it (certificates.py)
     GET   /_admin/deliveries[?account=N]   every webhook delivery attempt, oldest first
@@ -17,6 +19,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from acuity_sync_toolkit.fakes.acuity.accepted import read_admin_change
 from acuity_sync_toolkit.fakes.acuity.errors import METHOD_NOT_ALLOWED, bad_request, not_found
 from acuity_sync_toolkit.fakes.acuity.fields import ACCOUNT_PROFILE_FIELDS, check_known_fields
 from acuity_sync_toolkit.fakes.acuity.params import account_param, int_param, json_object, path_id
@@ -63,15 +66,19 @@ class _Admin:
         return json_response(account, status=200 if existed else 201)
 
     def book(self, request: Request) -> Response:
-        return json_response(self._fake.book_appointment(account_param(request), json_object(request)), status=201)
+        account, deliver = _change_params(request)
+        booked = self._fake.book_appointment(account, json_object(request), deliver=deliver)
+        return json_response(booked, status=201)
 
     def change(self, request: Request) -> Response:
+        account, deliver = _change_params(request)
         appointment_id = path_id(request, "appointments")
         changes = json_object(request)
-        return json_response(self._fake.change_appointment(account_param(request), appointment_id, changes))
+        return json_response(self._fake.change_appointment(account, appointment_id, changes, deliver=deliver))
 
     def order(self, request: Request) -> Response:
-        return json_response(self._fake.complete_order(account_param(request), json_object(request)), status=201)
+        account, deliver = _change_params(request)
+        return json_response(self._fake.complete_order(account, json_object(request), deliver=deliver), status=201)
 
     def certificate(self, request: Request) -> Response:
         return json_response(self._fake.add_certificate(account_param(request), json_object(request)), status=201)
@@ -89,6 +96,13 @@ class _Admin:
                 raise bad_request("advance must be a non-negative number of seconds.")
             clock.advance(float(seconds))
         return json_response({"now": clock.now().isoformat(), "monotonic": clock.monotonic()})
+
+
+def _change_params(request: Request) -> tuple[int, bool]:
+    """`account` (required) and `deliver` (default true) of a business's change; anything else is refused
+    (accepted.ADMIN_CHANGE)."""
+    values = read_admin_change(request)
+    return account_param(request), bool(values.get("deliver", True))
 
 
 def _not_found(request: Request) -> Response:  # noqa: ARG001 - a Router hook

@@ -11,7 +11,13 @@ from zoneinfo import ZoneInfo
 
 from acuity_sync_toolkit.fakes.acuity import accepted
 from acuity_sync_toolkit.fakes.acuity.entities import Account, Appointment, render_appointment, render_order
-from acuity_sync_toolkit.fakes.acuity.errors import METHOD_NOT_ALLOWED, UNAUTHORIZED, bad_request, not_found
+from acuity_sync_toolkit.fakes.acuity.errors import (
+    METHOD_NOT_ALLOWED,
+    UNAUTHORIZED,
+    FakeAcuityError,
+    bad_request,
+    not_found,
+)
 from acuity_sync_toolkit.fakes.acuity.formats import parse_date_param
 from acuity_sync_toolkit.fakes.acuity.params import (
     account_credentials,
@@ -19,7 +25,6 @@ from acuity_sync_toolkit.fakes.acuity.params import (
     int_param,
     json_object,
     max_param,
-    only_params,
     path_id,
 )
 from acuity_sync_toolkit.fakes.acuity.state import AcuityState
@@ -27,12 +32,7 @@ from acuity_sync_toolkit.fakes.acuity.webhooks import WEBHOOK_EVENTS
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, Router, empty, json_response
 
 API_PREFIX = "/api/v1"
-# What each list applies; anything else is refused with a 400 (the fake never ignores a parameter). Acuity also
-# documents firstName, lastName, phone and field:ID on /appointments: not applied here, so refused.
-APPOINTMENT_LIST_PARAMS = frozenset(
-    {"minDate", "maxDate", "canceled", "max", "direction", "calendarID", "appointmentTypeID", "email", "excludeForms"}
-)
-ORDER_LIST_PARAMS = frozenset({"max"})
+API_PLANS = frozenset({"Powerhouse"})  # the plans whose accounts the API answers
 
 
 class AcuityApi:
@@ -65,6 +65,10 @@ class AcuityApi:
             raise UNAUTHORIZED
         if not hmac.compare_digest(account.api_key.encode("utf-8"), api_key.encode("utf-8")):
             raise UNAUTHORIZED
+        if account.plan not in API_PLANS:
+            # research/acuity.md §5.4 (unconfirmed wording, the one source quotes it): plans without API access
+            # answer 403 to every request.
+            raise FakeAcuityError(403, "forbidden", "API access is only available on Powerhouse plans")
         return account
 
     def _accepts(self, pattern: str, request: Request) -> None:
@@ -116,7 +120,6 @@ class AcuityApi:
 
     def _list_orders(self, request: Request) -> Response:
         account = self.authenticate(request)
-        only_params(request, ORDER_LIST_PARAMS)
         limit = max_param(request)
         with self._state.lock:
             orders = sorted(account.orders.values(), key=lambda order: (order.time, order.id), reverse=True)
@@ -184,10 +187,7 @@ class _AppointmentQuery:
 
     @classmethod
     def from_request(cls, request: Request) -> _AppointmentQuery:
-        only_params(request, APPOINTMENT_LIST_PARAMS)
-        direction = (request.query_one("direction") or "DESC").upper()
-        if direction not in ("ASC", "DESC"):
-            raise bad_request("direction must be ASC or DESC.")
+        direction = (request.query_one("direction") or "DESC").upper()  # ASC or DESC (accepted.py)
         min_date, max_date = request.query_one("minDate"), request.query_one("maxDate")
         calendar_id, type_id = request.query_one("calendarID"), request.query_one("appointmentTypeID")
         return cls(

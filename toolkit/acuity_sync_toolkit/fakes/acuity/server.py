@@ -88,22 +88,30 @@ class FakeAcuity(FakeService):
     def has_account(self, user_id: int) -> bool:
         return self._state.has_account(user_id)
 
-    def book_appointment(self, account_id: int, fields: Mapping[str, Any]) -> JsonObject:
-        """Book an appointment from a partial one in Acuity's shape; fires scheduled then changed."""
+    def book_appointment(self, account_id: int, fields: Mapping[str, Any], *, deliver: bool = True) -> JsonObject:
+        """Book an appointment from a partial one in Acuity's shape; fires scheduled then changed (`deliver=False`:
+        fires nothing, as when Acuity's delivery fails for good)."""
         rendered, notifications = self._state.book_appointment(account_id, fields)
-        self._delivery.deliver(notifications)
+        if deliver:
+            self._delivery.deliver(notifications)
         return rendered
 
-    def change_appointment(self, account_id: int, appointment_id: int, changes: Mapping[str, Any]) -> JsonObject:
-        """Change an appointment as the business would; fires rescheduled/canceled (when so) then changed."""
+    def change_appointment(
+        self, account_id: int, appointment_id: int, changes: Mapping[str, Any], *, deliver: bool = True
+    ) -> JsonObject:
+        """Change an appointment as the business would; fires rescheduled/canceled (when so) then changed
+        (`deliver=False`: fires nothing)."""
         rendered, notifications = self._state.change_appointment(account_id, appointment_id, changes)
-        self._delivery.deliver(notifications)
+        if deliver:
+            self._delivery.deliver(notifications)
         return rendered
 
-    def complete_order(self, account_id: int, fields: Mapping[str, Any]) -> JsonObject:
-        """Record a completed order (package, gift certificate, subscription); fires order.completed."""
+    def complete_order(self, account_id: int, fields: Mapping[str, Any], *, deliver: bool = True) -> JsonObject:
+        """Record a completed order (package, gift certificate, subscription); fires order.completed
+        (`deliver=False`: fires nothing)."""
         rendered, notifications = self._state.complete_order(account_id, fields)
-        self._delivery.deliver(notifications)
+        if deliver:
+            self._delivery.deliver(notifications)
         return rendered
 
     def add_certificate(self, account_id: int, fields: Mapping[str, Any]) -> JsonObject:

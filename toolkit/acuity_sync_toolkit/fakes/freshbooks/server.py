@@ -17,7 +17,8 @@
 - `plan_fault(account_id, status, count=1, path_contains="", retry_after=None, hang_seconds=0)`: the next matching
   accounting requests answer `status` (errno = status; Retry-After when given) without effect; or, with no status,
   are carried out and answered `hang_seconds` late (a client that timed out after the write happened).
-- `authorize(account_id, redirect_uri)` returns a code for `grant_type=authorization_code` (single use, 5 min).
+- `authorize(account_id, redirect_uri)` returns a code for `grant_type=authorization_code` (single use, 5 min), as
+  the consent page (`/oauth/authorize`, fakes/consent.py) does; `POST /auth/oauth/revoke` revokes a grant.
 - `requests(account_id)` logs the accounting requests only (not /auth/...).
 """
 
@@ -31,6 +32,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.consent import CompanyChoice, ConsentAuthority
 from acuity_sync_toolkit.fakes.faults import FaultSupport, PlannedFault
 from acuity_sync_toolkit.fakes.freshbooks import api, errors
 from acuity_sync_toolkit.fakes.freshbooks.entities import Business, Json
@@ -40,6 +42,8 @@ from acuity_sync_toolkit.fakes.service import LedgerFake
 
 TOKEN_PATH = "/auth/oauth/token"  # noqa: S105 - a URL path, not a secret
 ME_PATH = "/auth/api/v1/users/me"
+REVOKE_PATH = "/auth/oauth/revoke"
+AUTHORIZE_PATH = "/oauth/authorize"  # auth.freshbooks.com/oauth/authorize: the consent page (fakes/consent.py)
 SCOPE = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write"
 CODE_TTL = 300.0  # research §B2: the authorization code expires in 5 minutes
 _ACCOUNT_PATH = re.compile(r"^/accounting/account/([^/]+)/(.*)$")
@@ -63,8 +67,16 @@ class FakeFreshBooks(LedgerFake):
         self._lock = threading.RLock()
         self._businesses: dict[str, Business] = {}
         self._log: dict[str, list[Json]] = {}
-        self._codes: dict[str, tuple[str, str, float]] = {}  # code -> account_id, redirect_uri, expires at
         self._stopping = threading.Event()
+        self.consent = ConsentAuthority(
+            app_name="FreshBooks",
+            authorize_path=AUTHORIZE_PATH,
+            choice=CompanyChoice.ALL,  # the consent is the user's: users/me lists their businesses to choose from
+            companies=self._business_names,
+            issue=self.grant_companies,
+            monotonic=self.clock.monotonic,
+            client_id=client_id,
+        )
 
     def start(self) -> Self:
         self._stopping.clear()
@@ -92,9 +104,11 @@ class FakeFreshBooks(LedgerFake):
         with self._lock:
             if account_id not in self._businesses:
                 raise KeyError(account_id)
-            code = secrets.token_urlsafe(24)
-            self._codes[code] = (account_id, redirect_uri, self.clock.monotonic() + CODE_TTL)
-            return code
+        return self.consent.code_for((account_id,), self.client_id, redirect_uri)
+
+    def _business_names(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return [(account_id, business.name) for account_id, business in self._businesses.items()]
 
     def state(self, account_id: str) -> dict[str, Any]:
         """A deep copy of the business: clients, invoices, payments, credit_notes (lists by id), emails."""
@@ -118,6 +132,10 @@ class FakeFreshBooks(LedgerFake):
     def _handle(self, request: Request) -> Response:
         if request.path == TOKEN_PATH:
             return self._token(request) if request.method == "POST" else errors.oauth_error("invalid_request", "POST")
+        if self.consent.handles(request):
+            return self.consent(request)
+        if request.path == REVOKE_PATH and request.method == "POST":
+            return self._revoke(request)
         if request.path == ME_PATH and request.method == "GET":
             return self._me(request)
         match = _ACCOUNT_PATH.match(request.path)
@@ -132,7 +150,7 @@ class FakeFreshBooks(LedgerFake):
                     self._log[account_id].append(_entry(request, refused.status))
                 return refused
             business = self._businesses.get(account_id)
-            if business is None or subject != account_id:
+            if business is None or account_id not in self.companies_of(subject):
                 body = errors.FreshBooksError(401, 1003, "account_id", "Access denied.", "account", account_id)
                 return body.response()
             planned = self.faults.take(account_id, request.path)
@@ -155,8 +173,22 @@ class FakeFreshBooks(LedgerFake):
         if subject is None:
             return errors.unauthenticated()
         with self._lock:
-            business = self._businesses[subject]
-        return json_response({"response": _me_body(business)})
+            businesses = [self._businesses[a] for a in sorted(self.companies_of(subject)) if a in self._businesses]
+        if not businesses:
+            return errors.unauthenticated()
+        body = _me_body(businesses[0])
+        body["business_memberships"] = [_me_body(business)["business_memberships"][0] for business in businesses]
+        return json_response({"response": body})
+
+    def _revoke(self, request: Request) -> Response:
+        """`{client_id, client_secret, token}` (research B2): the token's whole grant is revoked; 200."""
+        form = _token_form(request)
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return errors.oauth_error("invalid_client", "Client authentication failed.", 401)
+        if not form.get("token"):
+            return errors.oauth_error("invalid_request", "The request is missing a required parameter.")
+        self.authority.revoke(form["token"])
+        return json_response({})
 
     def _token(self, request: Request) -> Response:
         form = _token_form(request)
@@ -182,11 +214,7 @@ class FakeFreshBooks(LedgerFake):
         return json_response(token_json(pair, int(self.clock.now().timestamp())))
 
     def _redeem(self, code: str, redirect_uri: str) -> TokenPair:
-        with self._lock:
-            found = self._codes.pop(code, None)
-        if found is None or found[1] != redirect_uri or self.clock.monotonic() >= found[2]:
-            raise InvalidGrant("unknown, used or expired code, or another redirect_uri")
-        return self.authority.issue(found[0])
+        return self.consent.redeem(code, self.client_id, redirect_uri, None)
 
 
 def token_json(pair: TokenPair, created_at: int) -> Json:

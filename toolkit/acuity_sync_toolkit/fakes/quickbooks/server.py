@@ -33,6 +33,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.consent import CompanyChoice, ConsentAuthority
 from acuity_sync_toolkit.fakes.credentials import basic_credentials
 from acuity_sync_toolkit.fakes.faults import FaultFormat, FaultSupport
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, json_response, status
@@ -47,6 +48,7 @@ from acuity_sync_toolkit.fakes.service import LedgerFake
 
 TOKEN_PATH = "/oauth2/v1/tokens/bearer"  # noqa: S105 - a URL path, not a secret
 REVOKE_PATH = "/v2/oauth2/tokens/revoke"
+AUTHORIZE_PATH = "/connect/oauth2"  # appcenter.intuit.com/connect/oauth2: the consent page (fakes/consent.py)
 QBO_VERSION = "1988.128"
 _COMPANY_PATH = re.compile(r"^/v3/company/([^/]+)/(.*)$")
 
@@ -86,6 +88,16 @@ class FakeQuickBooks(LedgerFake):
         self._log: list[JsonObject] = []
         self._stopping = threading.Event()
         self._admin = admin_router(self)
+        self.consent = ConsentAuthority(
+            app_name="Intuit QuickBooks",
+            authorize_path=AUTHORIZE_PATH,
+            choice=CompanyChoice.ONE,  # Intuit's company picker: one realm per consent, named in the redirect
+            companies=self._company_names,
+            issue=self.grant_companies,
+            monotonic=self.clock.monotonic,
+            client_id=client_id,
+            company_parameter="realmId",
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -132,6 +144,10 @@ class FakeQuickBooks(LedgerFake):
             self._companies[realm_id] = company
             return company.summary()
 
+    def _company_names(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return [(realm, company.name) for realm, company in self._companies.items()]
+
     def has_company(self, realm_id: str) -> bool:
         with self._lock:
             return realm_id in self._companies
@@ -170,6 +186,8 @@ class FakeQuickBooks(LedgerFake):
         tid = intuit_tid(now)
         if request.path == "/_admin" or request.path.startswith("/_admin/"):
             response = self._admin(request)
+        elif self.consent.handles(request):
+            response = self.consent(request)
         elif request.path == TOKEN_PATH and request.method == "POST":
             response = self._token(request)
         elif request.path == REVOKE_PATH and request.method == "POST":
@@ -187,7 +205,7 @@ class FakeQuickBooks(LedgerFake):
             known = token is not None and self.authority.subject_of(token) is not None
             detail = f"Token expired: {token}" if known else "Token invalid"
             return self._logged(request, realm, faults.unauthorized(detail, now), now, tid)
-        if subject != realm or not self.has_company(realm):
+        if realm not in self.companies_of(subject) or not self.has_company(realm):
             return self._logged(request, realm, faults.forbidden(now), now, tid)
         if not self._limiter.acquire(realm).allowed:
             return self._logged(
@@ -254,15 +272,22 @@ class FakeQuickBooks(LedgerFake):
         return same_id and hmac.compare_digest(secret.encode(), self._client_secret.encode())
 
     def _token(self, request: Request) -> Response:
-        """`grant_type=refresh_token&refresh_token=...` with HTTP Basic client credentials (quickbooks.md §4)."""
+        """`grant_type=refresh_token&refresh_token=...`, or a consent's `authorization_code`, with HTTP Basic client
+        credentials (quickbooks.md §4)."""
         if not self._client_ok(request):
             return json_response({"error": "invalid_client"}, status=401)
         form = parse_qs(request.body.decode("utf-8", errors="replace"))
         grant_type = (form.get("grant_type") or [""])[0]
-        if grant_type != "refresh_token":
+        if grant_type not in ("refresh_token", "authorization_code"):
             return json_response({"error": "unsupported_grant_type"}, status=400)
         try:
-            pair = self.authority.refresh((form.get("refresh_token") or [""])[0])
+            if grant_type == "authorization_code":
+                # `grant_type=authorization_code&code=..&redirect_uri=..` (quickbooks.md §4, get_bearer_token)
+                pair = self.consent.redeem(
+                    (form.get("code") or [""])[0], self.client_id, (form.get("redirect_uri") or [""])[0], None
+                )
+            else:
+                pair = self.authority.refresh((form.get("refresh_token") or [""])[0])
         except InvalidGrant:
             return json_response({"error": "invalid_grant"}, status=400)
         return json_response(pair.as_json(), headers={"Cache-Control": "no-store"})

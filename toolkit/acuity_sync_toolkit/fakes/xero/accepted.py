@@ -205,6 +205,7 @@ HISTORY = Fields("HistoryRecord", {"Details"})
 ROUTES = Routes(
     Route("GET", "/Organisation"),
     Route("GET", "/Accounts", Query((WHERE, ORDER), headers=LIST_HEADERS)),
+    Route("GET", "/TaxRates"),  # the organisation's rates as the fake has them: where, order and TaxType refused
     Route(
         "GET",
         "/Contacts",

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from acuity_sync_toolkit.fakes.xero import invoices, lists
-from acuity_sync_toolkit.fakes.xero.entities import Organisation, matches, where_filter
+from acuity_sync_toolkit.fakes.xero.entities import TAX_RATES, Organisation, matches, where_filter
 from acuity_sync_toolkit.fakes.xero.values import JsonObject, XeroError
 
 
@@ -52,6 +52,41 @@ def get_accounts(org: Organisation, call: Call) -> tuple[int, JsonObject | None]
     pairs = where_filter(call.query.get("where"))
     found = [account for account in org.accounts if all(str(account.get(k)) == v for k, v in pairs)]
     return _list(found, "Accounts", call)
+
+
+def get_tax_rates(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:  # noqa: ARG001
+    """The organisation's tax rates (the fake's TAX_RATES), as GET /TaxRates lists them."""
+    rates = []
+    for tax_type, rate in TAX_RATES.items():
+        percent = rate * 100
+        number = int(percent) if percent == percent.to_integral_value() else float(percent)
+        rates.append(
+            {
+                "Name": _TAX_RATE_NAMES.get(tax_type, tax_type),
+                "TaxType": tax_type,
+                "Status": "ACTIVE",
+                "ReportTaxType": "OUTPUT" if rate else "NONE",
+                "CanApplyToRevenue": True,
+                "CanApplyToAssets": True,
+                "CanApplyToEquity": True,
+                "CanApplyToExpenses": True,
+                "CanApplyToLiabilities": True,
+                "DisplayTaxRate": number,
+                "EffectiveRate": number,
+                "TaxComponents": [
+                    {
+                        "Name": _TAX_RATE_NAMES.get(tax_type, tax_type),
+                        "Rate": number,
+                        "IsCompound": False,
+                        "IsNonRecoverable": False,
+                    }
+                ],
+            }
+        )
+    return 200, {"TaxRates": rates}
+
+
+_TAX_RATE_NAMES = {"OUTPUT": "Tax on Sales", "NONE": "Tax Exempt", "TAX001": "Sales Tax"}
 
 
 def get_contacts(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
@@ -169,6 +204,7 @@ def put_allocations(org: Organisation, call: Call) -> tuple[int, JsonObject | No
 ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/Organisation", get_organisation),
     ("GET", "/Accounts", get_accounts),
+    ("GET", "/TaxRates", get_tax_rates),
     ("GET", "/Contacts", get_contacts),
     ("PUT", "/Contacts", put_contacts),
     ("POST", "/Contacts", post_contacts),

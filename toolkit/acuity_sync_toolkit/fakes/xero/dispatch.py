@@ -57,7 +57,7 @@ def dispatch(xero: FakeXero, request: Request, routes: Compiled) -> Response:
         return _unauthorized(xero, "TokenExpired or invalid: AuthenticationUnsuccessful")
     tenant_id = request.headers.get("xero-tenant-id", "")
     org = xero.organisation(tenant_id)
-    if org is None or subject != tenant_id:
+    if org is None or tenant_id not in xero.companies_of(subject):
         return _forbidden(xero)
     fault = xero.faults.take(tenant_id, request.path)
     if fault is not None and fault.status is not None:

@@ -28,9 +28,11 @@ from typing import Any, Self
 from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
+from acuity_sync_toolkit.fakes.consent import CompanyChoice, ConsentAuthority
+from acuity_sync_toolkit.fakes.credentials import basic_credentials
 from acuity_sync_toolkit.fakes.faults import FaultSupport
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, compile_pattern
-from acuity_sync_toolkit.fakes.oauth_authority import XERO_TOKENS, InvalidGrant
+from acuity_sync_toolkit.fakes.oauth_authority import XERO_TOKENS, InvalidGrant, TokenPair
 from acuity_sync_toolkit.fakes.service import LedgerFake
 from acuity_sync_toolkit.fakes.xero import spec
 from acuity_sync_toolkit.fakes.xero.api import ROUTES, Call
@@ -44,6 +46,7 @@ from acuity_sync_toolkit.fakes.xero.values import JsonObject, XeroError, validat
 PREFIX = "/api.xro/2.0"
 TOKEN_PATH = "/connect/token"  # noqa: S105 - a URL path
 CONNECTIONS_PATH = "/connections"
+AUTHORIZE_PATH = "/identity/connect/authorize"  # login.xero.com/identity/connect/authorize (fakes/consent.py)
 _COMPILED = [(method, pattern, compile_pattern(pattern), handler) for method, pattern, handler in ROUTES]
 
 
@@ -88,6 +91,15 @@ class FakeXero(LedgerFake):
         self._connections: dict[str, str] = {}  # tenant id -> connection id
         self._lock = threading.RLock()
         self._stopping = threading.Event()
+        self.consent = ConsentAuthority(
+            app_name="Xero",
+            authorize_path=AUTHORIZE_PATH,
+            choice=CompanyChoice.SEVERAL,  # the owner ticks the organisations to connect; GET /connections lists them
+            companies=self._organisation_names,
+            issue=self.grant_companies,
+            monotonic=self.clock.monotonic,
+            client_id=None,
+        )
         spec.openapi()  # load the spec before the first request
 
     # ------------------------------------------------------------------ lifecycle
@@ -113,6 +125,10 @@ class FakeXero(LedgerFake):
             self._orgs[tenant_id] = org
             self._connections[tenant_id] = str(uuid.uuid4())
             return org
+
+    def _organisation_names(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return [(tenant_id, org.name) for tenant_id, org in self._orgs.items()]
 
     def has_company(self, company_id: str) -> bool:
         with self._lock:
@@ -144,22 +160,40 @@ class FakeXero(LedgerFake):
     # ------------------------------------------------------------------ HTTP
 
     def _handle(self, request: Request) -> Response:
+        if self.consent.handles(request):
+            return self.consent(request)
         if request.method == "POST" and request.path == TOKEN_PATH:
             return self._token(request)
         if request.method == "GET" and request.path.lower() == CONNECTIONS_PATH:
             return self._list_connections(request)
+        if request.method == "DELETE" and request.path.lower().startswith(CONNECTIONS_PATH + "/"):
+            return self._delete_connection(request, request.path.rsplit("/", 1)[-1])
         if not request.path.startswith(PREFIX + "/"):
             return _json({"Title": "Not Found", "Status": 404}, 404)
         return self._accounting(request)
 
     def _token(self, request: Request) -> Response:
         form = {key: values[0] for key, values in parse_qs(request.body.decode("utf-8", "replace")).items()}
-        if form.get("grant_type") != "refresh_token" or not form.get("refresh_token"):
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            client = basic_credentials(request.headers.get("Authorization"))
+            client_id = client[0] if client is not None else form.get("client_id")  # PKCE apps send no secret
+            try:
+                pair = self.consent.redeem(
+                    form.get("code", ""), client_id, form.get("redirect_uri", ""), form.get("code_verifier")
+                )
+            except InvalidGrant:
+                return _json({"error": "invalid_grant"}, 400)
+            return self._token_answer(pair)
+        if grant_type != "refresh_token" or not form.get("refresh_token"):
             return _json({"error": "unsupported_grant_type"}, 400)
         try:
             pair = self.authority.refresh(form["refresh_token"])
         except InvalidGrant:
             return _json({"error": "invalid_grant"}, 400)
+        return self._token_answer(pair)
+
+    def _token_answer(self, pair: TokenPair) -> Response:
         body = {
             "id_token": hashlib.sha256(pair.access_token.encode()).hexdigest(),  # a replay repeats it
             "access_token": pair.access_token,
@@ -171,12 +205,22 @@ class FakeXero(LedgerFake):
         return _json(body, 200, (("Cache-Control", "no-store"),))
 
     def _list_connections(self, request: Request) -> Response:
-        tenant_id = self.subject(request)
-        if tenant_id is None:
+        subject = self.subject(request)
+        if subject is None:
             return _json({"Title": "Unauthorized", "Status": 401, "Detail": "AuthenticationUnsuccessful"}, 401)
+        with self._lock:
+            reached = [tenant_id for tenant_id in sorted(self.companies_of(subject)) if tenant_id in self._orgs]
+            listed = [self._connection(tenant_id) for tenant_id in reached]
+        response = _json(listed, 200)
+        violations = spec.connections_errors(response.body)
+        if violations:
+            self.spec_violations.append(f"GET /connections: {'; '.join(violations)}")
+        return response
+
+    def _connection(self, tenant_id: str) -> JsonObject:
         org = self._orgs[tenant_id]
         now = org.created.isoformat().replace("+00:00", "Z")  # the spec's date-time needs the zone
-        connection = {
+        return {
             "id": self._connections[tenant_id],
             "authEventId": str(uuid.uuid5(uuid.NAMESPACE_URL, tenant_id)),
             "tenantId": tenant_id,
@@ -185,11 +229,18 @@ class FakeXero(LedgerFake):
             "createdDateUtc": now,
             "updatedDateUtc": now,
         }
-        response = _json([connection], 200)
-        violations = spec.connections_errors(response.body)
-        if violations:
-            self.spec_violations.append(f"GET /connections: {'; '.join(violations)}")
-        return response
+
+    def _delete_connection(self, request: Request, connection_id: str) -> Response:
+        """DELETE /connections/{id} (xero-identity.yaml): our app loses access to that organisation; 204."""
+        subject = self.subject(request)
+        if subject is None:
+            return _json({"Title": "Unauthorized", "Status": 401, "Detail": "AuthenticationUnsuccessful"}, 401)
+        with self._lock:
+            tenant_id = next((t for t, c in self._connections.items() if c == connection_id), None)
+            if tenant_id is None or tenant_id not in self.companies_of(subject):
+                return _json({"Title": "Not Found", "Status": 404}, 404)
+            self.release(subject, tenant_id)
+        return _json(None, 204)
 
     def subject(self, request: Request) -> str | None:
         header = request.headers.get("Authorization", "")

@@ -1,8 +1,10 @@
 """Each function as the template declares it, resolved for running here: code and layer directories, handler,
-timeout, memory, environment (SAM's Globals merged in), HTTP API routes with their throttles, SQS event sources."""
+timeout, memory, environment (SAM's Globals merged in), HTTP API routes with their throttles, SQS event sources,
+EventBridge schedules (`rate(...)` expressions: the local stack has no cron)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,10 @@ from typing import Any
 from acuity_sync_toolkit.stack.cloudformation.errors import TemplateError, Unresolvable
 from acuity_sync_toolkit.stack.cloudformation.intrinsics import NO_VALUE, Resolver, as_string, references
 from acuity_sync_toolkit.stack.cloudformation.template import SERVERLESS_FUNCTION, SERVERLESS_LAYER
-from acuity_sync_toolkit.stack.functions import FunctionSpec, HttpRoute, QueueSource
+from acuity_sync_toolkit.stack.functions import FunctionSpec, HttpRoute, QueueSource, ScheduleSource
+
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 def merge_globals(global_properties: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,12 +55,15 @@ def _function_spec(resolver: Resolver, root: Path, logical_id: str, properties: 
         raise TemplateError(f"{logical_id}: the local stack runs code from a local CodeUri, not {code_uri!r}")
     routes: list[HttpRoute] = []
     sources: list[QueueSource] = []
+    schedules: list[ScheduleSource] = []
     for event_name, event in (properties.get("Events") or {}).items():
         event_properties = event.get("Properties") or {}
         if event.get("Type") == "HttpApi":
             routes.append(_http_route(resolver, event_properties))
         elif event.get("Type") == "SQS":
             sources.append(_queue_source(resolver, logical_id, event_name, event_properties))
+        elif event.get("Type") == "Schedule":
+            schedules.append(_schedule(resolver, logical_id, event_name, event_properties))
     return FunctionSpec(
         logical_id=logical_id,
         code_dir=(root / code_uri).resolve(),
@@ -67,6 +75,7 @@ def _function_spec(resolver: Resolver, root: Path, logical_id: str, properties: 
         environment=_environment(resolver, logical_id, properties),
         http_routes=tuple(routes),
         queue_sources=tuple(sources),
+        schedules=tuple(schedules),
     )
 
 
@@ -140,4 +149,22 @@ def _queue_source(resolver: Resolver, logical_id: str, event_name: str, event: M
         batch_size=int(resolver.resolve(event.get("BatchSize", 10))),
         maximum_concurrency=None if maximum is None else int(maximum),
         report_batch_item_failures="ReportBatchItemFailures" in response_types,
+    )
+
+
+def _schedule(resolver: Resolver, logical_id: str, event_name: str, event: Mapping[str, Any]) -> ScheduleSource:
+    expression = resolver.resolve_string(event["Schedule"])
+    match = _RATE.fullmatch(expression.strip())
+    if match is None:
+        raise TemplateError(f"{logical_id}.{event_name}: the local stack runs rate(...) schedules, not {expression!r}")
+    amount, unit = int(match.group(1)), match.group(2).removesuffix("s")
+    if amount < 1 or (amount == 1) != (match.group(2) == unit):
+        # EventBridge's own rule: "rate(1 minute)" but "rate(5 minutes)".
+        raise TemplateError(f"{logical_id}.{event_name}: {expression!r} is not a rate EventBridge accepts")
+    enabled = resolver.resolve(event.get("Enabled", True))
+    return ScheduleSource(
+        name=event_name,
+        expression=expression,
+        rate_seconds=amount * _UNIT_SECONDS[unit],
+        enabled=enabled is not False and str(enabled).lower() != "false",
     )

@@ -4,7 +4,10 @@ options.py.
 OAuth (../shared/research/xero_freshbooks.md B2): `POST https://api.freshbooks.com/auth/oauth/token` with
 client_id and client_secret in the body (JSON, as FreshBooks' own documentation shows; its Python SDK sends the
 same fields as a form), plus redirect_uri; answers `expires_in` (12 h); the refresh token never expires but is
-single-use.
+single-use. Consent (B2): `auth.freshbooks.com/oauth/authorize`, the scopes as registered with the app (the
+parameter is optional); the consent is the user's, and `users/me` lists their businesses to choose from
+(connect.py). Revoke: `POST /auth/oauth/revoke` with `{client_id, client_secret, token}` (a secondary source, the
+FreshBooks Postman documentation as scraped; research B2).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from acuity_sync.ledgers.base import (
     Ledger,
     LedgerDeclaration,
     OAuthRules,
+    Revocation,
 )
+from acuity_sync.ledgers.freshbooks.connect import find_companies
 from acuity_sync.ledgers.freshbooks.options import DISPLAY_NAME, FreshBooksSettings
 
 # FreshBooks publishes no limits; a polite pace that one sync never notices.
@@ -56,9 +61,13 @@ FRESHBOOKS = LedgerDeclaration(
         access_lifetime=timedelta(hours=12),
         refresh_lifetime=None,  # "never expires, but can only be used once"
         wants_redirect_uri=True,
+        authorize_url="https://auth.freshbooks.com/oauth/authorize",
+        revocation=Revocation.TOKEN,
+        revoke_url="https://api.freshbooks.com/auth/oauth/revoke",
     ),
     budget=FRESHBOOKS_BUDGET,
     production_api_url="https://api.freshbooks.com",
     sync_function="SyncFreshBooksFunction",
     adapter_factory=_adapter_factory,
+    find_companies=find_companies,
 )

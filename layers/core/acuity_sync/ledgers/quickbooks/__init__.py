@@ -3,7 +3,9 @@ options.py.
 
 OAuth (../shared/research/quickbooks.md §4): `POST https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer`,
 HTTP Basic client_id:secret, form `grant_type=refresh_token&refresh_token=..`; answers `expires_in` (3600) and
-`x_refresh_token_expires_in` (about 100 days, rolling).
+`x_refresh_token_expires_in` (about 100 days, rolling). Consent (§4 "Authorize request"): `appcenter.intuit.com/
+connect/oauth2` with the accounting scope; the redirect names the company (`realmId`, connect.py). Intuit documents
+no PKCE for it. Revoke: `POST developer.api.intuit.com/v2/oauth2/tokens/revoke`, HTTP Basic, `{"token": ...}`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ from datetime import timedelta
 
 from acuity_sync.domain.budget import Budget
 from acuity_sync.domain.names import LedgerName
-from acuity_sync.ledgers.base import AdapterFactory, AdapterInputs, Ledger, LedgerDeclaration, OAuthRules
+from acuity_sync.ledgers.base import (
+    AdapterFactory,
+    AdapterInputs,
+    Ledger,
+    LedgerDeclaration,
+    OAuthRules,
+    Revocation,
+)
+from acuity_sync.ledgers.quickbooks.connect import find_companies, settings_lists
 from acuity_sync.ledgers.quickbooks.options import DISPLAY_NAME, QuickBooksSettings
 
 # Per company: 10/s, 500/min, 10 concurrent. 8/s + burst 1: <= 9 a second, <= 481 a minute.
@@ -46,9 +56,15 @@ QUICKBOOKS = LedgerDeclaration(
         token_url="https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",  # noqa: S106 - a URL
         access_lifetime=timedelta(hours=1),
         refresh_lifetime=timedelta(days=100),  # Intuit answers x_refresh_token_expires_in; this is a fallback
+        authorize_url="https://appcenter.intuit.com/connect/oauth2",
+        scopes=("com.intuit.quickbooks.accounting",),
+        revocation=Revocation.TOKEN,
+        revoke_url="https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
     ),
     budget=QUICKBOOKS_BUDGET,
     production_api_url="https://quickbooks.api.intuit.com",
     sync_function="SyncQuickBooksFunction",
     adapter_factory=_adapter_factory,
+    find_companies=find_companies,
+    settings_lists=settings_lists,
 )

@@ -119,6 +119,16 @@ class QuickBooksLedger:
         items = self._query("SELECT * FROM Item WHERE Type = 'Service' MAXRESULTS 1000").get("Item", [])
         return [Choice(item["Id"], item.get("Name", ""), item.get("Type", "")) for item in items]
 
+    def list_tax_codes(self) -> list[Choice]:
+        """Active tax codes with a numeric id (the ones `quickbooks.tax_code_id` takes; a US company's automated
+        sales tax has only its TAX/NON pseudo-codes, so none)."""
+        codes = self._query("SELECT * FROM TaxCode WHERE Active = true MAXRESULTS 1000").get("TaxCode", [])
+        return [
+            Choice(code["Id"], code.get("Name", ""), "TaxCode", extra={"description": code.get("Description", "")})
+            for code in codes
+            if str(code.get("Id", "")).isdigit()
+        ]
+
     # ------------------------------------------------------------------------------------------- customers
     def find_customer(self, draft: CustomerDraft) -> str | None:
         """By e-mail; without one, never by name alone: by DisplayName (or a numbered variant of it, as

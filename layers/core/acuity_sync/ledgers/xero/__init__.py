@@ -3,7 +3,10 @@ the chart of accounts and the settings check accounts.py, the rate gate limits.p
 
 OAuth (../shared/research/xero_freshbooks.md A4): `POST https://identity.xero.com/connect/token`, HTTP Basic, the
 form `grant_type=refresh_token&refresh_token=..`; answers `expires_in` (1800) but no refresh expiry: an unused
-refresh token lapses after 60 days.
+refresh token lapses after 60 days. Consent (A4): `login.xero.com/identity/connect/authorize` with the scopes a
+post-March-2026 app asks for (granular; `offline_access` for a refresh token) and PKCE (Xero's PKCE flow, S256); the
+owner may grant several organisations, listed by `GET /connections` (connect.py). Disconnect: `DELETE
+/connections/{id}` for the organisation.
 """
 
 from __future__ import annotations
@@ -12,8 +15,16 @@ from datetime import timedelta
 
 from acuity_sync.domain.budget import Budget
 from acuity_sync.domain.names import LedgerName
-from acuity_sync.ledgers.base import AdapterFactory, AdapterInputs, Ledger, LedgerDeclaration, OAuthRules
+from acuity_sync.ledgers.base import (
+    AdapterFactory,
+    AdapterInputs,
+    Ledger,
+    LedgerDeclaration,
+    OAuthRules,
+    Revocation,
+)
 from acuity_sync.ledgers.xero.accounts import AccountCharts, review_account_choices
+from acuity_sync.ledgers.xero.connect import find_companies, release_company, settings_lists
 from acuity_sync.ledgers.xero.options import DISPLAY_NAME, XeroSettings
 
 # Per organisation: 60/min, 5 concurrent, 5,000/day (1,000 on Starter). 0.9/s + burst 5: <= 59 a minute.
@@ -52,10 +63,24 @@ XERO = LedgerDeclaration(
         token_url="https://identity.xero.com/connect/token",  # noqa: S106 - a URL
         access_lifetime=timedelta(minutes=30),
         refresh_lifetime=timedelta(days=60),  # "Unused refresh tokens expire after 60 days"
+        authorize_url="https://login.xero.com/identity/connect/authorize",
+        scopes=(
+            "offline_access",
+            "accounting.contacts",
+            "accounting.invoices",
+            "accounting.payments",
+            "accounting.settings.read",
+        ),
+        pkce=True,
+        revocation=Revocation.CONNECTION,
     ),
     budget=XERO_BUDGET,
     production_api_url="https://api.xero.com",
     sync_function="SyncXeroFunction",
     adapter_factory=_adapter_factory,
     check_settings=review_account_choices,
+    find_companies=find_companies,
+    release_company=release_company,
+    settings_lists=settings_lists,
+    calls_per_new_booking=(3, 5),  # a paid draft is approved in a call of its own before its payment
 )

@@ -181,6 +181,20 @@ class XeroLedger:
     def list_items(self) -> list[Choice]:
         return []  # lines name an account, not an item; the fake Xero has no GET /Items to test one against
 
+    def list_tax_rates(self) -> list[Choice]:
+        """The organisation's active sales tax rates (`GET /TaxRates`): a Choice per TaxType, its rate as `code`."""
+        rates = self._get("/TaxRates")["TaxRates"]
+        return [
+            Choice(
+                id=str(rate["TaxType"]),
+                name=str(rate.get("Name", "")),
+                kind="TaxRate",
+                code=str(rate.get("EffectiveRate", rate.get("DisplayTaxRate", ""))),
+            )
+            for rate in rates
+            if rate.get("Status", "ACTIVE") == "ACTIVE" and rate.get("CanApplyToRevenue", True) and rate.get("TaxType")
+        ]
+
     # ------------------------------------------------------------------------------------------- contacts
     def find_customer(self, draft: CustomerDraft) -> str | None:
         """By e-mail; without one, never by name alone: the same Name (or a numbered variant, as create_customer
