@@ -11,6 +11,9 @@ A code is single use, lives 5 minutes (FreshBooks' documented lifetime; Intuit's
 bound to its client and redirect URI, and with a PKCE challenge needs the matching verifier (S256 only). What a code
 grants is a token subject reaching the chosen companies (`LedgerFake.grant_companies`): one realm at Intuit, the
 organisations ticked at Xero, every business of the user at FreshBooks.
+
+The page's query and the decision's form are declared as the API routes' are (fakes/parameters.py: PAGE, DECISION):
+another parameter is refused with the error page, not ignored.
 """
 
 from __future__ import annotations
@@ -28,8 +31,30 @@ from urllib.parse import parse_qs, urlencode
 
 from acuity_sync_toolkit.fakes.httpserver import Request, Response
 from acuity_sync_toolkit.fakes.oauth_authority import InvalidGrant, TokenPair
+from acuity_sync_toolkit.fakes.parameters import NotSupported, Param, Query, Unreadable, one_of
 
 CODE_TTL = 300.0
+# What the consent page applies (RFC 6749 §4.1.1, RFC 7636 §4.3): what our connect flow sends
+# (acuity_sync/auth/oauth.py authorization_url); the page carries them into its two forms.
+PAGE = Query(
+    (
+        Param("response_type"),
+        Param("client_id"),
+        Param("redirect_uri"),
+        Param("state"),
+        Param("scope"),
+        Param("code_challenge"),
+        Param("code_challenge_method"),
+    )
+)
+# What the page's forms post: the carried parameters, the decision and the companies chosen (one per checkbox).
+DECISION = Query(
+    (
+        *(param for param in PAGE.params if param.name != "response_type"),
+        Param("decision", one_of("allow", "deny")),
+        Param("company", repeatable=True),
+    )
+)
 
 
 class CompanyChoice(StrEnum):
@@ -82,10 +107,14 @@ class ConsentAuthority:
         )
 
     def __call__(self, request: Request) -> Response:
-        if request.method == "GET":
-            return self._page({name: values[0] for name, values in request.query.items() if values})
-        form = {name: values[0] for name, values in parse_qs(request.body.decode("utf-8", "replace")).items()}
-        picked = parse_qs(request.body.decode("utf-8", "replace")).get("company", [])
+        try:
+            if request.method == "GET":
+                return self._page(PAGE.read(request.query, where=f"GET {self.authorize_path}"))
+            posted = parse_qs(request.body.decode("utf-8", "replace"))
+            form = DECISION.read(posted, where=f"POST {self.decision_path}")
+        except (NotSupported, Unreadable) as refused:
+            return self._refusal(str(refused))
+        picked = form.pop("company", [])
         return self._decide(form, picked)
 
     # ------------------------------------------------------------------ codes

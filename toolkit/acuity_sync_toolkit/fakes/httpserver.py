@@ -164,17 +164,20 @@ def _default_method_not_allowed(request: Request, allowed: list[str]) -> Respons
 
 
 class Router:
-    """A route table: the first route whose pattern matches the path and whose method matches wins."""
+    """A route table: the first route whose pattern matches the path and whose method matches wins; `before`, when
+    given, sees the route's pattern and the request first (a fake checks the request's parameters there)."""
 
     def __init__(
         self,
         *,
         not_found: App = _default_not_found,
         method_not_allowed: Callable[[Request, list[str]], Response] = _default_method_not_allowed,
+        before: Callable[[str, Request], None] | None = None,
     ) -> None:
         self._routes: list[_Route] = []
         self._not_found = not_found
         self._method_not_allowed = method_not_allowed
+        self._before = before  # called with the matched route's pattern before its handler (it may raise)
 
     def add(self, method: str, pattern: str, handler: App) -> None:
         self._routes.append(_Route(method.upper(), pattern, compile_pattern(pattern), handler))
@@ -195,7 +198,10 @@ class Router:
             if route.method != request.method:
                 allowed.append(route.method)
                 continue
-            return route.handler(request.with_path_params(match.groupdict()))
+            routed = request.with_path_params(match.groupdict())
+            if self._before is not None:
+                self._before(route.pattern, routed)
+            return route.handler(routed)
         if allowed:
             return self._method_not_allowed(request, allowed)
         return self._not_found(request)

@@ -19,22 +19,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from acuity_sync_toolkit.fakes.acuity.accepted import read_admin_change
 from acuity_sync_toolkit.fakes.acuity.errors import METHOD_NOT_ALLOWED, bad_request, not_found
 from acuity_sync_toolkit.fakes.acuity.fields import ACCOUNT_PROFILE_FIELDS, check_known_fields
-from acuity_sync_toolkit.fakes.acuity.params import (
-    account_param,
-    bool_param,
-    int_param,
-    json_object,
-    only_params,
-    path_id,
-)
+from acuity_sync_toolkit.fakes.acuity.params import account_param, int_param, json_object, path_id
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, Router, json_response
 
 if TYPE_CHECKING:
     from acuity_sync_toolkit.fakes.acuity.server import FakeAcuity
-
-_CHANGE_PARAMS = frozenset({"account", "deliver"})
 
 
 def admin_router(fake: FakeAcuity) -> Router:
@@ -107,9 +99,10 @@ class _Admin:
 
 
 def _change_params(request: Request) -> tuple[int, bool]:
-    """`account` (required) and `deliver` (default true) of a business's change; nothing else is accepted."""
-    only_params(request, _CHANGE_PARAMS)
-    return account_param(request), bool_param(request, "deliver", default=True)
+    """`account` (required) and `deliver` (default true) of a business's change; anything else is refused
+    (accepted.ADMIN_CHANGE)."""
+    values = read_admin_change(request)
+    return account_param(request), bool(values.get("deliver", True))
 
 
 def _not_found(request: Request) -> Response:  # noqa: ARG001 - a Router hook

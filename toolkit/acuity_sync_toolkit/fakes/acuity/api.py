@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from acuity_sync_toolkit.fakes.acuity import accepted
 from acuity_sync_toolkit.fakes.acuity.entities import Account, Appointment, render_appointment, render_order
 from acuity_sync_toolkit.fakes.acuity.errors import (
     METHOD_NOT_ALLOWED,
@@ -24,7 +25,6 @@ from acuity_sync_toolkit.fakes.acuity.params import (
     int_param,
     json_object,
     max_param,
-    only_params,
     path_id,
 )
 from acuity_sync_toolkit.fakes.acuity.state import AcuityState
@@ -32,14 +32,6 @@ from acuity_sync_toolkit.fakes.acuity.webhooks import WEBHOOK_EVENTS
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, Router, empty, json_response
 
 API_PREFIX = "/api/v1"
-# What each list applies; anything else is refused with a 400 (the fake never ignores a parameter). Acuity also
-# documents firstName, lastName, phone and field:ID on /appointments: not applied here, so refused.
-APPOINTMENT_LIST_PARAMS = frozenset(
-    {"minDate", "maxDate", "canceled", "max", "direction", "calendarID", "appointmentTypeID", "email", "excludeForms"}
-)
-ORDER_LIST_PARAMS = frozenset({"max"})
-
-
 API_PLANS = frozenset({"Powerhouse"})  # the plans whose accounts the API answers
 
 
@@ -48,7 +40,7 @@ class AcuityApi:
 
     def __init__(self, state: AcuityState) -> None:
         self._state = state
-        router = Router(not_found=self._not_found, method_not_allowed=self._method_not_allowed)
+        router = Router(not_found=self._not_found, method_not_allowed=self._method_not_allowed, before=self._accepts)
         router.add("GET", f"{API_PREFIX}/me", self._get_me)
         router.add("GET", f"{API_PREFIX}/appointments", self._list_appointments)
         router.add("GET", f"{API_PREFIX}/appointments/{{id}}", self._get_appointment)
@@ -78,6 +70,12 @@ class AcuityApi:
             # answer 403 to every request.
             raise FakeAcuityError(403, "forbidden", "API access is only available on Powerhouse plans")
         return account
+
+    def _accepts(self, pattern: str, request: Request) -> None:
+        """Every parameter and body field is applied or refused (accepted.py): after authentication, as Acuity
+        answers 401 before anything else."""
+        self.authenticate(request)
+        accepted.check(pattern, request)
 
     def _not_found(self, request: Request) -> Response:
         self.authenticate(request)
@@ -122,7 +120,6 @@ class AcuityApi:
 
     def _list_orders(self, request: Request) -> Response:
         account = self.authenticate(request)
-        only_params(request, ORDER_LIST_PARAMS)
         limit = max_param(request)
         with self._state.lock:
             orders = sorted(account.orders.values(), key=lambda order: (order.time, order.id), reverse=True)
@@ -190,10 +187,7 @@ class _AppointmentQuery:
 
     @classmethod
     def from_request(cls, request: Request) -> _AppointmentQuery:
-        only_params(request, APPOINTMENT_LIST_PARAMS)
-        direction = (request.query_one("direction") or "DESC").upper()
-        if direction not in ("ASC", "DESC"):
-            raise bad_request("direction must be ASC or DESC.")
+        direction = (request.query_one("direction") or "DESC").upper()  # ASC or DESC (accepted.py)
         min_date, max_date = request.query_one("minDate"), request.query_one("maxDate")
         calendar_id, type_id = request.query_one("calendarID"), request.query_one("appointmentTypeID")
         return cls(

@@ -58,17 +58,6 @@ def account_param(request: Request) -> int:
     return int_param(request.query_one("account"), "account")
 
 
-def only_params(request: Request, accepted: frozenset[str]) -> None:
-    """Refuse a query parameter this route does not apply (or a repeated one): the fake never ignores one
-    silently, so a client that relies on a filter the fake does not apply finds out at once."""
-    for name, values in request.query.items():
-        if name not in accepted:
-            known = ", ".join(sorted(accepted)) or "none"
-            raise bad_request(f"{name} is not a parameter of this endpoint here (accepted: {known}).")
-        if len(values) > 1:
-            raise bad_request(f"{name} is given more than once.")
-
-
 def bool_param(request: Request, name: str, default: bool) -> bool:
     """`true`/`false` (also `1`/`0`), any case; anything else is refused, not read as false."""
     value = request.query_one(name)

@@ -1,48 +1,40 @@
 """The accounting routes of the fake FreshBooks under /accounting/account/{account_id}/ (research §B1): bodies are
 wrapped in the singular name (`{"invoice": {...}}`), answers in `{"response": {"result": {...}}}`, lists paginated
-with `page`/`per_page` and filtered with `search[...]`."""
+with `page`/`per_page` and filtered with `search[...]`. What each route applies is in accepted.py; anything else is
+refused before the route runs."""
 
 from __future__ import annotations
 
 import copy
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from acuity_sync_toolkit.fakes.freshbooks import errors
-from acuity_sync_toolkit.fakes.freshbooks.entities import (
-    CLIENT_FILTERS,
-    INVOICE_FILTERS,
-    PAYMENT_FILTERS,
-    Business,
-    Json,
-)
+from acuity_sync_toolkit.fakes.freshbooks import accepted, errors
+from acuity_sync_toolkit.fakes.freshbooks.entities import Business, Json
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, json_response
+from acuity_sync_toolkit.fakes.parameters import NotSupported, Route, Unreadable
 
 DEFAULT_PER_PAGE = 15
 MAX_PER_PAGE = 100
-_SEARCH = re.compile(r"^search\[([a-z_]+)\]$")
+SEARCH = "search["
 
 
 @dataclass(frozen=True)
 class Resource:
     single: str
     plural: str
-    filters: tuple[str, ...]
     table: Callable[[Business], dict[int, Json]]
     id_field: str  # named by a 404, as fixtures/get_client_response__not_found.json
 
 
 RESOURCES: Mapping[str, Resource] = {
-    "users/clients": Resource("client", "clients", CLIENT_FILTERS, lambda b: b.clients, "userid"),
-    "invoices/invoices": Resource("invoice", "invoices", INVOICE_FILTERS, lambda b: b.invoices, "invoiceid"),
-    "payments/payments": Resource("payment", "payments", PAYMENT_FILTERS, lambda b: b.payments, "paymentid"),
-    "credit_notes/credit_notes": Resource(
-        "credit_note", "credit_notes", ("clientid", "vis_state"), lambda b: b.credit_notes, "creditid"
-    ),
+    "users/clients": Resource("client", "clients", lambda b: b.clients, "userid"),
+    "invoices/invoices": Resource("invoice", "invoices", lambda b: b.invoices, "invoiceid"),
+    "payments/payments": Resource("payment", "payments", lambda b: b.payments, "paymentid"),
+    "credit_notes/credit_notes": Resource("credit_note", "credit_notes", lambda b: b.credit_notes, "creditid"),
 }
 
 
@@ -57,10 +49,15 @@ def handle(business: Business, request: Request, relative: str, now: datetime) -
     resource = RESOURCES.get(key)
     if resource is None or len(parts) > 3:
         return errors.FreshBooksError(404, errors.UNKNOWN_RESOURCE, "path", "Resource not found.", "request").response()
+    route = accepted.ROUTES.find(request.method, "/".join(parts))
+    try:
+        values = (route or Route(request.method, key)).read(request.query, request.headers, request.body)
+    except (NotSupported, Unreadable) as refused:
+        return _refusal(refused, resource.single, in_body=route is not None and route.body is not None).response()
     try:
         if len(parts) == 2:
             if request.method == "GET":
-                return _list(business, resource, request)
+                return _list(business, resource, values)
             if request.method == "POST":
                 return _create(business, resource, _body(request, resource.single), now)
         else:
@@ -80,15 +77,23 @@ def handle(business: Business, request: Request, relative: str, now: datetime) -
     return json_response({"response": {"errors": [{"errno": 405, "message": "Method not allowed."}]}}, status=405)
 
 
-def _list(business: Business, resource: Resource, request: Request) -> Response:
-    filters: dict[str, str] = {}
-    for name, values in request.query.items():
-        match = _SEARCH.match(name)
-        if match and match.group(1) in resource.filters and values:
-            filters[match.group(1)] = values[0]
+_PAGING_ERRNO = {"page": 1013, "per_page": 1014}  # invalid page / per_page (research §B3)
+
+
+def _refusal(refused: NotSupported | Unreadable, single: str, *, in_body: bool) -> errors.FreshBooksError:
+    """FreshBooks' error body for what the route does not apply: 422 for a body field, 400 for a parameter."""
+    if in_body and isinstance(refused, NotSupported) and refused.kind == "field":
+        return errors.FreshBooksError(422, errors.INVALID_VALUE, refused.name, str(refused), single, refused.value)
+    errno = _PAGING_ERRNO.get(refused.name, errors.INVALID_VALUE)
+    return errors.FreshBooksError(400, errno, refused.name, str(refused), "request")
+
+
+def _list(business: Business, resource: Resource, values: Mapping[str, object]) -> Response:
+    """The filters (`search[name]`) and page the route read (accepted.py)."""
+    filters = {name[len(SEARCH) : -1]: str(value) for name, value in values.items() if name.startswith(SEARCH)}
     found = business.search(resource.table(business), filters)
-    page = _positive(request.query_one("page", "1"), 1013, "page")
-    per_page = min(_positive(request.query_one("per_page", str(DEFAULT_PER_PAGE)), 1014, "per_page"), MAX_PER_PAGE)
+    page = int(str(values.get("page", 1)))
+    per_page = min(int(str(values.get("per_page", DEFAULT_PER_PAGE))), MAX_PER_PAGE)
     pages = max(1, math.ceil(len(found) / per_page))
     chunk = found[(page - 1) * per_page : page * per_page]
     return result(resource.plural, chunk, page=page, pages=pages, per_page=per_page, total=len(found))
@@ -118,10 +123,4 @@ def _body(request: Request, single: str) -> Json:
 def _record_id(text: str, single: str) -> int:
     if not text.isdigit():
         raise errors.not_found(single, f"{single}id", text)
-    return int(text)
-
-
-def _positive(text: str | None, errno: int, name: str) -> int:
-    if text is None or not text.isdigit() or int(text) < 1:
-        raise errors.FreshBooksError(400, errno, name, f"Invalid {name}.", "request", text)
     return int(text)

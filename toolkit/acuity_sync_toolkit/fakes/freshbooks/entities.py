@@ -21,9 +21,12 @@ from acuity_sync_toolkit.fakes.freshbooks import errors
 
 Json = dict[str, Any]
 CENT = Decimal("0.01")
-CLIENT_FILTERS = ("email", "fname_like", "lname_like", "organization_like", "vis_state", "userid")
-INVOICE_FILTERS = ("po_number", "invoice_number", "customerid", "v3_status", "vis_state", "notes_like", "invoiceid")
-PAYMENT_FILTERS = ("invoiceid", "clientid", "vis_state")
+# A client's fields kept as given (accepted.py: CLIENT_DATA) beside the names, e-mail, organization and currency.
+CLIENT_DETAILS = (
+    "note", "mob_phone", "bus_phone", "home_phone", "fax", "p_street", "p_street2", "p_city", "p_province", "p_code",
+    "p_country", "s_street", "s_street2", "s_city", "s_province", "s_code", "s_country", "vat_name", "vat_number",
+    "language",
+)  # fmt: skip
 
 
 def money(value: object, obj: str, name: str) -> Decimal:
@@ -58,7 +61,7 @@ class Business:
     invoices: dict[int, Json] = field(default_factory=dict)
     payments: dict[int, Json] = field(default_factory=dict)
     credit_notes: dict[int, Json] = field(default_factory=dict)
-    emails: list[Json] = field(default_factory=list)  # one per action_email: invoiceid, recipients, subject
+    emails: list[Json] = field(default_factory=list)  # one per action_email: invoiceid, recipients, subject (body)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(10001))
 
     # ------------------------------------------------------------------ clients
@@ -85,7 +88,7 @@ class Business:
             "username": secrets.token_urlsafe(8), "uuid": _uuid(), "vat_name": None, "vat_number": None,
             "vis_state": 0,
         }  # fmt: skip
-        for name in ("mob_phone", "bus_phone", "home_phone", "p_street", "p_city", "p_province", "p_code", "p_country"):
+        for name in CLIENT_DETAILS:
             if name in data:
                 client[name] = data[name]
         self.clients[new_id] = client
@@ -148,7 +151,10 @@ class Business:
                     raise errors.required("invoice", "email_recipients")
                 custom = data.get("invoice_customized_email") or {}
                 subject = custom.get("subject") if isinstance(custom, dict) else None
-                self.emails.append({"invoiceid": invoice_id, "recipients": recipients, "subject": subject})
+                email: Json = {"invoiceid": invoice_id, "recipients": recipients, "subject": subject}
+                if isinstance(custom, dict) and custom.get("body") is not None:
+                    email["body"] = custom["body"]  # the e-mail's own words, when the request gave them
+                self.emails.append(email)
             if invoice["v3_status"] == "draft":
                 invoice.update(status=2, v3_status="sent", display_status="sent")
             self._touch(invoice, now)
@@ -181,6 +187,7 @@ class Business:
         if invoice["vis_state"] == 1:
             raise errors.deleted("invoice", "invoiceid", invoice["id"])
         value = money(data["amount"], "payment", "amount")
+        _same_currency(data["amount"], invoice["currency_code"], "payment", "amount")
         if value <= 0:
             raise errors.invalid("payment", "amount", data["amount"])
         new_id = next(self._ids)
@@ -243,6 +250,7 @@ class Business:
             if not isinstance(line, dict):
                 raise errors.invalid("line", "lines", line)
             cost = money(line.get("unit_cost", {"amount": "0"}), "line", "unit_cost")
+            _same_currency(line.get("unit_cost"), code, "line", "unit_cost")
             qty = money(line.get("qty", 1), "line", "qty")
             line_amount = (cost * qty).quantize(CENT)
             total += line_amount
@@ -285,6 +293,13 @@ class Business:
     @staticmethod
     def _touch(record: Json, now: datetime) -> None:
         record["updated"] = now.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _same_currency(value: object, code: str, obj: str, name: str) -> None:
+    """A money object is in its document's currency: another `code` is refused, never read as the document's."""
+    given = value.get("code") if isinstance(value, Mapping) else None
+    if given not in (None, "", code):
+        raise errors.invalid(obj, f"{name}.code", given, f"{name}.code {given} is not the {code} of its document")
 
 
 def _percent(value: object, name: str) -> Decimal | None:

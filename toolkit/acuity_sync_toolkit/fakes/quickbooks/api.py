@@ -10,7 +10,8 @@
     POST batch                                              {"BatchItemRequest": [...]} (batch__basic.yml)
 
 Answers are (status, payload) without `time`, which the server adds; errors are raised as QboFault. Any other path
-is the 400 "Unsupported Operation" of error__500.yml.
+is the 400 "Unsupported Operation" of error__500.yml. Each route's query parameters and each entity's fields are
+applied or refused (accepted.py), before anything is written.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
-from acuity_sync_toolkit.fakes.quickbooks import faults, payments, query, sales
+from acuity_sync_toolkit.fakes.parameters import Fields, NotSupported, Unreadable, Unrecognized
+from acuity_sync_toolkit.fakes.quickbooks import accepted, faults, payments, query, sales
 from acuity_sync_toolkit.fakes.quickbooks.entities import ENTITIES, RESOURCES, Company
 from acuity_sync_toolkit.fakes.quickbooks.jsontext import JsonObject, NotJson, loads
 
@@ -47,6 +49,7 @@ def write(
     company: Company, entity: str, operation: str | None, body: Mapping[str, Any], include: Sequence[str] = ()
 ) -> JsonObject:
     """One write, as a POST or a batch item names it; the entity document (or the deleted stub) it answers."""
+    check_fields(accepted.ENTITY_FIELDS[entity], body)
     allow_duplicate = "allowduplicatedocnum" in include
     if operation in (None, "", "create", "update"):
         if entity == "Payment":
@@ -75,6 +78,12 @@ def handle(
     if not parts:
         raise unsupported
     resource = parts[0].lower()
+    route = accepted.ROUTES.find(method, "/".join([resource, *parts[1:]]))
+    if route is not None:  # a path without a route is the Unsupported Operation below
+        try:
+            route.query.read(query_params, where=route.label)
+        except (NotSupported, Unreadable) as refused:
+            raise faults.not_supported(refused) from None
     if resource == "query" and len(parts) == 1:
         return 200, {"QueryResponse": query.run(company, _query_text(method, query_params, body))}
     if resource == "batch" and len(parts) == 1 and method == "POST":
@@ -97,6 +106,17 @@ def handle(
     if method == "POST" and entity == "Invoice" and len(parts) == 3 and parts[2] == "send":
         return 200, {entity: sales.send_invoice(company, parts[1], _params(query_params, "sendTo"))}
     raise unsupported
+
+
+def check_fields(rules: Fields, body: Mapping[str, Any]) -> None:
+    """QuickBooks' 2010 for the first field the entity's rules do not take: its own "Unrecognized field" for one
+    QuickBooks does not know, "not supported by this fake" for one it knows."""
+    try:
+        rules.check(dict(body))
+    except Unrecognized as unknown:
+        raise faults.unsupported_property(unknown.field, unknown.entity, unknown.known) from None
+    except NotSupported as refused:
+        raise faults.not_supported(refused) from None
 
 
 def _query_text(method: str, query_params: Mapping[str, Sequence[str]], body: bytes) -> str:
@@ -132,6 +152,8 @@ def batch(company: Company, body: Mapping[str, Any]) -> JsonObject:
 def _batch_item(company: Company, item: Mapping[str, Any]) -> JsonObject:
     if "Query" in item:
         return {"QueryResponse": query.run(company, str(item["Query"]))}
+    if "optionsData" in item:
+        raise faults.not_supported(NotSupported("optionsData", "batch item field", ("bId", "operation", "Query")))
     names = [key for key in item if key not in _BATCH_KEYS]
     operation = item.get("operation")
     if len(names) != 1 or names[0] not in ENTITIES or not isinstance(item[names[0]], dict):

@@ -20,7 +20,7 @@ from typing import Any
 from acuity_sync_toolkit.fakes.clock import FakeClock
 from acuity_sync_toolkit.fakes.quickbooks import faults
 from acuity_sync_toolkit.fakes.quickbooks.jsontext import JsonObject, local_date, meta_time
-from acuity_sync_toolkit.fakes.quickbooks.values import check_fields, ref_value, sparse_flag
+from acuity_sync_toolkit.fakes.quickbooks.values import check_currency, check_fields, ref_value, sparse_flag
 
 ENTITIES = ("Customer", "Item", "Invoice", "Payment", "CreditMemo")
 RESOURCES = {entity.lower(): entity for entity in ENTITIES}  # the path's lowercase name -> the entity
@@ -211,6 +211,7 @@ class Company:
 
     def write_customer(self, body: Mapping[str, Any]) -> JsonObject:
         check_fields(body, CUSTOMER_FIELDS, "Customer")
+        check_currency(self.currency, body)
         if body.get("Id") in (None, ""):
             return self._create_customer(body)
         stored = self.for_update("Customer", body)

@@ -146,6 +146,12 @@ def unsupported_property(name: str, entity: str, known: Iterable[str]) -> QboFau
     return validation("Request has invalid or unsupported property", detail, "2010")
 
 
+def not_supported(refusal: ValueError) -> QboFault:
+    """2010 for a parameter or field QuickBooks takes but this fake does not apply (fakes/parameters.py), or for a
+    parameter value it cannot read: the refusal's words say which."""
+    return validation("Request has invalid or unsupported property", str(refusal), "2010")
+
+
 def invalid_property(name: str, value: object) -> QboFault:
     detail = f"Property Name:{name} (value {value!r}) specified is unsupported or invalid"
     return validation("Request has invalid or unsupported property", detail, "2010")

@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from acuity_sync_toolkit.fakes.parameters import NotSupported
 from acuity_sync_toolkit.fakes.quickbooks import faults
 from acuity_sync_toolkit.fakes.quickbooks.entities import COMMON_FIELDS, Company
 from acuity_sync_toolkit.fakes.quickbooks.jsontext import JsonObject, meta_time, money
@@ -54,7 +55,7 @@ PRINT_STATUSES = ("NotSet", "NeedToPrint", "PrintComplete")
 TAX_CALCULATIONS = ("TaxInclusive", "TaxExcluded", "NotApplicable")
 DOC_NUMBER_MAX = 21
 _ALLOW_FLAGS = ("AllowIPNPayment", "AllowOnlinePayment", "AllowOnlineCreditCardPayment", "AllowOnlineACHPayment")
-_COPIED = ("CustomerMemo", "ClassRef", "DepartmentRef", "SalesTermRef", "ShipFromAddr", "TxnSource")
+_COPIED = ("CustomerMemo",)  # as sent (the other references a sale may carry are refused: accepted.py)
 
 
 def _lines(company: Company, raw: object, old: list[JsonObject], tax_code_required: bool) -> list[JsonObject]:
@@ -159,7 +160,7 @@ def _sales_document(
         doc |= {"Id": company.new_id(entity), "SyncToken": "0", "MetaData": company.new_meta()}
     else:
         doc |= {key: copy.deepcopy(stored[key]) for key in ("Id", "SyncToken", "MetaData")}
-    if company.custom_fields:
+    if company.custom_fields or fields.get("CustomField"):
         doc["CustomField"] = _custom_fields(company, fields.get("CustomField"))
     doc["DocNumber"] = _doc_number(company, entity, fields.get("DocNumber"), doc["Id"], allow_duplicate)
     doc["TxnDate"] = (parse_date(fields.get("TxnDate"), "TxnDate") or company.today()).isoformat()
@@ -206,6 +207,10 @@ def _custom_fields(company: Company, given: object) -> list[JsonObject]:
         for entry in (given if isinstance(given, list) else [])
         if isinstance(entry, Mapping)
     }
+    defined = [str(index) for index in range(1, len(company.custom_fields) + 1)]
+    for definition in values:
+        if definition not in defined:  # a custom field the company does not define is refused, never dropped
+            raise faults.not_supported(NotSupported(f"CustomField {definition}", "custom field", defined))
     out: list[JsonObject] = []
     for index, name in enumerate(company.custom_fields, start=1):
         entry: JsonObject = {"DefinitionId": str(index), "Name": name, "Type": "StringType"}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from acuity_sync_toolkit.fakes.xero import invoices
+from acuity_sync_toolkit.fakes.xero import invoices, lists
 from acuity_sync_toolkit.fakes.xero.entities import TAX_RATES, Organisation, matches, where_filter
 from acuity_sync_toolkit.fakes.xero.values import JsonObject, XeroError
 
@@ -18,14 +18,12 @@ from acuity_sync_toolkit.fakes.xero.values import JsonObject, XeroError
 @dataclass(frozen=True, slots=True)
 class Call:
     params: dict[str, str]
-    query: dict[str, str]
+    query: dict[str, Any]  # the parameters the route applies, read (accepted.py): `page` an int, `IDs` a list...
     body: Any
     now: datetime
 
 
 Handler = Callable[[Organisation, Call], tuple[int, JsonObject | None]]
-CONTACTS_PAGE_SIZE = 100  # "page=1 - Up to 100 contacts will be returned in a single API call"
-MAX_PAGE_SIZE = 1000
 
 
 def _items(call: Call, key: str) -> list[JsonObject]:
@@ -41,6 +39,11 @@ def _page(items: list[JsonObject], key: str) -> tuple[int, JsonObject]:
     return 200, {key: [invoices.public(item) for item in items]}
 
 
+def _list(items: list[JsonObject], key: str, call: Call) -> tuple[int, JsonObject]:
+    """A GET list: the route's filters were applied; modified-since, order and paging come last (lists.py)."""
+    return 200, lists.finish(key, [invoices.public(item) for item in items], call.query)
+
+
 def get_organisation(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:  # noqa: ARG001
     return 200, {"Organisations": [org.as_json()]}
 
@@ -48,7 +51,7 @@ def get_organisation(org: Organisation, call: Call) -> tuple[int, JsonObject | N
 def get_accounts(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
     pairs = where_filter(call.query.get("where"))
     found = [account for account in org.accounts if all(str(account.get(k)) == v for k, v in pairs)]
-    return _page(found, "Accounts")
+    return _list(found, "Accounts", call)
 
 
 def get_tax_rates(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:  # noqa: ARG001
@@ -88,21 +91,16 @@ _TAX_RATE_NAMES = {"OUTPUT": "Tax on Sales", "NONE": "Tax Exempt", "TAX001": "Sa
 
 def get_contacts(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
     """A page of contacts, as Xero answers: `page` (from 1; the first when not asked for) of `pageSize` (100 by
-    default, at most 1,000), with a `pagination` object saying how many pages and contacts there are."""
-    found = org.find_contacts(call.query.get("where"), call.query.get("searchTerm"))
-    page = _positive(call.query.get("page"), "page", 1)
-    size = min(_positive(call.query.get("pageSize"), "pageSize", CONTACTS_PAGE_SIZE), MAX_PAGE_SIZE)
-    chunk = found[(page - 1) * size : page * size]
-    pagination = {"page": page, "pageSize": size, "pageCount": -(-len(found) // size), "itemCount": len(found)}
-    return 200, {"pagination": pagination, "Contacts": [invoices.public(item) for item in chunk]}
-
-
-def _positive(value: str | None, name: str, default: int) -> int:
-    if value is None or value == "":
-        return default
-    if not value.isdigit() or int(value) < 1:
-        raise XeroError(f"{name} must be a positive whole number")
-    return int(value)
+    default, at most 1,000), with a `pagination` object saying how many pages and contacts there are (lists.py).
+    Archived contacts only with `includeArchived=true` (or a `where` on ContactStatus); `IDs` picks contacts."""
+    where = call.query.get("where")
+    found = org.find_contacts(where, call.query.get("searchTerm"))
+    if not call.query.get("includeArchived") and not any(name == "ContactStatus" for name, _ in where_filter(where)):
+        found = [contact for contact in found if contact.get("ContactStatus") != "ARCHIVED"]
+    if "IDs" in call.query:
+        wanted = {str(contact_id).lower() for contact_id in call.query["IDs"]}
+        found = [contact for contact in found if contact["ContactID"].lower() in wanted]
+    return _list(found, "Contacts", call)
 
 
 def put_contact_history(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
@@ -142,8 +140,8 @@ def post_contacts(org: Organisation, call: Call) -> tuple[int, JsonObject | None
 
 
 def get_invoices(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
-    found = invoices.find_invoices(org, call.query.get("where"), call.query.get("Statuses"))
-    return _page(found, "Invoices")
+    found = invoices.find_invoices(org, call.query)
+    return _list(found, "Invoices", call)
 
 
 def get_invoice(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
@@ -179,7 +177,7 @@ def email_invoice(org: Organisation, call: Call) -> tuple[int, JsonObject | None
 
 def get_payments(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
     pairs = where_filter(call.query.get("where"))
-    return _page([p for p in org.payments.values() if all(str(p.get(k)) == v for k, v in pairs)], "Payments")
+    return _list([p for p in org.payments.values() if all(str(p.get(k)) == v for k, v in pairs)], "Payments", call)
 
 
 def put_payments(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
@@ -194,7 +192,7 @@ def put_credit_notes(org: Organisation, call: Call) -> tuple[int, JsonObject | N
 
 def get_credit_notes(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:
     pairs = where_filter(call.query.get("where"))  # the spec's GET /CreditNotes takes `where`, as /Payments does
-    return _page([note for note in org.credit_notes.values() if matches(note, pairs)], "CreditNotes")
+    return _list([note for note in org.credit_notes.values() if matches(note, pairs)], "CreditNotes", call)
 
 
 def put_allocations(org: Organisation, call: Call) -> tuple[int, JsonObject | None]:

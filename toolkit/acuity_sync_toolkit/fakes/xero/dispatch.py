@@ -1,20 +1,24 @@
-"""One Accounting API call through the fake: route, auth, tenant, faults and limits, spec check, idempotency,
-the operation, and the spec check of the answer."""
+"""One Accounting API call through the fake: route, auth, tenant, faults and limits, spec check, what the route
+applies (accepted.py: any other parameter or field is refused), idempotency, the operation, Xero's envelope on the
+answer (`Id`, `Status`, `ProviderName`, `DateTimeUTC`, as every answer in the spec's examples has), and the spec
+check of the answer."""
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from acuity_sync_toolkit.fakes.httpserver import Request, Response
-from acuity_sync_toolkit.fakes.xero import spec
+from acuity_sync_toolkit.fakes.parameters import NotSupported, Unreadable
+from acuity_sync_toolkit.fakes.xero import accepted, spec
 from acuity_sync_toolkit.fakes.xero.api import Handler
 from acuity_sync_toolkit.fakes.xero.idempotency import MAX_KEY_LENGTH
 from acuity_sync_toolkit.fakes.xero.limits import rate_limit_headers
-from acuity_sync_toolkit.fakes.xero.values import XeroError
+from acuity_sync_toolkit.fakes.xero.values import XeroError, ms_date
 
 if TYPE_CHECKING:
     from acuity_sync_toolkit.fakes.xero.server import FakeXero
@@ -22,6 +26,7 @@ if TYPE_CHECKING:
 PREFIX = "/api.xro/2.0"
 Compiled = Sequence[tuple[str, str, re.Pattern[str], Handler]]
 _WRITES = ("PUT", "POST")
+PROVIDER_NAME = "Acuity Sync"  # the app a token belongs to: Xero names it in every answer's envelope
 
 
 def _unauthorized(xero: FakeXero, detail: str) -> Response:
@@ -86,6 +91,10 @@ def _checked(
         problems += [f"unknown field {name}" for name in spec.unknown_fields(request.method, pattern, request.body)]
     if problems:
         return xero.error(XeroError("The request does not match the Xero API: " + "; ".join(problems)))
+    try:
+        values = accepted.ROUTES.for_pattern(request.method, pattern).read(request.query, request.headers, request.body)
+    except (NotSupported, Unreadable) as refused:
+        return xero.error(XeroError(str(refused)))
     key = request.headers.get("Idempotency-Key") if request.method in _WRITES else None
     fingerprint = ""
     if key is not None:
@@ -97,7 +106,7 @@ def _checked(
             return xero.error(XeroError(kept))
         if kept is not None:
             return kept
-    response = _operate(xero, request, handler, params, query, tenant_id)
+    response = _operate(xero, request, handler, params, values, tenant_id)
     if key is not None:
         xero.idempotency.keep(tenant_id, key, fingerprint, response)
     violations = spec.response_errors(
@@ -112,7 +121,7 @@ def _checked(
 
 
 def _operate(
-    xero: FakeXero, request: Request, handler: Handler, params: dict[str, str], query: dict[str, str], tenant_id: str
+    xero: FakeXero, request: Request, handler: Handler, params: dict[str, str], query: dict[str, Any], tenant_id: str
 ) -> Response:
     try:
         body: Any = json.loads(request.body, parse_float=Decimal) if request.body else None
@@ -126,4 +135,8 @@ def _operate(
             status, data = handler(org, xero.call(params, query, body, xero.clock))
         except XeroError as error:
             return xero.error(error)
+    if data is not None:
+        now = xero.clock.now()
+        envelope = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": PROVIDER_NAME}
+        data = {**envelope, "DateTimeUTC": ms_date(now).replace("+0000", ""), **data}
     return xero.json_response(data, status)

@@ -9,13 +9,25 @@ account or one with EnablePaymentsToAccount.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from acuity_sync_toolkit.fakes.xero.values import JsonObject, XeroError, money, ms_date, new_id, number, parse_day
+from acuity_sync_toolkit.fakes.parameters import NOT_SUPPORTED
+from acuity_sync_toolkit.fakes.xero.accepted import CONTACT
+from acuity_sync_toolkit.fakes.xero.values import (
+    CENTS,
+    JsonObject,
+    XeroError,
+    money,
+    ms_date,
+    new_id,
+    number,
+    parse_day,
+)
 
 TAX_RATES = {"OUTPUT": Decimal("0.15"), "NONE": Decimal(0), "TAX001": Decimal("0.10")}
 LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
@@ -23,6 +35,7 @@ EDITABLE = ("DRAFT", "SUBMITTED", "AUTHORISED")
 SEARCHED = ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")  # GET /Contacts?searchTerm=
 HISTORY_DETAILS_LIMIT = 2500  # a history note's Details (as our adapter assumes: UNCONFIRMED)
 _WHERE = re.compile(r'^\s*(\w+)\s*==\s*"([^"]*)"\s*$')
+COMPUTED = frozenset(CONTACT.ignored)  # a contact's fields that Xero sets itself
 
 
 def default_accounts() -> list[JsonObject]:
@@ -53,7 +66,7 @@ def where_filter(where: str | None) -> list[tuple[str, str]]:
     for clause in re.split(r"\s+AND\s+|&&", where):
         match = _WHERE.match(clause)
         if match is None:
-            raise XeroError(f'The fake supports only Field=="value" clauses, not {clause!r}')
+            raise XeroError(f'The where clause {clause!r} is {NOT_SUPPORTED} (it applies Field=="value" clauses)')
         pairs.append((match.group(1), match.group(2)))
     return pairs
 
@@ -77,7 +90,12 @@ class Organisation:
     history: dict[str, list[JsonObject]] = field(default_factory=dict)  # ContactID -> notes, oldest first
     numbers: int = 0
 
+    def __post_init__(self) -> None:
+        for account in self.accounts:
+            account.setdefault("UpdatedDateUTC", ms_date(self.created))  # If-Modified-Since reads it
+
     def as_json(self) -> JsonObject:
+        digest = hashlib.sha1(self.tenant_id.encode(), usedforsecurity=False).hexdigest()
         return {
             "OrganisationID": self.tenant_id,
             "Name": self.name,
@@ -91,6 +109,23 @@ class Organisation:
             "PaysTax": True,
             "CreatedDateUTC": ms_date(self.created),
             "Timezone": "UTC",
+            # What the spec's example adds; lock dates are left out, as the fake locks no period.
+            "APIKey": digest[:30].upper(),
+            "TaxNumber": f"{int(digest, 16) % 10**9:09d}",
+            "FinancialYearEndDay": 31,
+            "FinancialYearEndMonth": 12 if self.base_currency == "USD" else 3,
+            "SalesTaxBasis": "ACCRUALS",
+            "SalesTaxPeriod": "QUARTERLY1",
+            "DefaultSalesTax": "Tax Inclusive",
+            "DefaultPurchasesTax": "Tax Inclusive",
+            "OrganisationEntityType": "COMPANY",
+            "ShortCode": f"!{self.tenant_id[:5]}",
+            "Edition": "BUSINESS",
+            "Class": "STANDARD",
+            "Addresses": [],
+            "Phones": [],
+            "ExternalLinks": [],
+            "PaymentTerms": {},
         }
 
     # ------------------------------------------------------------------ accounts
@@ -125,8 +160,19 @@ class Organisation:
                     f"The contact name {name} is already assigned to another contact. "
                     "The contact name must be unique across all active contacts."
                 )
-        contact = existing or {"ContactID": new_id(), "ContactStatus": "ACTIVE", "IsCustomer": False}
-        contact.update({key: value for key, value in data.items() if key != "ContactID"})
+        contact = existing or {
+            "ContactID": new_id(),
+            "ContactStatus": "ACTIVE",
+            "IsSupplier": False,
+            "IsCustomer": False,
+            "Addresses": [],
+            "Phones": [],
+            "ContactGroups": [],
+            "ContactPersons": [],
+            "HasValidationErrors": False,
+        }
+        # What Xero computes itself (IsCustomer, UpdatedDateUTC...) is never stored as a client sent it.
+        contact.update({key: value for key, value in data.items() if key != "ContactID" and key not in COMPUTED})
         contact["UpdatedDateUTC"] = ms_date(now)
         self.contacts[contact["ContactID"]] = contact
         return contact
@@ -137,7 +183,13 @@ class Organisation:
             raise XeroError("The note's Details must be given")
         if len(details) > HISTORY_DETAILS_LIMIT:
             raise XeroError(f"The note's Details must be at most {HISTORY_DETAILS_LIMIT} characters")
-        record: JsonObject = {"Details": details, "Changes": "Note", "User": "Acuity Sync", "DateUTC": ms_date(now)}
+        record: JsonObject = {
+            "Details": details,
+            "Changes": "Note",
+            "User": "Acuity Sync",
+            "DateUTC": ms_date(now),
+            "DateUTCString": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        }
         self.history.setdefault(contact_id, []).append(record)
         return record
 
@@ -162,7 +214,7 @@ class Organisation:
         for index, raw in enumerate(data):
             where = f"LineItems[{index}]"
             quantity = money(raw.get("Quantity", 1), f"{where}.Quantity")
-            unit = money(raw.get("UnitAmount", 0), f"{where}.UnitAmount")
+            unit = self._unit_amount(raw, quantity, where)
             account = self.account_by(raw.get("AccountID"), raw.get("AccountCode"))
             tax_type = str(raw.get("TaxType") or account.get("TaxType", "NONE"))
             if tax_type not in TAX_RATES:
@@ -186,11 +238,23 @@ class Organisation:
                 "TaxType": tax_type,
                 "TaxAmount": number(tax),
                 "LineAmount": number(amount),
+                "Tracking": [],
+                "ValidationErrors": [],
             }
-            if "ItemCode" in raw:
-                line["ItemCode"] = raw["ItemCode"]
             lines.append(line)
         return lines, subtotal, tax_total
+
+    @staticmethod
+    def _unit_amount(raw: JsonObject, quantity: Decimal, where: str) -> Decimal:
+        """UnitAmount to two places (four only with `unitdp=4`, which the fake does not take); a LineAmount given
+        alone sets it, and one given with it must agree with Quantity x UnitAmount."""
+        line_amount = money(raw["LineAmount"], f"{where}.LineAmount") if "LineAmount" in raw else None
+        if "UnitAmount" not in raw and line_amount is not None and quantity:
+            return (line_amount / quantity).quantize(CENTS, rounding=ROUND_HALF_UP)
+        unit = money(raw.get("UnitAmount", 0), f"{where}.UnitAmount").quantize(CENTS, rounding=ROUND_HALF_UP)
+        if line_amount is not None and (quantity * unit).quantize(CENTS) != line_amount.quantize(CENTS):
+            raise XeroError(f"{where}: the LineAmount {line_amount} is not the Quantity times the UnitAmount")
+        return unit
 
     def contact_of(self, data: JsonObject) -> JsonObject:
         ref = data.get("Contact")
@@ -198,7 +262,15 @@ class Organisation:
         contact = self.contacts.get(str(contact_id))
         if contact is None:
             raise XeroError("The Contact could not be found; give its ContactID")
-        return {"ContactID": contact["ContactID"], "Name": contact["Name"]}
+        return {
+            "ContactID": contact["ContactID"],
+            "Name": contact["Name"],
+            "Addresses": [],
+            "Phones": [],
+            "ContactGroups": [],
+            "ContactPersons": [],
+            "HasValidationErrors": False,
+        }
 
     def today(self, now: datetime) -> date:
         return now.date()

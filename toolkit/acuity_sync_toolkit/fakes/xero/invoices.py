@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from acuity_sync_toolkit.fakes.parameters import NotSupported
 from acuity_sync_toolkit.fakes.xero.entities import EDITABLE, LINE_AMOUNT_TYPES, Organisation, matches, where_filter
 from acuity_sync_toolkit.fakes.xero.values import (
     JsonObject,
     XeroError,
+    day_string,
     money,
-    ms_date,
     ms_day,
     new_id,
     number,
     parse_day,
+    stamp,
 )
 
 CREATE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
@@ -59,6 +62,14 @@ def save_invoice(org: Organisation, data: JsonObject, *, create_only: bool, now:
     return _update(org, existing, data, now)
 
 
+def currency_of(org: Organisation, data: JsonObject, what: str) -> str:
+    """The document's currency: the organisation's own (the fake keeps no other currencies or rates)."""
+    currency = str(data.get("CurrencyCode") or org.base_currency)
+    if currency != org.base_currency:
+        raise XeroError(str(NotSupported("CurrencyCode", "field", (org.base_currency,), where=what, value=currency)))
+    return currency
+
+
 def _create(org: Organisation, data: JsonObject, now: datetime) -> JsonObject:
     if data.get("Type") != "ACCREC":
         raise XeroError("The fake Xero accepts only ACCREC (sales) invoices")
@@ -70,16 +81,24 @@ def _create(org: Organisation, data: JsonObject, now: datetime) -> JsonObject:
         "InvoiceID": new_id(),
         "Type": "ACCREC",
         "InvoiceNumber": data.get("InvoiceNumber") or f"INV-{org.numbers:04d}",
+        "Reference": "",
         "SentToContact": False,
-        "CurrencyCode": data.get("CurrencyCode", org.base_currency),
+        "CurrencyCode": currency_of(org, data, "Invoice"),
+        "CurrencyRate": 1.0,
+        "HasErrors": False,
+        "IsDiscounted": False,
+        "HasAttachments": False,
         "Payments": [],
         "CreditNotes": [],
+        "Prepayments": [],
+        "Overpayments": [],
         "_paid": Decimal(0),
         "_credited": Decimal(0),
         "_status": "DRAFT",
     }
     _apply(org, invoice, {"Status": status, **data}, now)
     org.invoices[invoice["InvoiceID"]] = invoice
+    org.contacts[invoice["Contact"]["ContactID"]]["IsCustomer"] = True  # Xero marks a contact with sales invoices
     return invoice
 
 
@@ -113,26 +132,42 @@ def _apply(org: Organisation, invoice: JsonObject, data: JsonObject, now: dateti
         if key in data or key not in invoice:
             day = parse_day(data.get(key), key, now.date())
             invoice[key] = ms_day(day)
+            invoice[f"{key}String"] = day_string(day)
             invoice[f"_{key}"] = day
     for key in ("Reference", "Url", "InvoiceNumber"):
         if key in data:
             invoice[key] = data[key]
     status = data["Status"]
     invoice["Status"] = status
-    invoice["UpdatedDateUTC"] = ms_date(now)
+    stamp(invoice, now)
     _refresh_amounts(invoice)
     if status in ("VOIDED", "DELETED"):
         invoice["AmountDue"] = 0.0
 
 
-def find_invoices(org: Organisation, where: str | None, statuses: str | None) -> list[JsonObject]:
-    pairs = where_filter(where)
-    wanted = [status for status in (statuses or "").split(",") if status]
+def find_invoices(org: Organisation, query: Mapping[str, Any]) -> list[JsonObject]:
+    """GET /Invoices' filters, all of them at once: `where`, `Statuses`, `IDs`, `InvoiceNumbers`, `ContactIDs` and
+    `searchTerm` ("a case-insensitive text search across the fields e.g. InvoiceNumber, Reference"). Deleted
+    invoices only when a filter names their status."""
+    pairs = where_filter(query.get("where"))
+    statuses = set(query.get("Statuses") or ())
+    ids = {str(item).lower() for item in query.get("IDs") or ()}
+    numbers = set(query.get("InvoiceNumbers") or ())
+    contacts = {str(item).lower() for item in query.get("ContactIDs") or ()}
+    term = str(query.get("searchTerm") or "").lower()
     found = []
     for invoice in org.invoices.values():
-        if invoice["Status"] == "DELETED" and not any(name == "Status" for name, _ in pairs):
+        if invoice["Status"] == "DELETED" and "DELETED" not in statuses and not any(n == "Status" for n, _ in pairs):
             continue
-        if wanted and invoice["Status"] not in wanted:
+        if statuses and invoice["Status"] not in statuses:
+            continue
+        if ids and invoice["InvoiceID"].lower() not in ids:
+            continue
+        if numbers and invoice["InvoiceNumber"] not in numbers:
+            continue
+        if contacts and invoice["Contact"]["ContactID"].lower() not in contacts:
+            continue
+        if term and not any(term in str(invoice.get(name) or "").lower() for name in ("InvoiceNumber", "Reference")):
             continue
         flat = {**invoice, "ContactID": invoice["Contact"]["ContactID"]}
         if matches(flat, pairs):
@@ -177,20 +212,50 @@ def create_payment(org: Organisation, data: JsonObject, now: datetime) -> JsonOb
     payment: JsonObject = {
         "PaymentID": new_id(),
         "Date": ms_day(day),
+        "BankAmount": number(amount),  # the bank account is in the organisation's currency, as every invoice here
         "Amount": number(amount),
         "Reference": data.get("Reference", ""),
+        "CurrencyRate": 1.0,
         "IsReconciled": bool(data.get("IsReconciled", False)),
         "Status": "AUTHORISED",
         "PaymentType": "ACCRECPAYMENT",
-        "UpdatedDateUTC": ms_date(now),
+        "HasAccount": True,
+        "HasValidationErrors": False,
+        # A codeless bank account (README: accounts without a code can be chosen) has no Code to show.
         "Account": {"AccountID": account["AccountID"], **({"Code": account["Code"]} if "Code" in account else {})},
-        "Invoice": {"InvoiceID": invoice["InvoiceID"], "InvoiceNumber": invoice["InvoiceNumber"]},
+        "Invoice": _summary(invoice),
     }
+    stamp(payment, now)
     org.payments[payment["PaymentID"]] = payment
     invoice["_paid"] += amount
-    invoice["Payments"].append({"PaymentID": payment["PaymentID"], "Date": payment["Date"], "Amount": number(amount)})
+    invoice["Payments"].append(
+        {
+            "PaymentID": payment["PaymentID"],
+            "Date": payment["Date"],
+            "Amount": number(amount),
+            "CurrencyRate": 1.0,
+            "HasAccount": False,
+            "HasValidationErrors": False,
+        }
+    )
     _settle(invoice, day, now)
     return payment
+
+
+def _summary(invoice: JsonObject) -> JsonObject:
+    """The invoice as a payment shows it (the spec's examples): no lines, its contact in brief."""
+    return {
+        "Type": invoice["Type"],
+        "InvoiceID": invoice["InvoiceID"],
+        "InvoiceNumber": invoice["InvoiceNumber"],
+        "Prepayments": [],
+        "Overpayments": [],
+        "HasErrors": False,
+        "IsDiscounted": False,
+        "Contact": dict(invoice["Contact"]),
+        "LineItems": [],
+        "CurrencyCode": invoice["CurrencyCode"],
+    }
 
 
 def _settle(invoice: JsonObject, day: Any, now: datetime) -> None:
@@ -198,7 +263,7 @@ def _settle(invoice: JsonObject, day: Any, now: datetime) -> None:
     if invoice["_total"] - invoice["_paid"] - invoice["_credited"] <= 0:
         invoice["Status"] = "PAID"
         invoice["FullyPaidOnDate"] = ms_day(day)
-    invoice["UpdatedDateUTC"] = ms_date(now)
+    stamp(invoice, now)
 
 
 def create_credit_note(org: Organisation, data: JsonObject, now: datetime) -> JsonObject:
@@ -211,22 +276,29 @@ def create_credit_note(org: Organisation, data: JsonObject, now: datetime) -> Js
     if amount_types not in LINE_AMOUNT_TYPES:
         raise XeroError(f"LineAmountTypes must be one of {', '.join(LINE_AMOUNT_TYPES)}")
     lines, subtotal, tax = org.lines(data.get("LineItems"), amount_types)
+    currency = currency_of(org, data, "CreditNote")
+    day = parse_day(data.get("Date"), "Date", now.date())
     org.numbers += 1
+    note_id = new_id()
     note: JsonObject = {
-        "CreditNoteID": new_id(),
+        "CreditNoteID": note_id,
         "CreditNoteNumber": data.get("CreditNoteNumber") or f"CN-{org.numbers:04d}",
+        "ID": note_id,
         "Type": "ACCRECCREDIT",
         "Contact": org.contact_of(data),
-        "Date": ms_day(parse_day(data.get("Date"), "Date", now.date())),
+        "Date": ms_day(day),
+        "DateString": day_string(day),
         "Status": status,
         "LineAmountTypes": amount_types,
         "LineItems": lines,
         "Reference": data.get("Reference", ""),
-        "CurrencyCode": org.base_currency,
-        "UpdatedDateUTC": ms_date(now),
+        "CurrencyCode": currency,
+        "CurrencyRate": 1.0,
+        "Payments": [],
         "Allocations": [],
         "_used": Decimal(0),
     }
+    stamp(note, now)
     _totals(note, subtotal, tax)
     note["RemainingCredit"] = note["Total"]
     org.credit_notes[note["CreditNoteID"]] = note
@@ -255,6 +327,7 @@ def allocate_credit(org: Organisation, note_id: str, data: JsonObject, now: date
         "Amount": number(amount),
         "Date": ms_day(day),
         "Invoice": {"InvoiceID": invoice["InvoiceID"], "InvoiceNumber": invoice["InvoiceNumber"]},
+        "ValidationErrors": [],
     }
     note["_used"] += amount
     note["RemainingCredit"] = number(note["_total"] - note["_used"])

@@ -7,8 +7,9 @@
                   headers={"Authorization": f"Bearer {tokens.access_token}", "xero-tenant-id": "tenant-1"})
 
 Every request and every response is checked against Xero's official OpenAPI spec (spec.py). A request the spec
-refuses is a 400 ValidationException; in strict mode so is one with a body field the spec does not define, named
-in the message. A response the spec refuses is recorded in `spec_violations` and, in strict mode, becomes a 500.
+refuses is a 400 ValidationException, and so is one with a parameter, header or body field the fake does not apply
+(accepted.py): a field the spec does not define (named in the message as unknown in strict mode) or one the fake
+does not support. A response the spec refuses is recorded in `spec_violations` and, in strict mode, becomes a 500.
 Tokens follow Xero's rules (XERO_TOKENS): access 30 min, refresh single-use with a 30-minute grace that replays.
 Limits (limits.py) are checked after a planned fault (`plan_fault`), which answers without counting: a 429 says
 `X-Rate-Limit-Problem: minute` and `Retry-After` (60 s unless `retry_after`); a fault without a status is carried
@@ -281,7 +282,7 @@ class FakeXero(LedgerFake):
         return _json(validation_body(error.message, error.element), error.status, headers)
 
     @staticmethod
-    def call(params: dict[str, str], query: dict[str, str], body: Any, clock: FakeClock) -> Call:
+    def call(params: dict[str, str], query: dict[str, Any], body: Any, clock: FakeClock) -> Call:
         return Call(params, query, body, clock.now())
 
 

@@ -1,4 +1,5 @@
-"""Xero's JSON conventions: MS-JSON dates, money as Decimal, the ValidationException body."""
+"""Xero's JSON conventions: MS-JSON dates (and the date strings beside them), money as Decimal, the
+ValidationException body."""
 
 from __future__ import annotations
 
@@ -51,6 +52,17 @@ def ms_date(moment: datetime) -> str:
 
 def ms_day(day: date) -> str:
     return ms_date(datetime(day.year, day.month, day.day, tzinfo=UTC))
+
+
+def day_string(day: date) -> str:
+    """`DateString`/`DueDateString` as Xero answers them beside the MS-JSON date: `2018-10-20T00:00:00`."""
+    return f"{day.isoformat()}T00:00:00"
+
+
+def stamp(entity: JsonObject, now: datetime) -> None:
+    """An update: `UpdatedDateUTC` and its `UpdatedDateUTCString` (`2019-03-05T18:59:06Z`), as Xero answers both."""
+    entity["UpdatedDateUTC"] = ms_date(now)
+    entity["UpdatedDateUTCString"] = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_day(value: Any, field: str, default: date) -> date:
