@@ -498,3 +498,21 @@ def test_an_expired_token_is_replaced_once_and_the_call_goes_through(books: Book
     ledger = FreshBooksLedger(http=books.http, account_id=ACCOUNT, access_token=access_token, api_url=books.fake.url)
     assert ledger.find_customer(JANE) == customer_id
     assert asked == [False, True]
+
+
+def test_send_with_the_record_known_is_one_put_and_the_delete_still_reads(
+    books: Books, ledger: FreshBooksLedger
+) -> None:
+    """Our record says the invoice was not sent: the action PUT alone. The delete reads first all the same:
+    FreshBooks deletes a paid invoice without a word, and a payment recorded in FreshBooks is in no record."""
+    customer_id = ledger.create_customer(JANE)
+    invoice = ledger.create_invoice(invoice_draft(customer_id))
+    before = len(books.fake.requests(ACCOUNT))
+    sent = ledger.send_invoice(invoice.id, "jane.doe@example.com", known=invoice)
+    assert (sent.emailed, sent.status) == (True, InvoiceStatus.OPEN)
+    assert [r["method"] for r in books.fake.requests(ACCOUNT)[before:]] == ["PUT"]
+    paid = ledger.create_invoice(invoice_draft(customer_id, reference="acuity:appointment:1002"))
+    ledger.record_payment(PaymentDraft("ch_1", paid.id, customer_id, Decimal("10.00"), date(2026, 12, 3), "USD"))
+    with pytest.raises(Rejected, match="has payments"):
+        ledger.void_invoice(paid.id, known=paid)  # the record knew of no payment
+    assert books.state("invoices")[1]["vis_state"] == 0

@@ -257,3 +257,75 @@ def test_an_expired_token_is_refreshed_once_and_the_call_goes_through(books: Boo
     ledger = QuickBooksLedger(http=httpx.Client(), realm_id=REALM, api_url=books.fake.url, access_token=access_token)
     assert ledger.find_customer(JANE) == customer_id
     assert asked == [False, True]  # refused once (401), then the fresh one
+
+
+# --------------------------------------------------------------------------------------------- writes from the record
+def counted(fake: FakeQuickBooks) -> tuple[httpx.Client, list[tuple[str, str]]]:
+    """An HTTP client that notes each request the adapter makes, as (method, path after the company)."""
+    seen: list[tuple[str, str]] = []
+
+    def note(request: httpx.Request) -> None:
+        seen.append((request.method, request.url.path.split(f"/company/{REALM}/", 1)[-1]))
+
+    return httpx.Client(event_hooks={"request": [note]}), seen
+
+
+@pytest.fixture
+def noted(books: Books) -> Iterator[tuple[QuickBooksLedger, list[tuple[str, str]]]]:
+    http, seen = counted(books.fake)
+    token = books.fake.issue_tokens(REALM).access_token
+    with http:
+        yield (
+            QuickBooksLedger(http=http, realm_id=REALM, access_token=lambda _: Secret(token), api_url=books.fake.url),
+            seen,
+        )
+
+
+def test_the_sync_token_of_our_last_write_updates_sends_and_voids_without_a_read(
+    books: Books, noted: tuple[QuickBooksLedger, list[tuple[str, str]]]
+) -> None:
+    ledger, seen = noted
+    customer_id = ledger.create_customer(JANE)
+    invoice = ledger.create_invoice(invoice_draft(customer_id))
+    assert invoice.version == "0"
+    seen.clear()
+    moved = ledger.update_invoice(invoice.id, invoice_draft(customer_id, txn_date=date(2026, 12, 4)), known=invoice)
+    assert (moved.txn_date, moved.version) == (date(2026, 12, 4), "1")
+    sent = ledger.send_invoice(invoice.id, "jane.doe@example.com", known=moved)
+    assert sent.emailed
+    voided = ledger.void_invoice(invoice.id, known=sent)
+    assert voided.status is InvoiceStatus.VOIDED
+    assert seen == [("POST", "invoice"), ("POST", f"invoice/{invoice.id}/send"), ("POST", "invoice")]
+    assert books.fake.emails_sent(REALM) == 1
+
+
+def test_a_stale_sync_token_is_refused_then_read_and_the_write_made_once_more(
+    books: Books, noted: tuple[QuickBooksLedger, list[tuple[str, str]]]
+) -> None:
+    ledger, seen = noted
+    customer_id = ledger.create_customer(JANE)
+    invoice = ledger.create_invoice(invoice_draft(customer_id))
+    # Written since our record was saved (here by another update; a payment, or the owner, moves it too).
+    ledger.update_invoice(invoice.id, invoice_draft(customer_id, memo="changed in QuickBooks"))
+    seen.clear()
+    moved = ledger.update_invoice(invoice.id, invoice_draft(customer_id, txn_date=date(2026, 12, 4)), known=invoice)
+    assert (moved.txn_date, moved.version) == (date(2026, 12, 4), "2")
+    assert seen == [("POST", "invoice"), ("GET", f"invoice/{invoice.id}"), ("POST", "invoice")]
+    seen.clear()
+    voided = ledger.void_invoice(invoice.id, known=invoice)  # version "0": stale again
+    assert voided.status is InvoiceStatus.VOIDED
+    assert seen == [("POST", "invoice"), ("GET", f"invoice/{invoice.id}"), ("POST", "invoice")]
+
+
+def test_a_payment_moves_the_invoices_sync_token(
+    books: Books, noted: tuple[QuickBooksLedger, list[tuple[str, str]]]
+) -> None:
+    """Why the record forgets the version after a payment (sync/progress.py): QuickBooks writes the invoice, so
+    the token of the create is stale, and a write with it costs a refusal and a read."""
+    ledger, seen = noted
+    customer_id = ledger.create_customer(JANE)
+    invoice = ledger.create_invoice(invoice_draft(customer_id))
+    ledger.record_payment(PaymentDraft("ch_1", invoice.id, customer_id, Decimal("10.00"), date(2026, 12, 1), "USD"))
+    seen.clear()
+    ledger.update_invoice(invoice.id, invoice_draft(customer_id, txn_date=date(2026, 12, 4)), known=invoice)
+    assert seen == [("POST", "invoice"), ("GET", f"invoice/{invoice.id}"), ("POST", "invoice")]

@@ -18,6 +18,7 @@ import pytest
 
 from acuity_sync.acuity.client import AcuityClient
 from acuity_sync.domain.budget import Budget
+from acuity_sync.domain.documents import InvoiceStatus
 from acuity_sync.domain.errors import NeedsReauth, RateLimited, Rejected, Transient
 from acuity_sync.domain.message import Origin, SyncRequest
 from acuity_sync.domain.names import ALL_LEDGERS, EventKind, LedgerName
@@ -560,3 +561,49 @@ def test_a_message_that_keeps_failing_still_reaches_the_dlq(world: World) -> Non
     url = world.stack.queue_urls["QuickBooksQueue"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"  # no copy: a failure is not a wait
+
+
+def test_the_adapter_is_built_only_when_the_plan_writes(world: World) -> None:
+    """Building the adapter reads the connection and decrypts its tokens: a message that finds the ledger in step
+    with Acuity (the company known in this container) builds none."""
+    built: list[str] = []
+
+    def ledger_for(_profile: TenantProfile, _settings: Any) -> MemoryLedger:
+        built.append("adapter")
+        return world.ledger
+
+    appointment = world.book(amountPaid="80.00")
+    service = world.service(ledger_for=ledger_for)
+    assert service.sync(request(appointment)).outcome is Outcome.SYNCED
+    assert built == ["adapter"]
+    again = service.sync(request(appointment))
+    assert (again.outcome, again.detail) == (Outcome.SYNCED, "already in step with Acuity")
+    assert built == ["adapter"]  # not built again: nothing to write
+    world.acuity.change_appointment(USER, appointment, {"datetime": "2026-12-17T10:00:00-0500"})
+    assert service.sync(request(appointment)).outcome is Outcome.SYNCED
+    assert built == ["adapter", "adapter"]
+    assert world.ledger.calls[-1] == "update_invoice"
+
+
+def test_writes_to_an_invoice_say_what_the_record_knows_of_it(world: World) -> None:
+    """The update, e-mail and void of an invoice carry the record's view of it (status, e-mailed, what was paid,
+    the ledger's version), so that the adapter need not read it first."""
+    appointment = world.book()
+    service = world.service()
+    service.sync(request(appointment))
+    world.acuity.change_appointment(USER, appointment, {"datetime": "2026-12-17T10:00:00-0500"})
+    service.sync(request(appointment))
+    world.acuity.change_appointment(USER, appointment, {"canceled": True})
+    service.sync(request(appointment))
+    assert world.ledger.calls[-2:] == ["update_invoice", "void_invoice"]
+    update, void = world.ledger.known
+    assert update is not None
+    assert void is not None
+    invoice_id = next(iter(world.ledger.invoices))
+    assert (update.id, update.status, update.emailed, update.balance) == (
+        invoice_id,
+        InvoiceStatus.DRAFT,
+        False,
+        Decimal("80.00"),
+    )
+    assert (void.id, void.txn_date.isoformat()) == (invoice_id, "2026-12-17")

@@ -550,3 +550,60 @@ def test_xero_values() -> None:
     assert where_equals("Reference", 'a "b" \\c') == 'Reference=="a \\"b\\" \\\\c"'
     assert xero_date("/Date(1796256000000+0000)/") == date(2026, 12, 3)
     assert xero_date("2026-12-03T00:00:00") == date(2026, 12, 3)
+
+
+# --------------------------------------------------------------------------------------------- writes from the record
+def calls_since(org: Org, start: int) -> list[tuple[str, str, int]]:
+    """The requests made since `start`, as (method, the path's last part, status)."""
+    return [(r.method, r.path.rsplit("/", 1)[-1], r.status) for r in org.calls()[start:]]
+
+
+def test_an_invoice_paid_at_once_is_created_authorised_in_one_call(org: Org) -> None:
+    ledger = org.ledger()
+    customer_id = ledger.create_customer(JANE)
+    start = len(org.calls())
+    invoice = ledger.create_invoice(invoice_draft(customer_id, approved=True))
+    assert invoice.status is InvoiceStatus.OPEN
+    payment = PaymentDraft("ch_1", invoice.id, customer_id, invoice.total, date(2026, 12, 3), "NZD")
+    ledger.record_payment(payment)  # Xero pays only AUTHORISED invoices: no approval in between
+    assert calls_since(org, start) == [("PUT", "Invoices", 200), ("PUT", "Payments", 200)]
+    assert org.state("Invoices")[0]["Status"] == "PAID"
+
+
+def test_send_with_the_record_known_is_one_call_for_an_approved_invoice_and_two_for_a_draft(org: Org) -> None:
+    ledger = org.ledger()
+    customer_id = ledger.create_customer(JANE)
+    approved = ledger.create_invoice(invoice_draft(customer_id, approved=True))
+    start = len(org.calls())
+    sent = ledger.send_invoice(approved.id, "jane.doe@example.com", known=approved)
+    assert (sent.status, sent.emailed) == (InvoiceStatus.OPEN, True)
+    assert calls_since(org, start) == [("POST", "Email", 204)]
+    draft = ledger.create_invoice(invoice_draft(customer_id, reference="acuity:appointment:1002"))
+    start = len(org.calls())
+    sent = ledger.send_invoice(draft.id, "jane.doe@example.com", known=draft)
+    assert (sent.status, sent.emailed) == (InvoiceStatus.OPEN, True)
+    assert calls_since(org, start) == [("POST", draft.id, 200), ("POST", "Email", 204)]
+    assert org.fake.state(TENANT)["Emails"] == [approved.id, draft.id]
+
+
+def test_void_with_the_record_known_is_one_call_and_reads_only_when_xero_refuses(org: Org) -> None:
+    ledger = org.ledger()
+    customer_id = ledger.create_customer(JANE)
+    draft = ledger.create_invoice(invoice_draft(customer_id))
+    start = len(org.calls())
+    assert ledger.void_invoice(draft.id, known=draft).status is InvoiceStatus.DELETED
+    assert calls_since(org, start) == [("POST", draft.id, 200)]
+    # Our record says draft, but the owner approved it in Xero meanwhile: DELETED is refused, the invoice is read,
+    # and it is voided.
+    other = ledger.create_invoice(invoice_draft(customer_id, reference="acuity:appointment:1002"))
+    ledger.approve_invoice(other.id)
+    start = len(org.calls())
+    assert ledger.void_invoice(other.id, known=other).status is InvoiceStatus.VOIDED
+    assert calls_since(org, start) == [("POST", other.id, 400), ("GET", other.id, 200), ("POST", other.id, 200)]
+    # Paid meanwhile (in Xero): refused, read, and refused in Xero's words without a second try.
+    paid = ledger.create_invoice(invoice_draft(customer_id, reference="acuity:appointment:1003", approved=True))
+    ledger.record_payment(PaymentDraft("ch_2", paid.id, customer_id, Decimal("10.00"), date(2026, 12, 3), "NZD"))
+    start = len(org.calls())
+    with pytest.raises(Rejected):
+        ledger.void_invoice(paid.id, known=paid)
+    assert calls_since(org, start) == [("POST", paid.id, 400), ("GET", paid.id, 200)]

@@ -40,6 +40,7 @@ class MemoryLedger:
     credit_notes: dict[str, LedgerCreditNote] = field(default_factory=dict)
     emails: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    known: list[LedgerInvoice | None] = field(default_factory=list)  # what the engine said it knew, per write
     crash_after: str | None = None  # the name of the write after which to crash, once
     finds_by_date: bool = False  # find_invoice as QuickBooks can: by our marker on the customer's invoices of a day
     refuse_with: LedgerError | None = None  # raised instead of the next create, once
@@ -98,7 +99,7 @@ class MemoryLedger:
             draft.number or str(1000 + len(self.invoices)),
             draft.total,
             draft.total,
-            InvoiceStatus.DRAFT,
+            InvoiceStatus.OPEN if draft.approved else InvoiceStatus.DRAFT,
             False,
             draft.txn_date,
             draft.customer_id,
@@ -108,7 +109,10 @@ class MemoryLedger:
         self._done("create_invoice")
         return invoice
 
-    def update_invoice(self, invoice_id: str, draft: InvoiceDraft) -> LedgerInvoice:
+    def update_invoice(
+        self, invoice_id: str, draft: InvoiceDraft, *, known: LedgerInvoice | None = None
+    ) -> LedgerInvoice:
+        self.known.append(known)
         paid = self.invoices[invoice_id].total - self.invoices[invoice_id].balance
         invoice = replace(
             self.invoices[invoice_id], total=draft.total, balance=draft.total - paid, txn_date=draft.txn_date
@@ -122,14 +126,16 @@ class MemoryLedger:
         self._done("approve_invoice")
         return self.invoices[invoice_id]
 
-    def send_invoice(self, invoice_id: str, email: str) -> LedgerInvoice:
+    def send_invoice(self, invoice_id: str, email: str, *, known: LedgerInvoice | None = None) -> LedgerInvoice:
+        self.known.append(known)
         if not self.invoices[invoice_id].emailed:
             self.emails.append(email)
         self.invoices[invoice_id] = replace(self.invoices[invoice_id], emailed=True, status=InvoiceStatus.OPEN)
         self._done("send_invoice")
         return self.invoices[invoice_id]
 
-    def void_invoice(self, invoice_id: str) -> LedgerInvoice:
+    def void_invoice(self, invoice_id: str, *, known: LedgerInvoice | None = None) -> LedgerInvoice:
+        self.known.append(known)
         zero = Decimal("0.00")
         self.invoices[invoice_id] = replace(
             self.invoices[invoice_id], status=InvoiceStatus.VOIDED, total=zero, balance=zero

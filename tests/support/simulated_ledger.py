@@ -70,8 +70,8 @@ class SimulatedLedger:
             case EnsureCustomer():
                 self.customers.append(f"C{len(self.customers) + 1}")
                 return self.customers[-1]
-            case CreateInvoice(lines=lines):
-                invoice = Invoice(f"I{len(self.invoices) + 1}", lines)
+            case CreateInvoice(lines=lines, approved=approved):
+                invoice = Invoice(f"I{len(self.invoices) + 1}", lines, approved=approved)
                 self.invoices[invoice.id] = invoice
                 return self._answer(invoice)
             case UpdateInvoice(lines=lines):

@@ -244,11 +244,40 @@ def test_a_ledger_that_cannot_email_explains_it() -> None:
 def test_draft_payment_where_only_approved_invoices_take_payments() -> None:
     full = paid(BOOKING, "80.00")
     approving = plan(full, Rules(approve_paid_drafts=True), XERO, SyncRecord())
-    assert kinds(approving) == ["EnsureCustomer", "CreateInvoice", "ApproveInvoice", "RecordPayment"]
+    # Paid at once: created approved (Xero's PUT takes Status AUTHORISED), no approval of its own.
+    assert kinds(approving) == ["EnsureCustomer", "CreateInvoice", "RecordPayment"]
+    assert [step.approved for step in approving.steps if isinstance(step, CreateInvoice)] == [True]
     assert not any(isinstance(step, SendInvoice) for step in approving.steps)
     skipping = plan(full, Rules(approve_paid_drafts=False), XERO, SyncRecord())
     assert kinds(skipping) == ["EnsureCustomer", "CreateInvoice"]
+    assert [step.approved for step in skipping.steps if isinstance(step, CreateInvoice)] == [False]
     assert Rule.PAYMENT_NEEDS_APPROVAL in rules_of(skipping)
+
+
+def test_only_an_invoice_paid_or_emailed_at_once_is_created_approved() -> None:
+    def created(billable: Billable, rules: Rules, company: CompanyInfo) -> bool:
+        (create,) = [
+            step for step in plan(billable, rules, company, SyncRecord()).steps if isinstance(step, CreateInvoice)
+        ]
+        return create.approved
+
+    assert not created(BOOKING, Rules(), XERO)  # unpaid, in draft mode: a draft
+    assert created(BOOKING, Rules(mode=Mode.SEND), XERO)  # e-mailed at once: Xero e-mails only approved invoices
+    assert created(paid(BOOKING, "80.00"), Rules(mode=Mode.SEND), XERO)
+    assert not created(paid(BOOKING, "80.00"), Rules(), QUICKBOOKS)  # a ledger that pays any invoice: no status
+    assert not created(BOOKING, Rules(mode=Mode.SEND), QUICKBOOKS)
+
+
+def test_a_draft_paid_later_is_approved_by_a_step_of_its_own() -> None:
+    record, ledger = synced(BOOKING, Rules(), XERO)
+    assert record.invoice is not None
+    assert not record.invoice.approved
+    later = paid(BOOKING, "80.00")
+    result = plan(later, Rules(), XERO, record)
+    assert kinds(result) == ["ApproveInvoice", "RecordPayment"]
+    record = ledger.apply(result, later, record)
+    assert ledger.invoices["I1"].approved
+    assert plan(later, Rules(), XERO, record).writes_nothing
 
 
 def test_invoice_number_template() -> None:

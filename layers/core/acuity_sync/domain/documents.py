@@ -30,7 +30,7 @@ class CompanyInfo:
     home_currency: str
     default_tax: TaxMode
     can_email_invoices: bool = True
-    payments_need_approved_invoice: bool = False  # Xero pays only AUTHORISED invoices
+    payments_need_approved_invoice: bool = False  # Xero pays (and e-mails) only AUTHORISED invoices
     can_edit_paid_invoices: bool = False
 
 
@@ -100,6 +100,9 @@ class InvoiceDraft:
     bill_email: str | None = None
     memo: str = ""
     tax: TaxMode = TaxMode.NON_TAXABLE
+    # Created approved where the ledger has a status for it (Xero's AUTHORISED): the plan asks for it when the
+    # invoice is paid or e-mailed at once, which that ledger does only for approved invoices.
+    approved: bool = False
 
     @property
     def total(self) -> Decimal:
@@ -124,6 +127,8 @@ class LedgerInvoice:
     emailed: bool
     txn_date: date
     customer_id: str
+    # The ledger's version of the document as it answered (QuickBooks' SyncToken); "" where the ledger has none.
+    version: str = ""
 
 
 @dataclass(frozen=True, slots=True)

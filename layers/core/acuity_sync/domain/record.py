@@ -21,6 +21,9 @@ class WrittenInvoice:
     emailed: bool = False
     approved: bool = False
     voided: bool = False
+    # The ledger's version as our last write left it (QuickBooks' SyncToken), so that the next write need not read
+    # it first; "" when unknown (a payment changed the invoice since, or the ledger keeps none).
+    ledger_version: str = ""
 
     @property
     def total(self) -> Decimal:

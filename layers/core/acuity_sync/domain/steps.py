@@ -26,6 +26,7 @@ class CreateInvoice:
     txn_date: date | None = None
     customer_id: str | None = None
     memo: str | None = None
+    approved: bool = False  # created approved (Xero: AUTHORISED) because it is paid or e-mailed at once
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,7 @@ def record_to_document(record: SyncRecord) -> Document:
             "emailed": invoice.emailed,
             "approved": invoice.approved,
             "voided": invoice.voided,
+            "ledger_version": invoice.ledger_version,
         },
         "payments": [
             {"transaction_id": p.transaction_id, "payment_id": p.payment_id, "amount": str(p.amount)}
@@ -77,6 +78,7 @@ def record_from_document(document: Document, version: int) -> SyncRecord:
             emailed=invoice["emailed"],
             approved=invoice["approved"],
             voided=invoice["voided"],
+            ledger_version=invoice.get("ledger_version", ""),  # records written before it was kept: unknown
         ),
         payments=tuple(
             WrittenPayment(p["transaction_id"], p["payment_id"], Decimal(p["amount"]))
@@ -92,8 +94,12 @@ def record_from_document(document: Document, version: int) -> SyncRecord:
 
 def step_to_document(step: Step) -> Document:
     match step:
-        case CreateInvoice(lines=lines, number=number, txn_date=txn_date, customer_id=customer_id, memo=memo):
+        case CreateInvoice(
+            lines=lines, number=number, txn_date=txn_date, customer_id=customer_id, memo=memo, approved=approved
+        ):
             document: Document = {"step": "create_invoice", "lines": [_line(line) for line in lines], "number": number}
+            if approved:
+                document["approved"] = True
             if txn_date is not None:
                 document["txn_date"] = txn_date.isoformat()
             if customer_id is not None:
@@ -134,6 +140,7 @@ def step_from_document(document: Document) -> Step:
             txn_date=date.fromisoformat(sent_on) if sent_on else None,
             customer_id=document.get("customer_id"),
             memo=document.get("memo"),
+            approved=bool(document.get("approved", False)),
         )
     if name == "update_invoice":
         return UpdateInvoice(tuple(_line_from(line) for line in document["lines"]))

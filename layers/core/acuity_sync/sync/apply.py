@@ -102,13 +102,13 @@ class Applier:
                 return ledger.create_invoice(self._create_draft(step, billable, record))
             case UpdateInvoice(lines=lines):
                 draft = invoice_draft(billable, record, lines, None, self._tax)
-                return ledger.update_invoice(_invoice_id(record), draft)
+                return ledger.update_invoice(_invoice_id(record), draft, known=known_invoice(record))
             case ApproveInvoice():
                 return ledger.approve_invoice(_invoice_id(record))
             case SendInvoice(email=email):
-                return ledger.send_invoice(_invoice_id(record), email)
+                return ledger.send_invoice(_invoice_id(record), email, known=known_invoice(record))
             case VoidInvoice():
-                return ledger.void_invoice(_invoice_id(record))
+                return ledger.void_invoice(_invoice_id(record), known=known_invoice(record))
             case RecordPayment():
                 return ledger.record_payment(payment_draft(billable, record, step))
             case IssueCreditNote():
@@ -166,6 +166,7 @@ class Applier:
             draft,
             txn_date=step.txn_date if step.txn_date is not None else draft.txn_date,
             memo=step.memo if step.memo is not None else draft.memo,
+            approved=step.approved,
         )
 
     def _entry(self, decision: str, detail: str) -> AuditEntry:
@@ -181,6 +182,32 @@ class Applier:
             detail=detail,
             request_id=self._context.request_id,
         )
+
+
+def known_invoice(record: SyncRecord) -> LedgerInvoice:
+    """The invoice as our record says we last left it (its status, whether it was e-mailed, what was paid and
+    the ledger's version), so that an adapter writes to it without reading it first. An adapter that finds the
+    ledger moved on meanwhile (the owner edits invoices too) reads it when the ledger refuses the write."""
+    written = record.invoice
+    assert written is not None, "an invoice step before the invoice was written"
+    balance = written.total - record.paid_total - record.credited_total
+    if written.voided:
+        status = InvoiceStatus.VOIDED
+    elif not written.approved and not written.emailed:
+        status = InvoiceStatus.DRAFT
+    else:
+        status = InvoiceStatus.PAID if balance <= ZERO and written.total > ZERO else InvoiceStatus.OPEN
+    return LedgerInvoice(
+        id=written.invoice_id,
+        number=written.number,
+        total=written.total,
+        balance=balance,
+        status=status,
+        emailed=written.emailed,
+        txn_date=written.txn_date,
+        customer_id=record.customer_id or "",
+        version=written.ledger_version,
+    )
 
 
 def _invoice_id(record: SyncRecord) -> str:

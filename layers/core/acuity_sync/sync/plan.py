@@ -10,7 +10,7 @@ back as the plan's `notes`, for the audit trail.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -302,13 +302,22 @@ def _plan(billable: Billable, rules: Rules, company: CompanyInfo, record: SyncRe
 
     lines = desired_lines(billable, rules)
     credits: list[IssueCreditNote] = []
+    create: CreateInvoice | None = None
     if record.invoice is None:
-        steps.append(CreateInvoice(lines, invoice_number(rules, billable)))
+        create = CreateInvoice(lines, invoice_number(rules, billable))
         invoice_total = sum((line.amount for line in lines), ZERO)
     else:
         invoice_total = _reconcile_invoice(billable, rules, company, record, lines, steps, credits, skips)
     email_step = _email_step(billable, rules, company, record, skips)
     payments = _payment_steps(billable, rules, company, record, invoice_total, credits, skips)
+    if create is not None:
+        # Where payments (and e-mails) need an approved invoice (Xero), one paid or e-mailed at once is created
+        # approved: no approval of its own, neither a step nor a call.
+        paid_now = any(isinstance(step, RecordPayment) for step in payments)
+        if company.payments_need_approved_invoice and (paid_now or email_step is not None):
+            create = replace(create, approved=True)
+            payments = [step for step in payments if not isinstance(step, ApproveInvoice)]
+        steps.append(create)
     steps.extend(credits)
     if email_step is not None:
         steps.append(email_step)

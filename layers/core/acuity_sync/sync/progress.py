@@ -29,31 +29,49 @@ def advance(record: SyncRecord, billable: Billable, step: Step, result: StepResu
         case EnsureCustomer():
             assert isinstance(result, str)
             return replace(record, customer_id=result)
-        case CreateInvoice(lines=lines, txn_date=txn_date, memo=memo):
+        case CreateInvoice(lines=lines, txn_date=txn_date, memo=memo, approved=approved):
             assert isinstance(result, LedgerInvoice)
             # As it was sent (the intent keeps it): after a crash the appointment may have moved since, and the
             # next plan must see the difference and update the invoice.
             sent_on = txn_date if txn_date is not None else billable.service_date
             sent_memo = memo if memo is not None else billable.description
-            invoice = WrittenInvoice(result.id, result.number, sent_on, sent_memo, lines)
+            invoice = WrittenInvoice(
+                result.id, result.number, sent_on, sent_memo, lines, approved=approved, ledger_version=result.version
+            )
             return replace(record, invoice=invoice)
         case UpdateInvoice(lines=lines):
-            return _with_invoice(record, lines=lines, txn_date=billable.service_date, memo=billable.description)
+            return _with_invoice(
+                record,
+                lines=lines,
+                txn_date=billable.service_date,
+                memo=billable.description,
+                ledger_version=_version(result),
+            )
         case ApproveInvoice():
-            return _with_invoice(record, approved=True)
+            return _with_invoice(record, approved=True, ledger_version=_version(result))
         case SendInvoice():
-            return _with_invoice(record, emailed=True, approved=True)
+            return _with_invoice(record, emailed=True, approved=True, ledger_version=_version(result))
         case VoidInvoice():
-            return _with_invoice(record, voided=True)
+            return _with_invoice(record, voided=True, ledger_version=_version(result))
         case RecordPayment(payment=payment, amount=amount):
             assert isinstance(result, LedgerPayment)
             written = WrittenPayment(payment.transaction_id, result.id, amount)
-            return replace(record, payments=(*record.payments, written))
+            # A payment applied to the invoice changes it in the ledger (QuickBooks moves its SyncToken): the
+            # version we kept is no longer the invoice's, and the next write to it reads it first.
+            return _stale(replace(record, payments=(*record.payments, written)))
         case IssueCreditNote(reference=reference, amount=amount):
             assert isinstance(result, LedgerCreditNote)
             note = WrittenCreditNote(reference, result.id, amount)
-            return replace(record, credit_notes=(*record.credit_notes, note))
+            return _stale(replace(record, credit_notes=(*record.credit_notes, note)))  # allocated to the invoice
     raise AssertionError(f"unknown step {step!r}")
+
+
+def _version(result: StepResult) -> str:
+    return result.version if isinstance(result, LedgerInvoice) else ""
+
+
+def _stale(record: SyncRecord) -> SyncRecord:
+    return record if record.invoice is None else _with_invoice(record, ledger_version="")
 
 
 def _with_invoice(record: SyncRecord, **changes: object) -> SyncRecord:

@@ -343,7 +343,15 @@ class SyncService:
     # ----------------------------------------------------------------------------------- the ledger
     def _sync_to_ledger(self, request: SyncRequest, profile: TenantProfile, billable: Billable) -> SyncResult:
         settings = self._settings.get(request.tenant_id, self._ledger_name).settings
-        ledger = self._ledger_for(profile, settings)
+        # The adapter (the connection's read and its tokens' Decrypt) is built only when the ledger is called: not
+        # for a plan that writes nothing while the company is known in this container.
+        opened: list[Ledger] = []
+
+        def ledger() -> Ledger:
+            if not opened:
+                opened.append(self._ledger_for(profile, settings))
+            return opened[0]
+
         company = self._company(profile.tenant_id, ledger)
         if billable.currency and company.home_currency and billable.currency != company.home_currency:
             detail = (
@@ -360,20 +368,26 @@ class SyncService:
             return self._park(request, "currency_unknown", detail, ResumeOn.SETTINGS_CHANGE)
         key = RecordKey(request.tenant_id, self._ledger_name, request.kind, request.object_id)
         stored = self._records.load(key)
-        applier = Applier(
-            ledger,
-            self._records,
-            key,
-            settings.tax_mode_for(company.default_tax),
-            Context(_event(request), request.request_id),
-            self._customers_for(request.tenant_id) if self._customers_for else None,
-            settings.customer_fields,
-        )
-        record = applier.resolve(billable, stored.record, stored.pending)
+
+        def applier() -> Applier:
+            return Applier(
+                ledger(),
+                self._records,
+                key,
+                settings.tax_mode_for(company.default_tax),
+                Context(_event(request), request.request_id),
+                self._customers_for(request.tenant_id) if self._customers_for else None,
+                settings.customer_fields,
+            )
+
+        record = stored.record
+        if stored.pending is not None:
+            record = applier().resolve(billable, record, stored.pending)
         connected_at = self._connection_time(request.tenant_id)
         rules = Rules.from_settings(settings, connected_at=connected_at, origin=request.origin)
         steps = plan(billable, rules, company, record)
-        applier.apply(steps, billable, record)
+        if not steps.writes_nothing:
+            applier().apply(steps, billable, record)
         for note in steps.notes:
             self._record(request, "written as the rule says", note.rule, note.detail)
         for skip in steps.skips:
@@ -398,13 +412,13 @@ class SyncService:
         self._connections[tenant_id] = (connected_at, now)
         return connected_at
 
-    def _company(self, tenant_id: str, ledger: Ledger) -> CompanyInfo:
+    def _company(self, tenant_id: str, ledger: Callable[[], Ledger]) -> CompanyInfo:
         """The company's currency and tax rules, read once every ten minutes per container."""
         cached = self._companies.get(tenant_id)
         now = self._clock()
         if cached is not None and now - cached[1] < timedelta(minutes=10):
             return cached[0]
-        company = ledger.company()
+        company = ledger().company()
         self._companies[tenant_id] = (company, now)
         return company
 

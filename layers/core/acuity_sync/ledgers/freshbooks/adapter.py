@@ -234,7 +234,13 @@ class FreshBooksLedger:
             body["invoice_number"] = draft.number
         return _checked(_invoice(self._write("POST", "invoices/invoices", "invoice", body)), draft)
 
-    def update_invoice(self, invoice_id: str, draft: InvoiceDraft) -> LedgerInvoice:
+    def update_invoice(
+        self,
+        invoice_id: str,
+        draft: InvoiceDraft,
+        *,
+        known: LedgerInvoice | None = None,  # noqa: ARG002 - FreshBooks asks for no version
+    ) -> LedgerInvoice:
         body = {
             "create_date": draft.txn_date.isoformat(),
             REFERENCE_FIELD: reference_marker(draft.reference),  # unchanged: keeps the invoice findable
@@ -247,14 +253,28 @@ class FreshBooksLedger:
         # FreshBooks takes payments on drafts (payments_need_approved_invoice is False): nothing to approve.
         return _invoice(self._invoice_json(invoice_id))
 
-    def send_invoice(self, invoice_id: str, email: str) -> LedgerInvoice:
-        current = self._invoice_json(invoice_id)
-        if _was_sent(current):
-            return _invoice(current)
+    def send_invoice(self, invoice_id: str, email: str, *, known: LedgerInvoice | None = None) -> LedgerInvoice:
+        """With `known` (our record says it was not sent) one PUT; without, the invoice is read first to see
+        whether it was sent."""
+        if known is not None:
+            if known.emailed:
+                return known
+        else:
+            current = self._invoice_json(invoice_id)
+            if _was_sent(current):
+                return _invoice(current)
         action = {"action_email": True, "email_recipients": [email]}  # an action alone: it drops other fields
         return _invoice(self._write("PUT", f"invoices/invoices/{invoice_id}", "invoice", action))
 
-    def void_invoice(self, invoice_id: str) -> LedgerInvoice:
+    def void_invoice(
+        self,
+        invoice_id: str,
+        *,
+        known: LedgerInvoice | None = None,  # noqa: ARG002 - read all the same, below
+    ) -> LedgerInvoice:
+        """FreshBooks has no void: an unpaid invoice is deleted. It is read first even when our record says
+        nothing was paid: FreshBooks deletes a paid invoice as readily (no conditional delete, no refusal), and a
+        payment the owner recorded in FreshBooks itself is in no record of ours. The read is what keeps it."""
         current = self._invoice_json(invoice_id)
         if current.get("vis_state") == DELETED:
             return _invoice(current)

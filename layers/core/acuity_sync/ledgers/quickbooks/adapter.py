@@ -197,30 +197,38 @@ class QuickBooksLedger:
             )
         return invoice
 
-    def update_invoice(self, invoice_id: str, draft: InvoiceDraft) -> LedgerInvoice:
+    def update_invoice(
+        self, invoice_id: str, draft: InvoiceDraft, *, known: LedgerInvoice | None = None
+    ) -> LedgerInvoice:
         changes = {
             "TxnDate": draft.txn_date.isoformat(),
             "CustomerMemo": {"value": draft.memo[:1000]},
             "Line": self._lines(draft.lines, draft.tax),
         }
-        return self._invoice(self._sparse_update("invoice", "Invoice", invoice_id, changes))
+        token = known.version if known is not None else ""
+        return self._invoice(self._sparse_update("invoice", "Invoice", invoice_id, changes, token))
 
     def approve_invoice(self, invoice_id: str) -> LedgerInvoice:
         return self._invoice(self._get(f"invoice/{invoice_id}")["Invoice"])  # QBO invoices need no approval
 
-    def send_invoice(self, invoice_id: str, email: str) -> LedgerInvoice:
-        current = self._get(f"invoice/{invoice_id}")["Invoice"]
-        if current.get("EmailStatus") == "EmailSent":
-            return self._invoice(current)
+    def send_invoice(self, invoice_id: str, email: str, *, known: LedgerInvoice | None = None) -> LedgerInvoice:
+        """QuickBooks never e-mails on create, and `send` takes no SyncToken: with `known` (not e-mailed, as our
+        record says) it is one call; without, the invoice is read first to see whether it was sent."""
+        if known is None:
+            current = self._get(f"invoice/{invoice_id}")["Invoice"]
+            if current.get("EmailStatus") == "EmailSent":
+                return self._invoice(current)
+        elif known.emailed:
+            return known
         sent = self._post(
             f"invoice/{invoice_id}/send", None, params={"sendTo": email}, content_type="application/octet-stream"
         )
         return self._invoice(sent["Invoice"])
 
-    def void_invoice(self, invoice_id: str) -> LedgerInvoice:
-        current = self._get(f"invoice/{invoice_id}")["Invoice"]
-        body = {"Id": invoice_id, "SyncToken": current["SyncToken"]}
-        return self._invoice(self._post("invoice", body, params={"operation": "void"})["Invoice"])
+    def void_invoice(self, invoice_id: str, *, known: LedgerInvoice | None = None) -> LedgerInvoice:
+        token = known.version if known is not None else ""
+        voided = self._with_sync_token("invoice", "Invoice", invoice_id, {}, token, params={"operation": "void"})
+        return self._invoice(voided)
 
     # ------------------------------------------------------------------------------------------- payments
     def find_payment(self, invoice_id: str, reference: str) -> LedgerPayment | None:
@@ -325,20 +333,40 @@ class QuickBooksLedger:
             emailed=invoice.get("EmailStatus") == "EmailSent",
             txn_date=date.fromisoformat(invoice["TxnDate"]) if invoice.get("TxnDate") else date.min,
             customer_id=str(invoice.get("CustomerRef", {}).get("value", "")),
+            version=str(invoice.get("SyncToken", "")),
         )
 
     # ------------------------------------------------------------------------------------------- HTTP
-    def _sparse_update(self, path: str, entity: str, entity_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
-        """A sparse update with the current SyncToken; a stale token (5010) is read again once."""
+    def _sparse_update(
+        self, path: str, entity: str, entity_id: str, changes: Mapping[str, Any], token: str = ""
+    ) -> dict[str, Any]:
+        """A sparse update: with the SyncToken kept from our last write when there is one, else read first."""
+        return self._with_sync_token(path, entity, entity_id, {"sparse": True, **changes}, token)
+
+    def _with_sync_token(
+        self,
+        path: str,
+        entity: str,
+        entity_id: str,
+        changes: Mapping[str, Any],
+        token: str,
+        *,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A write that names the entity's SyncToken: the one kept from our last write as it is, else (none kept)
+        the one read just before. When QuickBooks says the token is stale (5010: the entity was written since, by
+        the owner or a payment), the entity is read for its current token and the write made once more."""
         for attempt in range(2):
-            current = self._get(f"{path}/{entity_id}")[entity]
-            body = {"Id": entity_id, "SyncToken": current["SyncToken"], "sparse": True, **changes}
+            if not token:
+                token = str(self._get(f"{path}/{entity_id}")[entity]["SyncToken"])
+            body = {"Id": entity_id, "SyncToken": token, **changes}
             try:
-                result: dict[str, Any] = self._post(path, body)[entity]
+                result: dict[str, Any] = self._post(path, body, params=params)[entity]
             except Rejected as error:
-                if error.code == STALE_OBJECT and attempt == 0:
-                    continue
-                raise
+                if error.code != STALE_OBJECT or attempt > 0:
+                    raise
+                token = ""
+                continue
             return result
         raise AssertionError("unreachable")
 

@@ -82,5 +82,5 @@ XERO = LedgerDeclaration(
     find_companies=find_companies,
     release_company=release_company,
     settings_lists=settings_lists,
-    calls_per_new_booking=(3, 5),  # a paid draft is approved in a call of its own before its payment
+    calls_per_new_booking=(3, 4),  # a paid invoice is created AUTHORISED: no approval call before its payment
 )

@@ -11,7 +11,8 @@ Xero facts this adapter relies on:
   contacts at a time (`page`), so every page is read. A contact has no notes field: notes go in its history.
 - Sales invoices are `ACCREC`, created `DRAFT` and found again by our marker in `Reference` (A1.2). Lines name
   their account by `AccountID`, so accounts without a Code work. Xero e-mails only approved invoices and pays
-  only AUTHORISED ones (A1.4, A1.5); a draft is `DELETED`, an approved invoice `VOIDED` (A1.3).
+  only AUTHORISED ones (A1.4, A1.5), and `PUT /Invoices` takes the status to create with: an invoice paid or
+  e-mailed at once is created `AUTHORISED`. A draft is `DELETED`, an approved invoice `VOIDED` (A1.3).
 - Payments go to a BANK account or one with `EnablePaymentsToAccount` (A1.5, A1.6); our payment reference is the
   payment's `Reference` (which accounts qualify, and the chart kept per container: accounts.py). Credit notes
   are `ACCRECCREDIT`, allocated to the invoice while it has an amount due.
@@ -255,7 +256,9 @@ class XeroLedger:
         body: dict[str, Any] = {
             "Type": "ACCREC",
             "Contact": {"ContactID": draft.customer_id},  # only the id: other fields would edit the contact
-            "Status": "DRAFT",
+            # PUT /Invoices takes the status to create with: one paid or e-mailed at once is approved in the same
+            # call (Xero pays and e-mails only approved invoices), any other stays a draft.
+            "Status": "AUTHORISED" if draft.approved else "DRAFT",
             "Reference": draft.reference,
             **self._invoice_content(draft),
         }
@@ -272,7 +275,13 @@ class XeroLedger:
             )
         return invoice
 
-    def update_invoice(self, invoice_id: str, draft: InvoiceDraft) -> LedgerInvoice:
+    def update_invoice(
+        self,
+        invoice_id: str,
+        draft: InvoiceDraft,
+        *,
+        known: LedgerInvoice | None = None,  # noqa: ARG002 - Xero asks for no version
+    ) -> LedgerInvoice:
         # A fresh key for each update: Xero keeps a key 6 minutes, so an update back to content sent minutes ago
         # (a reschedule undone) would be answered from that store and not written. Writing an update twice is
         # harmless; missing one is not.
@@ -289,9 +298,23 @@ class XeroLedger:
                 return current  # approved already (e.g. by the owner, or paid since)
             raise
 
-    def send_invoice(self, invoice_id: str, email: str) -> LedgerInvoice:  # noqa: ARG002
+    def send_invoice(
+        self,
+        invoice_id: str,
+        email: str,  # noqa: ARG002 - Xero e-mails the contact's own address
+        *,
+        known: LedgerInvoice | None = None,
+    ) -> LedgerInvoice:
         """Xero e-mails the contact's own address, with the organisation's template; a draft is approved first,
-        as Xero e-mails only approved invoices (and the engine sends without an approve step)."""
+        as Xero e-mails only approved invoices. With `known` (our record: its status, not e-mailed) nothing is
+        read: an approved invoice is one call (`Email`); without, the invoice is read first."""
+        if known is not None:
+            if known.emailed:
+                return known
+            if known.status is InvoiceStatus.DRAFT:
+                known = replace(known, status=self.approve_invoice(invoice_id).status)
+            self._write("POST", f"/Invoices/{invoice_id}/Email", {})
+            return replace(known, emailed=True)
         current = self._get_invoice(invoice_id)
         if current.get("SentToContact"):
             return self._invoice(current)
@@ -300,12 +323,23 @@ class XeroLedger:
         self._write("POST", f"/Invoices/{invoice_id}/Email", {})
         return replace(self._invoice(current), emailed=True)
 
-    def void_invoice(self, invoice_id: str) -> LedgerInvoice:
+    def void_invoice(self, invoice_id: str, *, known: LedgerInvoice | None = None) -> LedgerInvoice:
+        """Xero deletes drafts and voids approved invoices; a paid one is refused in Xero's words. With `known`
+        the status is chosen from our record and written at once; only when Xero refuses it (the invoice changed
+        meanwhile: approved or voided by the owner) is it read, and the status chosen again from what it is."""
+        tried: tuple[str, Rejected] | None = None
+        if known is not None and known.status is not InvoiceStatus.VOIDED:
+            status = "DELETED" if known.status is InvoiceStatus.DRAFT else "VOIDED"
+            try:
+                return self._invoice(self._set_status(invoice_id, status))
+            except Rejected as refused:
+                tried = (status, refused)  # read below, and decide from what Xero says now
         current = self._get_invoice(invoice_id)
         if current.get("Status") in GONE:
             return self._invoice(current)
-        # Xero deletes drafts and voids approved invoices; a paid one is refused in Xero's words.
         status = "DELETED" if current.get("Status") in UNAPPROVED else "VOIDED"
+        if tried is not None and tried[0] == status:
+            raise tried[1]  # e.g. paid meanwhile: refused again would say the same
         return self._invoice(self._set_status(invoice_id, status))
 
     # ------------------------------------------------------------------------------------------- payments
