@@ -227,9 +227,8 @@ class SyncService:
     def _billable(self, request: SyncRequest, profile: TenantProfile) -> tuple[Billable, str]:
         """What to bill, and the fingerprint of the Acuity state it comes from (acuity/fingerprint.py)."""
         received_at = datetime.fromisoformat(request.received_at)
-        snapshot = self._snapshots.fresh(request.tenant_id, request.kind, request.object_id, received_at)
-        if snapshot is None:
-            snapshot = self._fetch_once(request, profile, received_at)
+        # No read first: the claim's refusal carries a snapshot a peer stored since the webhook (one write, not two).
+        snapshot = self._fetch_once(request, profile, received_at)
         document = snapshot.document
         if MISSING in document:
             raise AcuityNotFound(str(request.kind), request.object_id, str(document[MISSING]))
