@@ -124,9 +124,8 @@ class Applier:
 
         if key is None or self._customers is None:
             return find_or_create()
-        known = self._customers.known(key)  # a returning client costs one read, no ledger lookup
-        if known is not None:
-            return known
+        # A returning client costs one write that fails its condition and answers with the kept id (no read before
+        # it, no ledger lookup); a new client's claim is granted at once.
         return self._customers.ensure(key, find_or_create, ledger_declaration(self._ledger.name).display_name)
 
     # ----------------------------------------------------------------------------------- finding again
