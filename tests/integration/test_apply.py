@@ -15,13 +15,15 @@ import pytest
 from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
 from acuity_sync.domain.documents import CustomerDraft, TaxMode
 from acuity_sync.domain.errors import Transient
+from acuity_sync.domain.message import SyncRequest
 from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.record import SyncRecord
 from acuity_sync.domain.settings import Mode
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.customers import ClaimAnswer, CustomerCache
+from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordConflict, RecordKey, RecordStore
-from acuity_sync.sync.apply import Applier, Context
+from acuity_sync.sync.apply import Applier, Context, describe
 from acuity_sync.sync.customers import ClaimTiming, OneCustomer
 from acuity_sync.sync.plan import Rules, plan
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
@@ -110,6 +112,45 @@ def test_the_record_is_written_only_on_the_version_that_was_read(stack: Provisio
     store.commit(KEY, record, None)
     with pytest.raises(RecordConflict):
         store.commit(KEY, record, None)  # a stale writer
+
+
+def test_the_last_sync_is_written_with_the_messages_last_step_only(stack: ProvisionedStack) -> None:
+    """Each item in a transaction costs two write units: the steps before the last leave LAST_SYNC alone."""
+    dynamodb = boto3.client("dynamodb", region_name=stack.region)
+    items_per_transaction: list[int] = []
+    dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems",
+        lambda params, **_: items_per_transaction.append(len(params["TransactItems"])),
+    )
+    ledger = MemoryLedger()
+    store = RecordStore(dynamodb, stack.table_name)
+    applier = Applier(ledger, store, KEY, TaxMode.NON_TAXABLE, Context("webhook changed", "req-1"))
+    steps = plan(BOOKING, RULES, ledger.company(), SyncRecord())
+    applier.apply(steps, BOOKING, SyncRecord())
+    assert len(steps.steps) >= 3
+    assert items_per_transaction == [2] * (len(steps.steps) - 1) + [3]  # record + audit (+ LAST_SYNC, last)
+    last = store.last_sync(TENANT, LedgerName.QUICKBOOKS)
+    assert last is not None
+    assert last.detail == describe(steps.steps[-1])
+
+
+def test_the_record_and_whether_it_is_parked_are_one_request(stack: ProvisionedStack) -> None:
+    dynamodb = boto3.client("dynamodb", region_name=stack.region)
+    calls: list[str] = []
+    dynamodb.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    store = RecordStore(dynamodb, stack.table_name)
+    assert store.load_and_parked(KEY) == (store.load(KEY), False)  # nothing yet
+    record = store.commit(KEY, SyncRecord(customer_id="C1"), None)
+    request = SyncRequest(TENANT, KEY.kind, KEY.object_id, "changed", datetime.now(UTC).isoformat(), "r-1")
+    ParkingLot(dynamodb, stack.table_name).park(
+        ParkedEvent(request, KEY.ledger, "rejected", "refused", ResumeOn.SETTINGS_CHANGE, None, datetime.now(UTC))
+    )
+    calls.clear()
+    stored, parked = store.load_and_parked(KEY)
+    assert (stored.record, stored.pending, parked) == (record, None, True)
+    assert calls == ["BatchGetItem"]
+    other = replace(KEY, object_id=KEY.object_id + 1)  # another appointment's park is not this one's
+    assert store.load_and_parked(other)[1] is False
 
 
 def customers_of(stack: ProvisionedStack, timing: ClaimTiming = ClaimTiming()) -> OneCustomer:  # noqa: B008

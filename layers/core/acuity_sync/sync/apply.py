@@ -75,12 +75,14 @@ class Applier:
         return self._store.commit(self._key, record, self._entry("intent resolved", detail))
 
     def apply(self, plan: Plan, billable: Billable, record: SyncRecord) -> SyncRecord:
-        for planned in plan.steps:
+        for index, planned in enumerate(plan.steps):
             step = self._as_sent(planned, billable, record)
             record = self._store.begin(self._key, record, step)
             result = self._write(step, billable, record)
             record = advance(record, billable, step, result)
-            record = self._store.commit(self._key, record, self._entry("written", describe(step, result)))
+            entry = self._entry("written", describe(step, result))
+            # The tenant's "last sync" is the message's last step (one item less in the others' transactions).
+            record = self._store.commit(self._key, record, entry, last_sync=index == len(plan.steps) - 1)
         return record
 
     def _as_sent(self, step: Step, billable: Billable, record: SyncRecord) -> Step:

@@ -380,7 +380,7 @@ class SyncService:
             )
             return self._park(request, "currency_unknown", detail, ResumeOn.SETTINGS_CHANGE)
         key = RecordKey(request.tenant_id, self._ledger_name, request.kind, request.object_id)
-        stored = self._records.load(key)
+        stored, parked = self._records.load_and_parked(key)  # the parking check in the same request
         applier = Applier(
             ledger,
             self._records,
@@ -399,7 +399,7 @@ class SyncService:
             self._record(request, "written as the rule says", note.rule, note.detail)
         for skip in steps.skips:
             self._record(request, "skipped", skip.rule, skip.detail)
-        if self._parking.get(request, self._ledger_name) is not None:
+        if parked:
             self._parking.clear(request, self._ledger_name)
         if steps.writes_nothing:
             if not steps.skips:
