@@ -299,14 +299,16 @@ def measure(ledgers: list[str]) -> tuple[dict[str, list[MessageFigures]], dict[s
 
 
 def warm_memory_mb() -> float:
-    """Peak RSS of a fresh process holding what a warm sync container holds: the handler's modules and its three
-    boto3 clients (the per-message objects are small beside them)."""
+    """Peak RSS (VmHWM: ru_maxrss would carry this process's own from the fork) of a fresh process holding what a
+    warm sync container holds: the handler's modules and its three boto3 clients (a message's objects are small
+    beside them)."""
     code = (
-        "import resource, boto3\n"
+        "import boto3\n"
         "import acuity_sync.wiring.sync, acuity_sync.ledgers.quickbooks.adapter, acuity_sync.ledgers.xero.adapter\n"
         "import acuity_sync.ledgers.freshbooks.adapter\n"
         "clients = [boto3.client(name, region_name='us-east-1') for name in ('dynamodb', 'kms', 'sqs')]\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "status = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+        "print(int(status) / 1024)\n"
     )
     environment = {**os.environ, "AWS_ACCESS_KEY_ID": "cost", "AWS_SECRET_ACCESS_KEY": "cost"}
     answer = subprocess.run(

@@ -19,6 +19,7 @@ from acuity_sync.domain.message import SyncRequest
 from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.record import SyncRecord
 from acuity_sync.domain.settings import Mode
+from acuity_sync.domain.steps import EnsureCustomer
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.customers import ClaimAnswer, CustomerCache
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
@@ -67,7 +68,7 @@ def test_a_run_writes_each_document_once_and_a_second_run_writes_nothing(stack: 
         1,
         ["jane@example.com"],
     )
-    assert record.version == 8  # four steps, each an intent and a commit
+    assert record.version == 6  # four steps: the customer step keeps no intent, the other three an intent and a commit
     calls = list(ledger.calls)
     assert sync_once(stack, ledger).version == record.version
     assert ledger.calls == calls  # nothing written, nothing even looked up
@@ -88,7 +89,8 @@ def test_a_crash_right_after_any_ledger_write_never_doubles_it(stack: Provisione
     ledger = MemoryLedger(crash_after=crash_after)
     with pytest.raises(Crash):
         sync_once(stack, ledger)
-    assert store_of(stack).load(KEY).pending is not None  # the intent survived the crash
+    # The intent survived the crash; the customer step keeps none: it finds the client by e-mail before it adds one.
+    assert (store_of(stack).load(KEY).pending is None) is (crash_after == "create_customer")
     sync_once(stack, ledger)
     assert (len(ledger.customers), len(ledger.invoices), len(ledger.payments), len(ledger.emails)) == (1, 1, 1, 1)
     stored = store_of(stack).load(KEY)
@@ -128,7 +130,12 @@ def test_the_last_sync_is_written_with_the_messages_last_step_only(stack: Provis
     steps = plan(BOOKING, RULES, ledger.company(), SyncRecord())
     applier.apply(steps, BOOKING, SyncRecord())
     assert len(steps.steps) >= 3
-    assert items_per_transaction == [2] * (len(steps.steps) - 1) + [3]  # record + audit (+ LAST_SYNC, last)
+    # record + audit (+ LAST_SYNC, last); the invoice's commit also carries the customer step's audit entry
+    assert steps.steps[0] == EnsureCustomer()
+    assert items_per_transaction == [3] + [2] * (len(steps.steps) - 3) + [3]
+    trail = AuditTrail(dynamodb, stack.table_name).entries(TENANT, KEY.ledger, KEY.kind, KEY.object_id)
+    assert trail[0]["detail"] == "customer ready (C1)"
+    assert len(trail) == len(steps.steps)
     last = store.last_sync(TENANT, LedgerName.QUICKBOOKS)
     assert last is not None
     assert last.detail == describe(steps.steps[-1])

@@ -5,7 +5,7 @@ together, in one transaction, conditional on the version read."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -151,12 +151,19 @@ class RecordStore:
         return self._write(key, record, step, None)
 
     def commit(
-        self, key: RecordKey, record: SyncRecord, entry: AuditEntry | None, *, last_sync: bool = True
+        self,
+        key: RecordKey,
+        record: SyncRecord,
+        entry: AuditEntry | None,
+        *,
+        last_sync: bool = True,
+        earlier: Sequence[tuple[AuditEntry, datetime]] = (),
     ) -> SyncRecord:
         """Save what was written, clear the intent, and add the audit entry: all or nothing. `last_sync`: the entry
         is also the tenant's "last sync" (False for a step that another step follows in the same message: each
-        item in a transaction costs two write units, and only the message's last step is shown)."""
-        return self._write(key, record, None, entry, last_sync=last_sync)
+        item in a transaction costs two write units, and only the message's last step is shown). `earlier`: audit
+        entries of steps saved with this one (a customer step, which keeps no intent of its own), with their time."""
+        return self._write(key, record, None, entry, last_sync=last_sync, earlier=earlier)
 
     def _write(
         self,
@@ -166,6 +173,7 @@ class RecordStore:
         entry: AuditEntry | None,
         *,
         last_sync: bool = True,
+        earlier: Sequence[tuple[AuditEntry, datetime]] = (),
     ) -> SyncRecord:
         now = datetime.now(UTC)
         item: dict[str, AttributeValueTypeDef] = {
@@ -190,6 +198,8 @@ class RecordStore:
             return replace(record, version=record.version + 1)
         writes = [put]
         if entry is not None:
+            for earlier_entry, moment in earlier:
+                writes.append({"Put": {"TableName": self._table_name, "Item": audit_item(earlier_entry, moment)}})
             writes.append({"Put": {"TableName": self._table_name, "Item": audit_item(entry, now)}})
             # The settings page's "last sync", in the same call (one more item in the transaction, no more requests).
             if last_sync:
