@@ -75,6 +75,7 @@ FULL_VCPU_MB = 1769  # Lambda: one vCPU at 1,769 MB, proportional below
 # then a reschedule for one in five, a cancellation for one in ten, and 0.3 messages that find nothing to write
 # (Acuity's `changed` webhooks that change nothing billed, duplicates, reconciliation).
 MIX = {"3": 0.4, "2": 0.3, "1": 0.3, "5": 0.2, "6": 0.1, "7": 0.3}
+BOOKING_ONLY = {"3": 0.4, "2": 0.3, "1": 0.3}  # the booking's message alone, for comparison
 
 # The webhook function per webhook, from bench/webhook (README, 2026-11-28): a warm event is ~3 ms of our CPU and
 # three parallel SendMessage; here one ledger, so one SendMessage (~15 ms), ~25 ms billed at 512 MB; log ~600 bytes.
@@ -392,10 +393,12 @@ def message_costs(message: MessageFigures, memory_mb: int, ledger_latency: float
     )
 
 
-def per_appointment(messages: list[MessageFigures], memory_mb: int, ledger_latency: float) -> Costs:
+def per_appointment(
+    messages: list[MessageFigures], memory_mb: int, ledger_latency: float, mix: dict[str, float] | None = None
+) -> Costs:
     by_scenario = {message.scenario: message for message in messages}
     total = ZERO
-    for scenario, share in MIX.items():
+    for scenario, share in (mix or MIX).items():
         total = total.plus(message_costs(by_scenario[scenario], memory_mb, ledger_latency).scaled(share))
     return total
 
@@ -487,6 +490,11 @@ def main() -> int:
         for ms in (200, 400, 800)
     }
     print(f"\nThe same at other ledger latencies: {json.dumps(sensitivity)}")
+    booking_only = {
+        ledger: round(per_appointment(messages, deployed, latency, BOOKING_ONLY).total() * 1e6, 2)
+        for ledger, messages in figures.items()
+    }
+    print(f"An appointment that is only its booking's message (1 message, not {sum(MIX.values()):.1f}): {booking_only}")
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
@@ -501,6 +509,7 @@ def main() -> int:
                 "per_million_by_memory": by_memory,
                 "breakdown_per_million": breakdown,
                 "sensitivity": sensitivity,
+                "booking_message_only": booking_only,
                 "sync": raw,
             },
             indent=2,
@@ -513,6 +522,7 @@ def main() -> int:
         json.dumps(
             {
                 "per_million_appointments": totals,
+                "per_million_bookings_alone": booking_only,
                 "memory_mb": deployed,
                 "ledger_latency_ms": round(latency * 1000),
                 "dominant": dominant,
