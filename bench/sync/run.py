@@ -54,10 +54,12 @@ import botocore
 import moto
 from moto import mock_aws
 
+from acuity_sync.acuity.client import ACUITY_BUDGET, ACUITY_TENANT_SHARE
 from acuity_sync.domain.message import SyncRequest
 from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.settings import Mode
 from acuity_sync.ledgers.registry import parse_settings
+from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, BudgetStore, acuity_share_name
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync_toolkit.demo.books import COMPANY_KEYS, Books, Invoice, LedgerReader, reader
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
@@ -343,6 +345,7 @@ class Rig:
     def sync(self, object_id: int, kind: EventKind = EventKind.APPOINTMENT) -> Measured:
         """One message through the handler, counted; then the poller's DeleteMessage, uncounted."""
         event = self.event(object_id, kind)
+        self.wait_for_acuity_share()
         wire_before = len(self.fake.wire)
         acuity_before = len(self.acuity.calls)
         self.aws.take()
@@ -371,6 +374,16 @@ class Rig:
             acuity=self.acuity.calls[acuity_before:],
             failed=len(failed),
         )
+
+    def wait_for_acuity_share(self) -> None:
+        """Uncounted: until the tenant's share of Acuity's budget (2/s, burst 4) and the global bucket (7/s, burst
+        2) hold a paid booking's 2 calls, as a business booking at a human pace would find them. Back to back, the
+        scenarios and their preparatory syncs outrun them, and a counted message would be retried for it (a wait,
+        not a failure, but not the scenario)."""
+        store = BudgetStore(boto3.client("dynamodb", region_name=REGION), self.stack.table_name)
+        share, everyone = acuity_share_name(TENANT), ACUITY_BUDGET_NAME
+        while store.bucket(share, ACUITY_TENANT_SHARE).tokens < 2 or store.bucket(everyone, ACUITY_BUDGET).tokens < 2:
+            time.sleep(0.1)
 
     def book(self, **fields: Any) -> int:
         appointment = self.acuity.book_appointment(USER, booking(**fields))
@@ -417,11 +430,11 @@ class Measured:
             ),
             "kms_total": sum(n for op, n in self.aws.items() if op in ("Decrypt", "Encrypt")),
             "sqs_total": sum(n for op, n in self.aws.items() if is_sqs(op)),
-            # Budget buckets: a granted take is GetItem + UpdateItem; a take that must wait is one more GetItem,
-            # then a sleep. Waits depend on timing.
+            # Budget buckets: a granted take is one UpdateItem from the state the container last saw of the bucket
+            # (store/budgets.py); a take that must wait reads the bucket (one GetItem), sleeps, then writes. A
+            # bucket not seen for a minute is read first too. The reads depend on timing: counted apart.
             "pacing_takes": self.aws_calls.count("UpdateItem BUDGET/BUCKET"),
-            "pacing_waits": self.aws_calls.count("GetItem BUDGET/BUCKET")
-            - self.aws_calls.count("UpdateItem BUDGET/BUCKET"),
+            "pacing_waits": self.aws_calls.count("GetItem BUDGET/BUCKET"),
             "failed_messages": self.failed,
         }
 
@@ -655,9 +668,13 @@ QB, XERO, FB = LedgerName.QUICKBOOKS, LedgerName.XERO, LedgerName.FRESHBOOKS
 # implementation can avoid (a customer is looked up by e-mail before one is created; one call per document
 # written; ids, versions and states known from our own record are not read again); DynamoDB = read tenant,
 # settings and record (and the connection, when the ledger is called) + an intent and a commit per ledger step
-# (the crash-safety design); KMS = Decrypt of the Acuity API key (and of the connection's tokens, when the ledger
-# is called); SQS = 0 (the poller deletes; ours only calls ChangeMessageVisibility on a retry). Pacing, snapshots
-# and the parking check are ours, not the APIs'. The ledger minima need the same steps in every ledger, so the
+# (the crash-safety design) but the customer's: a customer is found by e-mail before one is created, so running
+# that step again after a crash finds what it made, and needs no intent (its id and audit entry go with the next
+# step's writes); KMS = 0 in a warm container: a ciphertext always opens to the same secret, so a
+# container may keep what it decrypted (for five minutes: store/kms.py), and the first message in a container
+# decrypts the Acuity API key (and the connection's access token, when the ledger is called); SQS = 0 (the
+# poller deletes; ours only calls ChangeMessageVisibility on a retry). Pacing, snapshots and the parking check are
+# ours, not the APIs'. The ledger minima need the same steps in every ledger, so the
 # DynamoDB minimum is the same for all three.
 SCENARIOS: list[Scenario] = [
     Scenario(
@@ -665,23 +682,23 @@ SCENARIOS: list[Scenario] = [
         "new client, draft, unpaid",
         new_draft_unpaid,
         acuity=1,
-        dynamodb=8,
-        kms=2,
+        dynamodb=6,
+        kms=0,
         ledgers={
             QB: Minimum(3, "customer query + create customer + create invoice"),
             XERO: Minimum(3, "contact search (searchTerm=e-mail) + PUT contact + PUT draft invoice"),
             FB: Minimum(3, "client search (search[email]) + POST client + POST invoice"),
         },
         why="Acuity: the appointment (amountPaid 0.00 says there are no payments to fetch). DynamoDB: 4 reads + "
-        "2 steps x (intent + commit).",
+        "1 step x (intent + commit): the customer step needs no intent (see SCENARIOS).",
     ),
     Scenario(
         "2",
         "new client, paid in full",
         new_paid,
         acuity=2,
-        dynamodb=10,
-        kms=2,
+        dynamodb=8,
+        kms=0,
         ledgers={
             QB: Minimum(4, "customer query + customer + invoice + payment"),
             XERO: Minimum(
@@ -692,7 +709,7 @@ SCENARIOS: list[Scenario] = [
             FB: Minimum(4, "client search + client + invoice + payment (FreshBooks takes payments on drafts)"),
         },
         why="Acuity: appointment + payments (the transaction id is the payment's reference). DynamoDB: 4 reads + "
-        "3 steps x 2.",
+        "2 steps x 2 (invoice, payment).",
     ),
     Scenario(
         "3",
@@ -700,7 +717,7 @@ SCENARIOS: list[Scenario] = [
         returning_paid,
         acuity=2,
         dynamodb=9,
-        kms=2,
+        kms=0,
         ledgers={
             QB: Minimum(2, "invoice + payment, the customer's id kept from the first booking (CUST#{hash})"),
             XERO: Minimum(2, "invoice PUT as AUTHORISED + payment, the contact's id kept (CUST#{hash})"),
@@ -713,8 +730,8 @@ SCENARIOS: list[Scenario] = [
         "send mode, new client",
         send_mode_new,
         acuity=1,
-        dynamodb=10,
-        kms=2,
+        dynamodb=8,
+        kms=0,
         ledgers={
             QB: Minimum(
                 4,
@@ -732,7 +749,7 @@ SCENARIOS: list[Scenario] = [
                 "it is a call of its own; the create's answer says the invoice is an unsent draft)",
             ),
         },
-        why="Acuity: the appointment (unpaid). DynamoDB: 4 reads + 3 steps x 2.",
+        why="Acuity: the appointment (unpaid). DynamoDB: 4 reads + 2 steps x 2 (invoice, send).",
     ),
     Scenario(
         "5",
@@ -740,7 +757,7 @@ SCENARIOS: list[Scenario] = [
         reschedule,
         acuity=1,
         dynamodb=6,
-        kms=2,
+        kms=0,
         ledgers={
             QB: Minimum(
                 1,
@@ -758,7 +775,7 @@ SCENARIOS: list[Scenario] = [
         cancel_unpaid,
         acuity=1,
         dynamodb=6,
-        kms=2,
+        kms=0,
         ledgers={
             QB: Minimum(1, "one void (Id + SyncToken kept from the last write)"),
             XERO: Minimum(
@@ -774,7 +791,7 @@ SCENARIOS: list[Scenario] = [
         same_again,
         acuity=2,
         dynamodb=3,
-        kms=1,
+        kms=0,
         ledgers={
             QB: Minimum(0, "nothing to write"),
             XERO: Minimum(0, "nothing to write"),
@@ -788,15 +805,15 @@ SCENARIOS: list[Scenario] = [
         "order.completed paid",
         order_paid,
         acuity=1,
-        dynamodb=10,
-        kms=2,
+        dynamodb=8,
+        kms=0,
         ledgers={
             QB: Minimum(4, "customer query + customer + invoice + payment"),
             XERO: Minimum(4, "contact search + contact + invoice PUT as AUTHORISED + payment"),
             FB: Minimum(4, "client search + client + invoice + payment"),
         },
         why="Acuity: the order (it carries its own total and status; no payments endpoint). DynamoDB: 4 reads + "
-        "3 steps x 2.",
+        "2 steps x 2 (invoice, payment).",
     ),
 ]
 
@@ -928,10 +945,33 @@ def tables(runs: list[LedgerRun]) -> list[str]:
             takes, waits = measured["pacing_takes"], measured["pacing_waits"]
             cells.append(
                 f"{run.rows[index]['ours']['dynamodb']} ({short(dynamodb_detail(measured), AWS_SHORT)}); "
-                f"pacing {2 * takes} ({takes} takes)" + (f" + {waits} GetItem for waits" if waits else "")
+                f"pacing {takes} ({takes} takes)" + (f" + {waits} GetItem for waits" if waits else "")
             )
         lines.append(f"| {scenario.name} | " + " | ".join(cells) + " |")
+    lines += ["", f"DynamoDB operations per message against the minimum (aim <= {DYNAMODB_AIM}x), waits left out:", ""]
+    lines += [
+        "| # | minimum | " + " | ".join(run.ledger.label_name for run in runs) + " |",
+        "|---|---|" + "---|" * len(runs),
+    ]
+    for index, scenario in enumerate(SCENARIOS):
+        minimum = runs[0].rows[index]["minimum"]["dynamodb"]
+        cells = []
+        for run in runs:
+            got = run.rows[index]["ours"]["dynamodb"]
+            cells.append(f"{got} = {got / minimum:.2f}x" + (" **" if got > DYNAMODB_AIM * minimum else ""))
+        lines.append(f"| {scenario.name} | {minimum} | " + " | ".join(cells) + " |")
     return lines
+
+
+DYNAMODB_AIM = 1.5  # issue 12: DynamoDB operations per message within 1.5x the minimum
+
+
+def dynamodb_ratios(runs: list[LedgerRun]) -> dict[str, float]:
+    """The highest ours / minimum of DynamoDB operations per message, per ledger (waits left out)."""
+    return {
+        str(run.ledger.name): round(max(row["ours"]["dynamodb"] / row["minimum"]["dynamodb"] for row in run.rows), 2)
+        for run in runs
+    }
 
 
 def main() -> int:
@@ -949,6 +989,7 @@ def main() -> int:
         )
     tokens = {run.ledger.label_name: sum(row["measured"]["ledger_token_calls"] for row in run.rows) for run in runs}
     print(f"\nToken endpoint calls in the counted scenarios: {tokens}.")
+    print(f"DynamoDB per message, the highest ours / minimum of the scenarios: {dynamodb_ratios(runs)}.")
     print(
         "Seconds per ledger (rig, warm-up, scenarios): "
         + ", ".join(f"{r.ledger.label_name} {r.seconds:.1f}" for r in runs)

@@ -15,13 +15,16 @@ import pytest
 from acuity_sync.domain.billable import Billable, Client, ReceivedPayment
 from acuity_sync.domain.documents import CustomerDraft, TaxMode
 from acuity_sync.domain.errors import Transient
+from acuity_sync.domain.message import SyncRequest
 from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.record import SyncRecord
 from acuity_sync.domain.settings import Mode
+from acuity_sync.domain.steps import EnsureCustomer
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.customers import ClaimAnswer, CustomerCache
+from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordConflict, RecordKey, RecordStore
-from acuity_sync.sync.apply import Applier, Context
+from acuity_sync.sync.apply import Applier, Context, describe
 from acuity_sync.sync.customers import ClaimTiming, OneCustomer
 from acuity_sync.sync.plan import Rules, plan
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack
@@ -65,7 +68,7 @@ def test_a_run_writes_each_document_once_and_a_second_run_writes_nothing(stack: 
         1,
         ["jane@example.com"],
     )
-    assert record.version == 8  # four steps, each an intent and a commit
+    assert record.version == 6  # four steps: the customer step keeps no intent, the other three an intent and a commit
     calls = list(ledger.calls)
     assert sync_once(stack, ledger).version == record.version
     assert ledger.calls == calls  # nothing written, nothing even looked up
@@ -86,7 +89,8 @@ def test_a_crash_right_after_any_ledger_write_never_doubles_it(stack: Provisione
     ledger = MemoryLedger(crash_after=crash_after)
     with pytest.raises(Crash):
         sync_once(stack, ledger)
-    assert store_of(stack).load(KEY).pending is not None  # the intent survived the crash
+    # The intent survived the crash; the customer step keeps none: it finds the client by e-mail before it adds one.
+    assert (store_of(stack).load(KEY).pending is None) is (crash_after == "create_customer")
     sync_once(stack, ledger)
     assert (len(ledger.customers), len(ledger.invoices), len(ledger.payments), len(ledger.emails)) == (1, 1, 1, 1)
     stored = store_of(stack).load(KEY)
@@ -110,6 +114,50 @@ def test_the_record_is_written_only_on_the_version_that_was_read(stack: Provisio
     store.commit(KEY, record, None)
     with pytest.raises(RecordConflict):
         store.commit(KEY, record, None)  # a stale writer
+
+
+def test_the_last_sync_is_written_with_the_messages_last_step_only(stack: ProvisionedStack) -> None:
+    """Each item in a transaction costs two write units: the steps before the last leave LAST_SYNC alone."""
+    dynamodb = boto3.client("dynamodb", region_name=stack.region)
+    items_per_transaction: list[int] = []
+    dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems",
+        lambda params, **_: items_per_transaction.append(len(params["TransactItems"])),
+    )
+    ledger = MemoryLedger()
+    store = RecordStore(dynamodb, stack.table_name)
+    applier = Applier(ledger, store, KEY, TaxMode.NON_TAXABLE, Context("webhook changed", "req-1"))
+    steps = plan(BOOKING, RULES, ledger.company(), SyncRecord())
+    applier.apply(steps, BOOKING, SyncRecord())
+    assert len(steps.steps) >= 3
+    # record + audit (+ LAST_SYNC, last); the invoice's commit also carries the customer step's audit entry
+    assert steps.steps[0] == EnsureCustomer()
+    assert items_per_transaction == [3] + [2] * (len(steps.steps) - 3) + [3]
+    trail = AuditTrail(dynamodb, stack.table_name).entries(TENANT, KEY.ledger, KEY.kind, KEY.object_id)
+    assert trail[0]["detail"] == "customer ready (C1)"
+    assert len(trail) == len(steps.steps)
+    last = store.last_sync(TENANT, LedgerName.QUICKBOOKS)
+    assert last is not None
+    assert last.detail == describe(steps.steps[-1])
+
+
+def test_the_record_and_whether_it_is_parked_are_one_request(stack: ProvisionedStack) -> None:
+    dynamodb = boto3.client("dynamodb", region_name=stack.region)
+    calls: list[str] = []
+    dynamodb.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    store = RecordStore(dynamodb, stack.table_name)
+    assert store.load_and_parked(KEY) == (store.load(KEY), False)  # nothing yet
+    record = store.commit(KEY, SyncRecord(customer_id="C1"), None)
+    request = SyncRequest(TENANT, KEY.kind, KEY.object_id, "changed", datetime.now(UTC).isoformat(), "r-1")
+    ParkingLot(dynamodb, stack.table_name).park(
+        ParkedEvent(request, KEY.ledger, "rejected", "refused", ResumeOn.SETTINGS_CHANGE, None, datetime.now(UTC))
+    )
+    calls.clear()
+    stored, parked = store.load_and_parked(KEY)
+    assert (stored.record, stored.pending, parked) == (record, None, True)
+    assert calls == ["BatchGetItem"]
+    other = replace(KEY, object_id=KEY.object_id + 1)  # another appointment's park is not this one's
+    assert store.load_and_parked(other)[1] is False
 
 
 def customers_of(stack: ProvisionedStack, timing: ClaimTiming = ClaimTiming()) -> OneCustomer:  # noqa: B008

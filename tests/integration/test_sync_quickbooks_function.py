@@ -286,3 +286,24 @@ def test_no_token_refresh_starts_without_the_time_left_to_store_it(rig: Rig) -> 
     assert result == {"batchItemFailures": []}
     assert rig.quickbooks.authority.refreshes == 1
     assert len(rig.books()["Invoice"]) == 1
+
+
+def test_a_warm_container_decrypts_the_api_key_and_the_token_once(
+    stack: ProvisionedStack, acuity: FakeAcuity, quickbooks: FakeQuickBooks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KMS charges per request: the container keeps what it decrypted (store/kms.py), so a second message of the
+    same tenant makes no Decrypt (the first makes two: the Acuity API key and the QuickBooks access token)."""
+    quickbooks_tenant(
+        stack, acuity, quickbooks, tenant_id=TENANT, acuity_user_id=USER, acuity_api_key=KEY, realm_id=REALM
+    )
+    decrypts: list[str] = []
+    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
+        "before-call.kms.Decrypt", lambda **_: decrypts.append("Decrypt")
+    )
+    with loaded_handler(stack, "SyncQuickBooksFunction", monkeypatch) as handler:
+        rig = Rig(stack, acuity, quickbooks, handler)
+        assert rig.invoke(rig.queue(book(rig, amountPaid="80.00"))) == {"batchItemFailures": []}
+        assert len(decrypts) == 2
+        assert rig.invoke(rig.queue(book(rig, datetime="2026-12-10T10:00:00-0500"))) == {"batchItemFailures": []}
+        assert len(decrypts) == 2
+    assert len(rig.books()["Invoice"]) == 2

@@ -607,3 +607,41 @@ def test_writes_to_an_invoice_say_what_the_record_knows_of_it(world: World) -> N
         Decimal("80.00"),
     )
     assert (void.id, void.txn_date.isoformat()) == (invoice_id, "2026-12-17")
+
+
+SOLO = "6666666666666666aaaaaaaaaaaaaaaa"  # a tenant with QuickBooks alone connected
+
+
+def test_a_tenant_on_one_ledger_shares_no_snapshot_until_its_message_comes_back(world: World) -> None:
+    """No other ledger's function reads a one-ledger tenant's snapshot: the first attempt neither claims nor stores
+    it (two DynamoDB writes saved). A message that is retried keeps it, so that its next attempt does not read
+    Acuity again."""
+    add_tenant(
+        world.stack,
+        TenantProfile(
+            SOLO,
+            "Solo",
+            str(USER),
+            Secret(KEY),
+            acuity_base_url=world.acuity.url,
+            currency="USD",
+            ledgers=(LedgerName.QUICKBOOKS,),
+        ),
+    )
+    snapshots = SnapshotStore(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name)
+    appointment = world.book(amountPaid="80.00")
+    arrived = datetime.now(UTC) - timedelta(seconds=1)
+    message = replace(request(appointment, received=arrived), tenant_id=SOLO)
+    service = world.service()
+    assert service.sync(message).outcome is Outcome.SYNCED
+    assert len(world.acuity_requests) == 2
+    assert snapshots.fresh(SOLO, EventKind.APPOINTMENT, appointment, arrived) is None  # nothing stored
+
+    second = world.book(amountPaid="80.00", datetime="2026-12-10T10:00:00-0500")
+    message = replace(request(second, received=arrived), tenant_id=SOLO)
+    world.ledger.refuse_with = Transient("QuickBooks did not answer")
+    assert service.sync(message).outcome is Outcome.RETRY
+    assert len(world.acuity_requests) == 4
+    assert snapshots.fresh(SOLO, EventKind.APPOINTMENT, second, arrived) is not None  # kept for the retry
+    assert service.sync(message, attempt=2).outcome is Outcome.SYNCED
+    assert len(world.acuity_requests) == 4  # the retry read the kept snapshot, not Acuity

@@ -17,14 +17,23 @@ was read (`attribute_not_exists(pk)` for a first write). A write that loses the 
 returns the item as it now is (ReturnValuesOnConditionCheckFailure=ALL_OLD), so the next attempt recomputes
 from it without another read. After `max_attempts` lost races the answer is a short `Wait(CONTENTION)`.
 
+The store keeps, per item, the last state it read or wrote (for KEEP_SEEN_SECONDS): the next take() in the same
+container computes from it and writes at once, conditional on its version, instead of reading first. A state some
+other container has moved on from fails the condition and answers with the item as it now is (as a lost race),
+so what was kept is only ever a guess that the condition checks. A refusal is never answered from a kept state:
+the item is read first (a peer's release_slot() may have freed a slot, and a kept state may be old).
+
 DynamoDB operations, exactly (every read is strongly consistent; items are far below 1 KB):
 
-    take() granted, no contention      1 GetItem + 1 UpdateItem                       (1 RCU + 1 WCU)
-    take() refused (rate or daily cap)  1 GetItem                                      (1 RCU)
-    take_in_line() refused              1 GetItem + 1 UpdateItem (the line's count)    (1 RCU + 1 WCU)
-    each lost race                      + 1 UpdateItem that fails its condition        (+1 WCU: failed
+    take() granted, no contention      1 UpdateItem when this store wrote or read the   (1 WCU)
+                                        item in the last KEEP_SEEN_SECONDS, else
+                                        1 GetItem + 1 UpdateItem                         (1 RCU + 1 WCU)
+    take() refused (rate or daily cap)  1 GetItem                                        (1 RCU)
+    take_in_line() refused              1 GetItem + 1 UpdateItem (the line's count)      (1 RCU + 1 WCU)
+    each lost race                      + 1 UpdateItem that fails its condition          (+1 WCU: failed
                                         conditional writes are billed), no extra read
-    acquire_slot()                      as take(): 1 GetItem (+ 1 UpdateItem when granted, + 1 per lost race)
+    acquire_slot()                      as take(): 1 UpdateItem when granted from a kept state (else + 1 GetItem),
+                                        1 GetItem when refused; + 1 UpdateItem per lost race
     release_slot()                      1 UpdateItem (no read)
     bucket()/slots() (inspection)       1 GetItem
 
@@ -67,6 +76,7 @@ SLOT_POLL = 1.0  # seconds: a full concurrency count is re-tried this soon (a ho
 DEFAULT_LEASE_SECONDS = 60.0  # longer than any one HTTP call (timeouts are 10-30 s)
 BUCKET_TTL = timedelta(days=2)  # an idle bucket is full again long before; its day count is stale by then
 SLOTS_TTL_MARGIN = 3600.0  # the concurrency item outlives its latest lease by an hour
+KEEP_SEEN_SECONDS = 60.0  # a state older than this is read again rather than guessed (a failed write costs more)
 _EPSILON = 1e-9  # tokens: 0.9/s for 10/9 s is one token, not 0.9999999999999999
 
 
@@ -164,6 +174,8 @@ class BudgetStore:
         self._table_name = table_name
         self._clock: Clock = clock if clock is not None else time.time
         self._max_attempts = max_attempts
+        # pk#sk -> (the item as this store last read or wrote it, None for no item; monotonic time of that)
+        self._seen: dict[str, tuple[dict[str, Any] | None, float]] = {}
 
     # -------------------------------------------------------------------------------------------- token bucket
 
@@ -180,14 +192,26 @@ class BudgetStore:
         if budget.daily_cap is not None and tokens > budget.daily_cap:
             raise ValueError("tokens exceed the daily cap")
         key = _key(name, BUCKET_SK)
-        item = self._get(key)
+        item, kept = self._recall(key)
         for _attempt in range(self._max_attempts):
             now = self._clock()
             bucket = _refilled(_read_bucket(item, budget, now), budget, now)
+            refusal: Wait | None = None
             if budget.daily_cap is not None and bucket.day_count + tokens > budget.daily_cap:
-                return Wait(_seconds_to_next_utc_day(now), WaitReason.DAILY_CAP)
-            if bucket.tokens + _EPSILON < tokens + reserve:
-                return Wait((tokens + reserve - bucket.tokens) / budget.rate_per_second, WaitReason.RATE)
+                refusal = Wait(_seconds_to_next_utc_day(now), WaitReason.DAILY_CAP)
+            elif bucket.tokens + _EPSILON < tokens + reserve:
+                refusal = Wait((tokens + reserve - bucket.tokens) / budget.rate_per_second, WaitReason.RATE)
+            if refusal is not None:
+                if kept:  # never refuse on a guess: read the item, and decide again
+                    item, kept = self._get(key), False
+                    now = self._clock()
+                    bucket = _refilled(_read_bucket(item, budget, now), budget, now)
+                    if budget.daily_cap is not None and bucket.day_count + tokens > budget.daily_cap:
+                        return Wait(_seconds_to_next_utc_day(now), WaitReason.DAILY_CAP)
+                    if bucket.tokens + _EPSILON < tokens + reserve:
+                        return Wait((tokens + reserve - bucket.tokens) / budget.rate_per_second, WaitReason.RATE)
+                else:
+                    return refusal
             remaining = max(0.0, bucket.tokens - tokens)
             written, item = self._write(
                 key,
@@ -199,7 +223,9 @@ class BudgetStore:
                     "day_count": _number(bucket.day_count + tokens),
                     TTL_ATTRIBUTE: _number(math.ceil(now + BUCKET_TTL.total_seconds())),
                 },
+                item,
             )
+            kept = False
             if written:
                 return Granted(remaining)
         return Wait(CONTENTION_WAIT, WaitReason.CONTENTION)
@@ -211,10 +237,15 @@ class BudgetStore:
         retries then come back at the pace its budget serves them, not all at once, and a queue's other messages
         are not buried under them (a tenant's share of Acuity's budget, sync/service.py)."""
         key = _key(name, BUCKET_SK)
-        item = self._get(key)
+        item, kept = self._recall(key)
         for _attempt in range(self._max_attempts):
             now = self._clock()
             bucket = _refilled(_read_bucket(item, budget, now), budget, now)
+            if bucket.tokens + _EPSILON < 1 and kept:  # never refuse on a guess: read the item first
+                item, kept = self._get(key), False
+                now = self._clock()
+                bucket = _refilled(_read_bucket(item, budget, now), budget, now)
+            kept = False
             if bucket.tokens + _EPSILON >= 1:
                 remaining = max(0.0, bucket.tokens - 1)
                 written, item = self._write(
@@ -227,12 +258,15 @@ class BudgetStore:
                         "day_count": _number(bucket.day_count + 1),
                         TTL_ATTRIBUTE: _number(math.ceil(now + BUCKET_TTL.total_seconds())),
                     },
+                    item,
                 )
                 if written:
                     return Granted(remaining)
                 continue
             line = _line(item, budget, now) + 1  # this caller included
-            written, item = self._write(key, bucket.version, {"waiting": _number(line), "waiting_at": _number(now)})
+            written, item = self._write(
+                key, bucket.version, {"waiting": _number(line), "waiting_at": _number(now)}, item
+            )
             if written:
                 due = (1 - bucket.tokens) / budget.rate_per_second
                 return Wait(max(due, line / budget.rate_per_second), WaitReason.RATE)
@@ -255,12 +289,18 @@ class BudgetStore:
         if not lease_seconds > 0:
             raise ValueError("lease_seconds must be positive")
         key = _key(name, CONCURRENCY_SK)
-        item = self._get(key)
+        item, kept = self._recall(key)
         lease_id = uuid.uuid4().hex
         for _attempt in range(self._max_attempts):
             now = self._clock()
             slots = _read_slots(item)
             live = {holder: until for holder, until in slots.holders.items() if until > now}
+            if len(live) >= budget.max_concurrent and kept:  # a peer may have released one: read, never guess
+                item, kept = self._get(key), False
+                now = self._clock()
+                slots = _read_slots(item)
+                live = {holder: until for holder, until in slots.holders.items() if until > now}
+            kept = False
             if len(live) >= budget.max_concurrent:
                 # A slot frees when its holder releases (any moment) or at the latest at the earliest expiry.
                 return Wait(min(SLOT_POLL, min(live.values()) - now), WaitReason.CONCURRENCY)
@@ -273,6 +313,7 @@ class BudgetStore:
                     "holders": {"M": {holder: _number(until) for holder, until in live.items()}},
                     TTL_ATTRIBUTE: _number(math.ceil(max(live.values()) + SLOTS_TTL_MARGIN)),
                 },
+                item,
             )
             if written:
                 return SlotGranted(Lease(name, lease_id, expires_at), len(live))
@@ -297,6 +338,7 @@ class BudgetStore:
             raise StoreUnavailable(f"budget unavailable: {_error_code(error)}") from error
         except BotoCoreError as error:
             raise StoreUnavailable(f"budget unavailable: {type(error).__name__}") from error
+        self._forget_lease(lease)
         return True
 
     def slots(self, name: str) -> dict[str, float]:
@@ -313,12 +355,43 @@ class BudgetStore:
         except (BotoCoreError, ClientError) as error:
             raise StoreUnavailable(f"budget unavailable: {type(error).__name__}") from error
         item = answer.get("Item")
-        return dict(item) if item is not None else None
+        found = dict(item) if item is not None else None
+        self._remember(key, found)
+        return found
+
+    def _recall(self, key: dict[str, AttributeValueTypeDef]) -> tuple[dict[str, Any] | None, bool]:
+        """The item as last seen here, if seen recently (True: a guess the write's condition will check); else
+        as read now (False)."""
+        seen = self._seen.get(_seen_key(key))
+        if seen is not None and time.monotonic() - seen[1] < KEEP_SEEN_SECONDS:
+            return (dict(seen[0]) if seen[0] is not None else None), True
+        return self._get(key), False
+
+    def _remember(self, key: dict[str, AttributeValueTypeDef], item: dict[str, Any] | None) -> None:
+        self._seen[_seen_key(key)] = (item, time.monotonic())
+
+    def _forget_lease(self, lease: Lease) -> None:
+        """After a release: the kept slots without the lease, at the version the release moved to."""
+        key = _key(lease.name, CONCURRENCY_SK)
+        seen = self._seen.get(_seen_key(key))
+        if seen is None or seen[0] is None or "v" not in seen[0]:
+            return
+        item = dict(seen[0])
+        holders = dict(item.get("holders", {}).get("M", {}))
+        holders.pop(lease.lease_id, None)
+        item["holders"] = {"M": holders}
+        item["v"] = _number(int(item["v"]["N"]) + 1)
+        self._remember(key, item)
 
     def _write(
-        self, key: dict[str, AttributeValueTypeDef], version: int | None, values: dict[str, AttributeValueTypeDef]
+        self,
+        key: dict[str, AttributeValueTypeDef],
+        version: int | None,
+        values: dict[str, AttributeValueTypeDef],
+        base: dict[str, Any] | None = None,
     ) -> tuple[bool, dict[str, Any] | None]:
-        """Write `values` if the item is still at `version`: (True, None), or (False, the item as it is now)."""
+        """Write `values` if the item is still at `version`: (True, None), or (False, the item as it is now).
+        `base` is the item the values were computed from: with them, it is what this store now knows."""
         names = {f"#a{index}": attribute for index, attribute in enumerate(values)}
         attribute_values: dict[str, AttributeValueTypeDef] = {
             f":a{index}": value for index, value in enumerate(values.values())
@@ -344,10 +417,15 @@ class BudgetStore:
             if _is_condition_failure(error):
                 # The winner's item, to recompute from; absent when it was deleted (TTL) in between.
                 current: object = error.response.get("Item")
-                return False, dict(current) if isinstance(current, dict) and current else None
+                now_item = dict(current) if isinstance(current, dict) and current else None
+                self._remember(key, now_item)
+                return False, now_item
+            self._seen.pop(_seen_key(key), None)
             raise StoreUnavailable(f"budget unavailable: {_error_code(error)}") from error
         except BotoCoreError as error:
+            self._seen.pop(_seen_key(key), None)  # the write may or may not have landed
             raise StoreUnavailable(f"budget unavailable: {type(error).__name__}") from error
+        self._remember(key, {**(base or {}), **key, **values, "v": attribute_values[":next"]})
         return True, None
 
 
@@ -405,6 +483,10 @@ def _number(value: float) -> AttributeValueTypeDef:
     # repr() of a float is the shortest text that reads back as the same float, so the stored state is exact;
     # Decimal spells it without an exponent.
     return {"N": f"{Decimal(repr(value)):f}" if isinstance(value, float) else str(value)}
+
+
+def _seen_key(key: Mapping[str, Any]) -> str:
+    return f"{key['pk']['S']}\n{key['sk']['S']}"
 
 
 def _key(name: str, sk: str) -> dict[str, AttributeValueTypeDef]:

@@ -5,9 +5,10 @@ together, in one transaction, conditional on the version read."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -17,11 +18,16 @@ from acuity_sync.domain.steps import Step
 from acuity_sync.store.audit import AuditEntry, audit_item
 from acuity_sync.store.codec import record_from_document, record_to_document, step_from_document, step_to_document
 from acuity_sync.store.errors import StoreUnavailable
-from acuity_sync.store.keys import LAST_SYNC, ledger_pk, record_sk
+from acuity_sync.store.keys import LAST_SYNC, ledger_pk, parked_sk, record_sk
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        KeysAndAttributesTypeDef,
+        PutTypeDef,
+        TransactWriteItemTypeDef,
+    )
 
 
 class RecordConflict(RuntimeError):
@@ -68,6 +74,16 @@ def _last_sync_item(entry: AuditEntry, moment: datetime) -> dict[str, AttributeV
     }
 
 
+_MAX_UNPROCESSED_ROUNDS = 8
+
+
+def _stored(item: Mapping[str, Any]) -> StoredRecord:
+    version = int(item["version"]["N"])
+    record = record_from_document(json.loads(item["record"]["S"]), version)
+    pending = item.get("pending", {}).get("S")
+    return StoredRecord(record, step_from_document(json.loads(pending)) if pending else None)
+
+
 class RecordStore:
     def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         self._dynamodb = dynamodb
@@ -99,20 +115,66 @@ class RecordStore:
             raise StoreUnavailable(f"sync record unavailable: {type(error).__name__}") from error
         if item is None:
             return StoredRecord(SyncRecord(), None)
-        version = int(item["version"]["N"])
-        record = record_from_document(json.loads(item["record"]["S"]), version)
-        pending = item.get("pending", {}).get("S")
-        return StoredRecord(record, step_from_document(json.loads(pending)) if pending else None)
+        return _stored(item)
+
+    def load_and_parked(self, key: RecordKey) -> tuple[StoredRecord, bool]:
+        """As load(), and whether the same appointment or order is parked for this ledger (its PARK# item exists):
+        both items in one BatchGetItem (strongly consistent), so the parking check costs no request of its own."""
+        record_key = key.item_key()
+        park_key: dict[str, AttributeValueTypeDef] = {
+            "pk": record_key["pk"],
+            "sk": {"S": parked_sk(key.kind, key.object_id)},
+        }
+        request: dict[str, KeysAndAttributesTypeDef] = {
+            self._table_name: {"Keys": [record_key, park_key], "ConsistentRead": True}
+        }
+        items: list[dict[str, Any]] = []
+        for _round in range(_MAX_UNPROCESSED_ROUNDS):
+            try:
+                answer = self._dynamodb.batch_get_item(RequestItems=request)
+            except (BotoCoreError, ClientError) as error:
+                raise StoreUnavailable(f"sync record unavailable: {type(error).__name__}") from error
+            items.extend(answer.get("Responses", {}).get(self._table_name, []))
+            unprocessed = answer.get("UnprocessedKeys") or {}
+            if not unprocessed:
+                break
+            request = {table: {**keys} for table, keys in unprocessed.items()}
+        else:
+            raise StoreUnavailable("sync record unavailable: DynamoDB kept keys unprocessed")
+        by_sk = {item["sk"]["S"]: item for item in items}
+        record_item = by_sk.get(record_key["sk"]["S"])
+        parked = park_key["sk"]["S"] in by_sk
+        return (_stored(record_item) if record_item is not None else StoredRecord(SyncRecord(), None)), parked
 
     def begin(self, key: RecordKey, record: SyncRecord, step: Step) -> SyncRecord:
         """Save the intent to write `step`; returns the record at its new version."""
         return self._write(key, record, step, None)
 
-    def commit(self, key: RecordKey, record: SyncRecord, entry: AuditEntry | None) -> SyncRecord:
-        """Save what was written, clear the intent, and add the audit entry: all or nothing."""
-        return self._write(key, record, None, entry)
+    def commit(
+        self,
+        key: RecordKey,
+        record: SyncRecord,
+        entry: AuditEntry | None,
+        *,
+        last_sync: bool = True,
+        earlier: Sequence[tuple[AuditEntry, datetime]] = (),
+    ) -> SyncRecord:
+        """Save what was written, clear the intent, and add the audit entry: all or nothing. `last_sync`: the entry
+        is also the tenant's "last sync" (False for a step that another step follows in the same message: each
+        item in a transaction costs two write units, and only the message's last step is shown). `earlier`: audit
+        entries of steps saved with this one (a customer step, which keeps no intent of its own), with their time."""
+        return self._write(key, record, None, entry, last_sync=last_sync, earlier=earlier)
 
-    def _write(self, key: RecordKey, record: SyncRecord, pending: Step | None, entry: AuditEntry | None) -> SyncRecord:
+    def _write(
+        self,
+        key: RecordKey,
+        record: SyncRecord,
+        pending: Step | None,
+        entry: AuditEntry | None,
+        *,
+        last_sync: bool = True,
+        earlier: Sequence[tuple[AuditEntry, datetime]] = (),
+    ) -> SyncRecord:
         now = datetime.now(UTC)
         item: dict[str, AttributeValueTypeDef] = {
             **key.item_key(),
@@ -130,11 +192,18 @@ class RecordStore:
                 "ExpressionAttributeValues": {":read": {"N": str(record.version)}},
             }
         }
+        if entry is None:
+            # An intent alone is one item: a conditional PutItem (1 write unit), not a transaction of one (2).
+            self._put_alone(key, put["Put"])
+            return replace(record, version=record.version + 1)
         writes = [put]
         if entry is not None:
+            for earlier_entry, moment in earlier:
+                writes.append({"Put": {"TableName": self._table_name, "Item": audit_item(earlier_entry, moment)}})
             writes.append({"Put": {"TableName": self._table_name, "Item": audit_item(entry, now)}})
             # The settings page's "last sync", in the same call (one more item in the transaction, no more requests).
-            writes.append({"Put": {"TableName": self._table_name, "Item": _last_sync_item(entry, now)}})
+            if last_sync:
+                writes.append({"Put": {"TableName": self._table_name, "Item": _last_sync_item(entry, now)}})
         try:
             self._dynamodb.transact_write_items(TransactItems=writes)
         except ClientError as error:
@@ -146,3 +215,18 @@ class RecordStore:
         except BotoCoreError as error:
             raise StoreUnavailable(f"sync record not saved: {type(error).__name__}") from error
         return replace(record, version=record.version + 1)
+
+    def _put_alone(self, key: RecordKey, put: PutTypeDef) -> None:
+        try:
+            self._dynamodb.put_item(
+                TableName=put["TableName"],
+                Item=put["Item"],
+                ConditionExpression=put["ConditionExpression"],
+                ExpressionAttributeValues=put["ExpressionAttributeValues"],
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise RecordConflict(f"the sync record of {key.kind} {key.object_id} changed meanwhile") from error
+            raise StoreUnavailable(f"sync record not saved: {type(error).__name__}") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"sync record not saved: {type(error).__name__}") from error

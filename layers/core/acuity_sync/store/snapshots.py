@@ -76,7 +76,8 @@ class SnapshotStore:
         until: datetime,
     ) -> Claim:
         """The right to fetch for every message that arrived by `now`, for a message that arrived at `since`:
-        granted unless a snapshot fetched since `since` is stored, or a live claim taken since `since` is held."""
+        granted unless a snapshot fetched since `since` is stored (then the refusal carries it: no read is needed
+        before a claim), or a live claim taken since `since` is held."""
         try:
             self._dynamodb.update_item(
                 TableName=self._table_name,
@@ -103,7 +104,9 @@ class SnapshotStore:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise StoreUnavailable(f"snapshot unavailable: {type(error).__name__}") from error
             item = error.response.get("Item")
-            return Claim(False, _fresh(item, since) if isinstance(item, dict) and "fetched_at" in item else None)
+            if not isinstance(item, dict):  # not every DynamoDB answers ALL_OLD on a failed condition: read it
+                return Claim(False, self.fresh(tenant_id, kind, object_id, since))
+            return Claim(False, _fresh(item, since) if "fetched_at" in item else None)
         except BotoCoreError as error:
             raise StoreUnavailable(f"snapshot unavailable: {type(error).__name__}") from error
         return Claim(True)

@@ -158,14 +158,16 @@ class SyncService:
         self._connections: dict[str, tuple[datetime | None, datetime]] = {}
         self._currencies: dict[str, str] = {}  # GET /me's currency of tenants whose profile has none
 
-    def sync(self, request: SyncRequest) -> SyncResult:
+    def sync(self, request: SyncRequest, *, attempt: int = 1) -> SyncResult:
+        """`attempt`: the message's receive count (1 the first time)."""
         profile = self._tenants.get(request.tenant_id)
         if profile is None:
             return SyncResult(Outcome.SKIPPED, "the tenant no longer exists")
         if self._ledger_name not in profile.ledgers:
             return self._skip(request, "ledger_disconnected", f"{self._ledger_name} is not connected any more")
+        unshared: list[Snapshot] = []  # a snapshot fetched without a claim: stored only if the message comes back
         try:
-            billable, fingerprint = self._billable(request, profile)
+            billable, fingerprint = self._billable(request, profile, attempt, unshared)
         except _Wait as wait:
             return self._retry(request, wait.detail, wait.seconds, waiting=True)
         except AcuityNotFound as error:
@@ -183,7 +185,17 @@ class SyncService:
         result = self._sync_in_slot(request, profile, billable)
         if result.outcome in (Outcome.SYNCED, Outcome.SKIPPED):
             self._mark_seen(request, fingerprint)
+        if result.outcome is Outcome.RETRY and unshared:
+            self._keep_for_retry(request, unshared[0])
         return result
+
+    def _keep_for_retry(self, request: SyncRequest, snapshot: Snapshot) -> None:
+        """The snapshot a message that comes back reuses (it claims, and the claim's refusal carries this), so that
+        a retry does not spend Acuity's budget again; best effort: without it the retry fetches."""
+        try:
+            self._snapshots.put(request.tenant_id, request.kind, request.object_id, snapshot)
+        except StoreUnavailable as error:
+            logger.warning("the snapshot was not kept for the retry", extra={"error": str(error)})
 
     def _mark_seen(self, request: SyncRequest, fingerprint: str) -> None:
         """The Acuity state this sync finished with, for reconciliation; a sync already done is not failed for it
@@ -224,11 +236,20 @@ class SyncService:
         return self._budgets.acquire_slot(ledger_budget_name(request.tenant_id, self._ledger_name), budget)
 
     # ----------------------------------------------------------------------------------- Acuity
-    def _billable(self, request: SyncRequest, profile: TenantProfile) -> tuple[Billable, str]:
-        """What to bill, and the fingerprint of the Acuity state it comes from (acuity/fingerprint.py)."""
+    def _billable(
+        self, request: SyncRequest, profile: TenantProfile, attempt: int, unshared: list[Snapshot]
+    ) -> tuple[Billable, str]:
+        """What to bill, and the fingerprint of the Acuity state it comes from (acuity/fingerprint.py).
+
+        A tenant with this ledger alone connected has no peer to share a snapshot with: its message's first attempt
+        fetches without a claim and stores nothing (two writes saved), unless it comes back (`unshared`, stored by
+        sync() on a RETRY). A later attempt, or a tenant with several ledgers, claims; the claim's refusal carries
+        a snapshot stored since the webhook (no read before it)."""
         received_at = datetime.fromisoformat(request.received_at)
-        snapshot = self._snapshots.fresh(request.tenant_id, request.kind, request.object_id, received_at)
-        if snapshot is None:
+        if attempt <= 1 and profile.ledgers == (self._ledger_name,):
+            snapshot = self._fetch(request, profile, self._clock())
+            unshared.append(snapshot)
+        else:
             snapshot = self._fetch_once(request, profile, received_at)
         document = snapshot.document
         if MISSING in document:
@@ -367,7 +388,7 @@ class SyncService:
             )
             return self._park(request, "currency_unknown", detail, ResumeOn.SETTINGS_CHANGE)
         key = RecordKey(request.tenant_id, self._ledger_name, request.kind, request.object_id)
-        stored = self._records.load(key)
+        stored, parked = self._records.load_and_parked(key)  # the parking check in the same request
 
         def applier() -> Applier:
             return Applier(
@@ -392,7 +413,7 @@ class SyncService:
             self._record(request, "written as the rule says", note.rule, note.detail)
         for skip in steps.skips:
             self._record(request, "skipped", skip.rule, skip.detail)
-        if self._parking.get(request, self._ledger_name) is not None:
+        if parked:
             self._parking.clear(request, self._ledger_name)
         if steps.writes_nothing:
             if not steps.skips:

@@ -88,7 +88,7 @@ class SyncWorker:
             raise
         logger.set_correlation_id(request.group_id)
         try:
-            result = self._service.sync(request)
+            result = self._service.sync(request, attempt=receive_count)
         except Exception:
             # Not an outcome (a store or AWS failure, or a bug): the message fails and is retried, then the DLQ.
             logger.exception("sync failed", extra={"ledger": self._ledger})
