@@ -10,6 +10,7 @@ import _imp
 import ast
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -363,3 +364,21 @@ def test_the_webhook_loads_neither_the_event_handler_nor_the_x_ray_sdk(
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout) == {"webhook": [], "traced": True}
+
+
+def test_the_cold_start_bench_runs_on_the_built_layer(python313: str) -> None:
+    """bench/coldstart, one run of each side on the arm64 layer as built (the webhook loads no native code), with
+    tracing live as deployed: it answers, makes the expected AWS calls and prints its JSON line."""
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bench" / "coldstart" / "run.py"), "--runs", "1", "--layer", "built"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PROJECT_ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["layer"], summary["runs"]) == ("built", 1)
+    assert set(summary["figures"]) == {"floor", "handler"}
+    assert "native modules loaded from the layer: none" in result.stdout
