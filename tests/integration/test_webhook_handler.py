@@ -349,3 +349,23 @@ def test_an_event_without_a_request_context_is_still_answered(stack: Provisioned
     event = webhook_event(TENANT, SCHEDULED, api_key=KEY)
     del event["requestContext"]
     assert invoke(webhook, event)[0] == 404
+
+
+def test_the_trace_header_still_reaches_sqs_without_the_x_ray_sdk(
+    stack: ProvisionedStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The webhook creates no Tracer (its cold start), yet its trace continues into the sync function's: in Lambda
+    (AWS_LAMBDA_FUNCTION_NAME and _X_AMZN_TRACE_ID set), botocore itself sends the invocation's trace header with
+    each SendMessage, and SQS hands it on to the consumer as AWSTraceHeader."""
+    trace = "Root=1-67891233-abcdef012345678912345678;Parent=0123456789abcdef;Sampled=1"
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "WebhookFunction")
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", trace)
+    headers: list[str | None] = []
+    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
+        "before-send.sqs.SendMessage", lambda request, **_: headers.append(request.headers.get("X-Amzn-Trace-Id"))
+    )
+    with loaded_handler(stack, "WebhookFunction", monkeypatch) as webhook:
+        assert invoke(webhook, webhook_event(TENANT, SCHEDULED, api_key=KEY))[0] == 200
+    assert [header.decode() if isinstance(header, bytes) else header for header in headers] == [trace] * len(
+        ALL_LEDGERS
+    )
