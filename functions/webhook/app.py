@@ -3,7 +3,7 @@
 Thin by design: the decision is acuity_sync.intake; this maps the HTTP API event in and the answer out.
 
 Neither Powertools' event handler nor its Tracer: this function has one route, and its cold start is what
-Acuity waits for (bench/README.md, "Cold start of the built layer"). Importing the event handler imports every
+Acuity waits for (bench/README.md, `bench/coldstart`). Importing the event handler imports every
 resolver Powertools has; creating the Tracer imports the X-Ray SDK and patches botocore, httpx and more. Without
 them the function's trace in X-Ray still has Lambda's own segments (the function is Tracing: Active), and botocore
 still passes the trace header on to SQS, so that the sync function's trace follows on from this one; what is no
