@@ -10,6 +10,7 @@ import _imp
 import ast
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -330,3 +331,54 @@ def test_python_313_loads_modules_from_the_shipped_pycs_without_compiling_any(la
     report = json.loads(result.stdout)
     assert report["loaded"] > 300, report
     assert report["compiled"] == []
+
+
+WEBHOOK_PROBE = """
+import json, os, sys
+layer, function = sys.argv[1], sys.argv[2]
+sys.path[:0] = [function, layer]
+os.environ.update(
+    AWS_DEFAULT_REGION="us-east-1", TABLE_NAME="table", KMS_KEY_ID="key", LAMBDA_TASK_ROOT=function,
+    AWS_LAMBDA_FUNCTION_NAME="WebhookFunction", AWS_XRAY_CONTEXT_MISSING="LOG_ERROR",
+)
+heavy = ("aws_xray_sdk", "aws_lambda_powertools.event_handler")
+import app
+loaded = sorted(name for name in sys.modules if name.startswith(heavy))
+from acuity_sync import observability
+observability.tracer  # what the sync, connect and maintenance functions do at import
+print(json.dumps({"webhook": loaded, "traced": "aws_xray_sdk" in sys.modules}))
+"""
+
+
+def test_the_webhook_loads_neither_the_event_handler_nor_the_x_ray_sdk(
+    layer: Path, build_dir: Path, python313: str
+) -> None:
+    """As Lambda runs it (LAMBDA_TASK_ROOT set: Powertools would trace), the webhook function's module imports no
+    resolver of Powertools' event handler and creates no Tracer, so the X-Ray SDK is not imported (its cold start,
+    bench/README.md); the functions that name the tracer still get one, and with it the X-Ray SDK."""
+    result = subprocess.run(
+        [python313, "-I", "-B", "-c", WEBHOOK_PROBE, str(layer), str(build_dir / "WebhookFunction")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout) == {"webhook": [], "traced": True}
+
+
+def test_the_cold_start_bench_runs_on_the_built_layer(python313: str) -> None:
+    """bench/coldstart, one run of each side on the arm64 layer as built (the webhook loads no native code), with
+    tracing live as deployed: it answers, makes the expected AWS calls and prints its JSON line."""
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bench" / "coldstart" / "run.py"), "--runs", "1", "--layer", "built"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PROJECT_ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["layer"], summary["runs"]) == ("built", 1)
+    assert set(summary["figures"]) == {"floor", "handler"}
+    assert "native modules loaded from the layer: none" in result.stdout

@@ -301,3 +301,71 @@ def test_the_body_is_never_reserialised_before_checking(stack: ProvisionedStack,
     event = webhook_event(TENANT, signed.replace(b"a+b", b"a%20b"), signature=sign(signed, KEY))
     assert invoke(webhook, event)[0] == 401
     assert base64.b64decode(event["body"]) != signed
+
+
+def test_the_answer_is_json_in_the_http_apis_response_shape(stack: ProvisionedStack, webhook: ModuleType) -> None:
+    response = webhook.lambda_handler(webhook_event(TENANT, SCHEDULED, api_key=KEY), FakeLambdaContext())
+    assert set(response) == {"statusCode", "body", "isBase64Encoded", "headers", "cookies"}
+    assert (response["statusCode"], response["isBase64Encoded"], response["cookies"]) == (200, False, [])
+    assert response["headers"] == {"Content-Type": "application/json"}
+    assert json.loads(response["body"])["outcome"] == "accepted"
+
+
+def with_address(event: dict[str, Any], method: str, path: str, stage: str = "$default") -> dict[str, Any]:
+    context = {**event["requestContext"], "http": {**event["requestContext"]["http"], "method": method}}
+    return {**event, "rawPath": path, "requestContext": {**context, "stage": stage}}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"/webhooks/acuity/{TENANT}"),
+        ("PUT", f"/webhooks/acuity/{TENANT}"),
+        ("POST", f"/webhooks/acuity/{TENANT}/extra"),
+        ("POST", f"/webhooks/acuity/{TENANT}/"),
+        ("POST", "/webhooks/acuity/"),
+        ("POST", f"/webhooks/other/{TENANT}"),
+        ("POST", ""),
+    ],
+)
+def test_only_a_post_to_a_webhook_address_reaches_the_intake(
+    stack: ProvisionedStack, webhook: ModuleType, method: str, path: str
+) -> None:
+    event = with_address(webhook_event(TENANT, SCHEDULED, api_key=KEY), method, path)
+    assert invoke(webhook, event) == (404, {"outcome": "rejected_tenant", "message": "no such webhook address"})
+    assert set(queue_depths(stack).values()) == {0}
+
+
+def test_the_address_is_read_as_api_gateway_gives_it(stack: ProvisionedStack, webhook: ModuleType) -> None:
+    """The method in any letter case, a named stage's prefix left out, the tenant id as it is in the path."""
+    event = webhook_event(TENANT, SCHEDULED, api_key=KEY)
+    assert invoke(webhook, with_address(event, "post", f"/webhooks/acuity/{TENANT}"))[0] == 200
+    assert invoke(webhook, with_address(event, "POST", f"/live/webhooks/acuity/{TENANT}", stage="live"))[0] == 200
+    encoded = "%30" + TENANT[1:]  # "0..." percent-encoded is another address, not this tenant's
+    assert invoke(webhook, with_address(event, "POST", f"/webhooks/acuity/{encoded}"))[0] == 404
+
+
+def test_an_event_without_a_request_context_is_still_answered(stack: ProvisionedStack, webhook: ModuleType) -> None:
+    event = webhook_event(TENANT, SCHEDULED, api_key=KEY)
+    del event["requestContext"]
+    assert invoke(webhook, event)[0] == 404
+
+
+def test_the_trace_header_still_reaches_sqs_without_the_x_ray_sdk(
+    stack: ProvisionedStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The webhook creates no Tracer (its cold start), yet its trace continues into the sync function's: in Lambda
+    (AWS_LAMBDA_FUNCTION_NAME and _X_AMZN_TRACE_ID set), botocore itself sends the invocation's trace header with
+    each SendMessage, and SQS hands it on to the consumer as AWSTraceHeader."""
+    trace = "Root=1-67891233-abcdef012345678912345678;Parent=0123456789abcdef;Sampled=1"
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "WebhookFunction")
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", trace)
+    headers: list[str | None] = []
+    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
+        "before-send.sqs.SendMessage", lambda request, **_: headers.append(request.headers.get("X-Amzn-Trace-Id"))
+    )
+    with loaded_handler(stack, "WebhookFunction", monkeypatch) as webhook:
+        assert invoke(webhook, webhook_event(TENANT, SCHEDULED, api_key=KEY))[0] == 200
+    assert [header.decode() if isinstance(header, bytes) else header for header in headers] == [trace] * len(
+        ALL_LEDGERS
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -100,7 +100,20 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 
 logger = Logger(logger_formatter=RedactingFormatter())
 metrics = Metrics(namespace=NAMESPACE)
-tracer = Tracer()
+
+if TYPE_CHECKING:
+    tracer: Tracer
+
+
+def __getattr__(name: str) -> Tracer:
+    """`tracer` is created when a function first names it (the sync, connect and maintenance functions, at
+    import), never by the webhook function, which does not trace: in Lambda, creating a Tracer imports the X-Ray
+    SDK and patches botocore, httpx and others, which the webhook's cold start would pay for."""
+    if name == "tracer":
+        created = Tracer()
+        globals()["tracer"] = created
+        return created
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def count(name: MetricName, value: float = 1, unit: MetricUnit = MetricUnit.Count, **dimensions: str) -> None:
