@@ -78,7 +78,7 @@ def statuses(dev: DevStack, ledger: LedgerName, company_id: str) -> list[int]:
 def main() -> int:  # noqa: PLR0915 - one run, in order
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bookings", type=int, default=1000)
-    parser.add_argument("--time-scale", type=float, default=0.1)
+    parser.add_argument("--time-scale", type=float, default=0.2)
     parser.add_argument("--senders", type=int, default=8, help="threads posting the burst's webhooks")
     parser.add_argument("--drain-timeout", type=float, default=1500.0)
     parser.add_argument("--seed", type=int, default=12)
@@ -132,7 +132,7 @@ def main() -> int:  # noqa: PLR0915 - one run, in order
             made = statuses(dev, ledger, company)[calls_before[ledger] :]
             calls = len(made)
             bound = calls / DOCUMENTED_RATE[ledger] * args.time_scale
-            comparison = compare(expected, read_books(dev, ledger, company), str(ledger))
+            comparison = compare(expected, read_books(dev, ledger, company), str(ledger), ledger)
             problems += comparison.lost
             if comparison.doubled or comparison.cents_off:
                 problems.append(f"{ledger}: {comparison.doubled} doubled, {comparison.cents_off} cents off")

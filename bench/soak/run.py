@@ -362,7 +362,7 @@ def main() -> int:  # noqa: PLR0915 - one run, in order
             expected = acuity_state(dev.info.acuity_url, business)
             for ledger, company in sorted(business.companies.items()):
                 label = f"{business.tenant_id[:8]}/{ledger}"
-                comparisons[label] = compare(expected, read_books(dev, ledger, company), label)
+                comparisons[label] = compare(expected, read_books(dev, ledger, company), label, ledger)
                 for kind, number in comparisons[label].wrong:
                     audits[f"{label} {kind} {number}"] = audit_of(dev, business.tenant_id, ledger, kind, number)
 

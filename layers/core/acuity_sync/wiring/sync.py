@@ -130,7 +130,12 @@ def build_sync_worker(ledger: LedgerName, invocation: Invocation | None = None) 
             company_id=credentials.company_id,
             access_token=_Tokens(keeper, profile.tenant_id, ledger, credentials.access_token),
             api_url=api_url,
-            pace=pacer(budgets, ledger_budget_name(profile.tenant_id, ledger), ledger_budget),
+            pace=pacer(
+                budgets,
+                ledger_budget_name(profile.tenant_id, ledger),
+                ledger_budget,
+                time_scale=environment.time_scale,
+            ),
         )
         return build_adapter(inputs, settings)
 
