@@ -286,3 +286,17 @@ def test_no_token_refresh_starts_without_the_time_left_to_store_it(rig: Rig) -> 
     assert result == {"batchItemFailures": []}
     assert rig.quickbooks.authority.refreshes == 1
     assert len(rig.books()["Invoice"]) == 1
+
+
+def test_a_message_is_not_started_without_the_time_left_to_finish_it(rig: Rig) -> None:
+    """Near the invocation's end the rest of the batch is handed back unstarted (reported as failures), so that a
+    timeout never fails the batch whole: the messages finished before are deleted, not done again."""
+    appointment = book(rig)
+    event = rig.queue(appointment)
+    result: dict[str, Any] = rig.handler.lambda_handler(event, InvocationContext(remaining=4.0))
+    assert [item["itemIdentifier"] for item in result["batchItemFailures"]] == [event["Records"][0]["messageId"]]
+    assert rig.books()["Invoice"] == []  # not started: nothing read, nothing written
+
+    result = rig.handler.lambda_handler(event, InvocationContext(remaining=6.0))
+    assert result == {"batchItemFailures": []}
+    assert len(rig.books()["Invoice"]) == 1

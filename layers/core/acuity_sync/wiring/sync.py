@@ -49,6 +49,13 @@ from acuity_sync.wiring.pacing import pacer
 from acuity_sync.wiring.tokens import refreshing_connection_store
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
+# A message of a batch is started only with this much of the invocation left (the function's own seconds): one sync
+# takes about a second, a slow one (Acuity, several paced ledger calls) a few.
+START_MARGIN_SECONDS = 5.0
+
+
+class NotStarted(Exception):
+    """A message of the batch left for a later invocation: too little time was left to start it."""
 
 
 def sync_lambda_handler(ledger: LedgerName) -> LambdaHandler:
@@ -61,6 +68,10 @@ def sync_lambda_handler(ledger: LedgerName) -> LambdaHandler:
 
     @tracer.capture_method(capture_response=False)
     def record_handler(record: SQSRecord) -> None:
+        if invocation.seconds_left() < START_MARGIN_SECONDS:
+            # Not started: it fails alone and comes back, while the messages finished before it are deleted. Run
+            # into the timeout instead, and Lambda fails the whole batch: every finished message is done again.
+            raise NotStarted("too little of the invocation is left to start this message")
         worker.handle(record.body, record.receipt_handle, int(record.attributes.approximate_receive_count or 1))
 
     # No @metrics.log_metrics: each outcome is flushed as its own EMF document (single_metric), with its dimensions.
