@@ -78,7 +78,7 @@ def statuses(dev: DevStack, ledger: LedgerName, company_id: str) -> list[int]:
 def main() -> int:  # noqa: PLR0915 - one run, in order
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bookings", type=int, default=1000)
-    parser.add_argument("--time-scale", type=float, default=0.2)
+    parser.add_argument("--time-scale", type=float, default=0.25)
     parser.add_argument("--senders", type=int, default=8, help="threads posting the burst's webhooks")
     parser.add_argument("--drain-timeout", type=float, default=1500.0)
     parser.add_argument("--seed", type=int, default=12)

@@ -302,7 +302,7 @@ def main() -> int:  # noqa: PLR0915 - one run, in order
     parser.add_argument("--events", type=int, default=10_000, help="webhook deliveries (copies included)")
     parser.add_argument("--tenants", type=int, default=6)
     parser.add_argument("--copies", type=int, default=3, help="deliveries of each change's webhook")
-    parser.add_argument("--time-scale", type=float, default=0.2)
+    parser.add_argument("--time-scale", type=float, default=0.5)
     parser.add_argument("--chaos-interval", type=float, default=3.0, help="mean real seconds between faults")
     parser.add_argument("--window", type=int, default=40, help="changes whose deliveries are shuffled together")
     parser.add_argument("--senders", type=int, default=4, help="threads posting webhooks")
