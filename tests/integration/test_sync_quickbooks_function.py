@@ -307,3 +307,49 @@ def test_a_warm_container_decrypts_the_api_key_and_the_token_once(
         assert rig.invoke(rig.queue(book(rig, datetime="2026-12-10T10:00:00-0500"))) == {"batchItemFailures": []}
         assert len(decrypts) == 2
     assert len(rig.books()["Invoice"]) == 2
+
+
+def test_a_message_is_not_started_without_the_time_left_to_finish_it(rig: Rig) -> None:
+    """Near the invocation's end the rest of the batch is handed back unstarted (reported as failures), so that a
+    timeout never fails the batch whole: the messages finished before are deleted, not done again."""
+    appointment = book(rig)
+    event = rig.queue(appointment)
+    result: dict[str, Any] = rig.handler.lambda_handler(event, InvocationContext(remaining=4.0))
+    assert [item["itemIdentifier"] for item in result["batchItemFailures"]] == [event["Records"][0]["messageId"]]
+    assert rig.books()["Invoice"] == []  # not started: nothing read, nothing written
+
+    result = rig.handler.lambda_handler(event, InvocationContext(remaining=6.0))
+    assert result == {"batchItemFailures": []}
+    assert len(rig.books()["Invoice"]) == 1
+
+
+class SlowingContext(FakeLambdaContext):
+    """An invocation whose time runs out 8 s per invoice written: each message of the batch takes 8 s."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.rig = rig
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((20.0 - 8.0 * len(self.rig.books()["Invoice"])) * 1000)
+
+
+def test_the_margin_grows_with_the_longest_message_of_the_batch(rig: Rig) -> None:
+    """After a message that took 8 s, the next is not started with 12 s left (5 s + 8 s would be needed)."""
+    sqs = boto3.client("sqs", region_name=rig.stack.region)
+    url = rig.stack.queue_urls["QuickBooksQueue"]
+    for appointment in (book(rig), book(rig, email="second.client@example.com")):
+        request = SyncRequest(
+            TENANT, EventKind.APPOINTMENT, appointment, "changed", datetime.now(UTC).isoformat(), f"req-{appointment}"
+        )
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=request.to_json(),
+            MessageGroupId=request.group_id,
+            MessageDeduplicationId=request.request_id,
+        )
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    event = sqs_event(messages, queue_arn=rig.stack.queue_arns["QuickBooksQueue"], region=rig.stack.region)
+    assert len(event["Records"]) == 2
+    result: dict[str, Any] = rig.handler.lambda_handler(event, SlowingContext(rig))
+    assert [item["itemIdentifier"] for item in result["batchItemFailures"]] == [event["Records"][1]["messageId"]]
+    assert len(rig.books()["Invoice"]) == 1

@@ -177,11 +177,18 @@ class QuickBooksBooks(_Reader):
         super().__init__(token, emails)
         self._base = f"{url.rstrip('/')}/v3/company/{realm_id}"
 
+    PAGE = 1000  # QuickBooks' largest MAXRESULTS
+
     def _all(self, entity: str) -> list[dict[str, Any]]:
-        statement = f"SELECT * FROM {entity} MAXRESULTS 1000"  # noqa: S608 - fixed entity names, no input
-        document = self._get(f"{self._base}/query", {"query": statement, "minorversion": "75"})
-        found: list[dict[str, Any]] = document["QueryResponse"].get(entity, [])
-        return found
+        """Every row, a page of 1,000 at a time (STARTPOSITION counts from 1)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            statement = f"SELECT * FROM {entity} STARTPOSITION {len(found) + 1} MAXRESULTS {self.PAGE}"  # noqa: S608 - fixed entity names, no input
+            document = self._get(f"{self._base}/query", {"query": statement, "minorversion": "75"})
+            page: list[dict[str, Any]] = document["QueryResponse"].get(entity, [])
+            found.extend(page)
+            if len(page) < self.PAGE:
+                return found
 
     def read(self) -> Books:
         emails = _counts(self._emails)

@@ -121,7 +121,7 @@ def build_pages(environment: ConnectFunctionSettings | None = None) -> Pages:
                 else credentials.access_token
             ),
             api_url=api_url(ledger),
-            pace=pacer(budgets, ledger_budget_name(tenant_id, ledger), budget),
+            pace=pacer(budgets, ledger_budget_name(tenant_id, ledger), budget, time_scale=settings.time_scale),
         )
         return declaration.adapter_factory()(inputs, ledger_settings)
 

@@ -16,13 +16,25 @@ LONGEST_INLINE_WAIT = 2.0  # seconds a call may wait for its budget in-process
 MAX_TRIES = 10
 
 
-def pacer(budgets: BudgetStore, name: str, budget: Budget, sleep: Callable[[float], None] = time.sleep) -> Pace:
+def pacer(
+    budgets: BudgetStore,
+    name: str,
+    budget: Budget,
+    sleep: Callable[[float], None] = time.sleep,
+    *,
+    time_scale: float = 1.0,
+) -> Pace:
+    """`budget` already in the time scale (Budget.in_time_scale); the longest wait slept through in-process is
+    scaled with it (the local stack's 0.1 makes every wait a tenth as long, and the function's timeout too: an
+    unscaled 2 s would be 20 of the function's seconds, slept through call after call until the batch times out)."""
+    longest = LONGEST_INLINE_WAIT * time_scale
+
     def pace() -> None:
         for _ in range(MAX_TRIES):
             answer = budgets.take(name, budget)
             if not isinstance(answer, Wait):
                 return
-            if answer.seconds > LONGEST_INLINE_WAIT:
+            if answer.seconds > longest:
                 raise RateLimited(
                     answer.seconds, f"the request budget for this accounting app is spent ({answer.reason})"
                 )

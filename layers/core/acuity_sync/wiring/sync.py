@@ -53,6 +53,14 @@ from acuity_sync.wiring.tokens import refreshing_connection_store
 KEEP_DECRYPTED_SECONDS = 300.0
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
+# A message of a batch is started only with this much of the invocation left (the function's own seconds), beyond
+# the longest a message of the batch has taken so far: one sync takes about a second, a slow one (Acuity, several
+# paced ledger calls) a few; on a starved machine all of them take longer.
+START_MARGIN_SECONDS = 5.0
+
+
+class NotStarted(Exception):
+    """A message of the batch left for a later invocation: too little time was left to start it."""
 
 
 def sync_lambda_handler(ledger: LedgerName) -> LambdaHandler:
@@ -65,13 +73,20 @@ def sync_lambda_handler(ledger: LedgerName) -> LambdaHandler:
 
     @tracer.capture_method(capture_response=False)
     def record_handler(record: SQSRecord) -> None:
+        left = invocation.seconds_left()
+        if left < START_MARGIN_SECONDS + invocation.longest_message:
+            # Not started: it fails alone and comes back, while the messages finished before it are deleted. Run
+            # into the timeout instead, and Lambda fails the whole batch: every finished message is done again.
+            raise NotStarted("too little of the invocation is left to start this message")
         worker.handle(record.body, record.receipt_handle, int(record.attributes.approximate_receive_count or 1))
+        invocation.longest_message = max(invocation.longest_message, left - invocation.seconds_left())
 
     # No @metrics.log_metrics: each outcome is flushed as its own EMF document (single_metric), with its dimensions.
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
         invocation.context = context
+        invocation.longest_message = 0.0
         worker.start_batch()
         response: PartialItemFailureResponse = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
@@ -90,6 +105,7 @@ class Invocation:
     def __init__(self, time_scale: float = 1.0) -> None:
         self.context: LambdaContext | None = None
         self.time_scale = time_scale
+        self.longest_message = 0.0  # the longest a message of this batch took so far (its seconds)
 
     def seconds_left(self) -> float:
         """The invocation's remaining time, in the function's own seconds: the local stack runs the functions'
@@ -134,7 +150,12 @@ def build_sync_worker(ledger: LedgerName, invocation: Invocation | None = None) 
             company_id=credentials.company_id,
             access_token=_Tokens(keeper, profile.tenant_id, ledger, credentials.access_token),
             api_url=api_url,
-            pace=pacer(budgets, ledger_budget_name(profile.tenant_id, ledger), ledger_budget),
+            pace=pacer(
+                budgets,
+                ledger_budget_name(profile.tenant_id, ledger),
+                ledger_budget,
+                time_scale=environment.time_scale,
+            ),
         )
         return build_adapter(inputs, settings)
 
