@@ -13,7 +13,10 @@ grants is a token subject reaching the chosen companies (`LedgerFake.grant_compa
 organisations ticked at Xero, every business of the user at FreshBooks.
 
 The page's query and the decision's form are declared as the API routes' are (fakes/parameters.py: PAGE, DECISION):
-another parameter is refused with the error page, not ignored.
+another parameter is refused with the error page, not ignored. The token endpoints that redeem the codes declare
+their forms the same way, per grant (`TokenEndpoint`, built from the parameters below by each fake's accepted.py):
+a field the grant does not apply is OAuth's `invalid_request` saying it is not supported by this fake, a grant type
+other than authorization_code and refresh_token is `unsupported_grant_type` saying the same.
 """
 
 from __future__ import annotations
@@ -22,16 +25,26 @@ import base64
 import hashlib
 import hmac
 import html
+import json
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from acuity_sync_toolkit.fakes.httpserver import Request, Response
 from acuity_sync_toolkit.fakes.oauth_authority import InvalidGrant, TokenPair
-from acuity_sync_toolkit.fakes.parameters import NotSupported, Param, Query, Unreadable, one_of
+from acuity_sync_toolkit.fakes.parameters import (
+    NotSupported,
+    Param,
+    Query,
+    Unreadable,
+    nonempty_text,
+    one_of,
+    supported,
+)
 
 CODE_TTL = 300.0
 # What the consent page applies (RFC 6749 §4.1.1, RFC 7636 §4.3): what our connect flow sends
@@ -55,6 +68,55 @@ DECISION = Query(
         Param("company", repeatable=True),
     )
 )
+
+
+# The fields of a token request (RFC 6749 §4.1.3, §6; RFC 7636 §4.5), for the fakes' accepted.py to declare theirs.
+GRANT_TYPE = Param("grant_type", supported("authorization_code", "refresh_token"))
+CODE = Param("code", nonempty_text)
+REDIRECT_URI = Param("redirect_uri")
+REFRESH_TOKEN = Param("refresh_token", nonempty_text)
+CODE_VERIFIER = Param("code_verifier", nonempty_text)
+CLIENT_ID = Param("client_id")
+CLIENT_SECRET = Param("client_secret")
+TOKEN = Param("token", nonempty_text)  # what a revocation revokes (RFC 7009 §2.1)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEndpoint:
+    """What a token endpoint applies for each grant: the fields of an authorization_code request (`by_code`) and
+    of a refresh_token request (`by_refresh`); a field of one grant sent with the other is refused too."""
+
+    by_code: Query
+    by_refresh: Query
+
+    def read(
+        self, form: Mapping[str, Sequence[str]], headers: Mapping[str, str] | None = None, *, where: str
+    ) -> dict[str, Any]:
+        """The applied fields' values (a missing grant_type is left to the fake); NotSupported or Unreadable."""
+        grant = list(form.get("grant_type") or ())
+        if grant == ["refresh_token"]:
+            return self.by_refresh.read(form, headers, where=f"{where} (grant_type=refresh_token)")
+        return self.by_code.read(form, headers, where=f"{where} (grant_type=authorization_code)")
+
+
+def oauth_refusal(refused: NotSupported | Unreadable) -> tuple[str, str]:
+    """OAuth's error code and description for a token or revocation request a declaration refused."""
+    code = "unsupported_grant_type" if refused.name == "grant_type" else "invalid_request"
+    return code, str(refused)
+
+
+def form_of(body: bytes, content_type: str | None) -> dict[str, list[str]]:
+    """A token or revocation request's fields, from a form or (where the API takes one) a JSON object, as lists
+    of values the way a query is read (a JSON value that is not a string reads as its JSON text)."""
+    if "json" in (content_type or ""):
+        try:
+            document = json.loads(body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            return {}
+        if not isinstance(document, dict):
+            return {}
+        return {str(key): [value if isinstance(value, str) else json.dumps(value)] for key, value in document.items()}
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
 
 
 class CompanyChoice(StrEnum):

@@ -12,6 +12,9 @@ test's controls, as `AcuityAdmin` (acuity_admin.py) calls them.
                                            -> 201 the code as GET /certificates/check shows it (certificates.py)
     GET   /_admin/deliveries[?account=N]   every webhook delivery attempt, oldest first
     GET   /_admin/clock, POST /_admin/clock {"advance": seconds} -> {"now", "monotonic"}
+
+Each route's query parameters and body fields are declared in accepted.py (ADMIN): anything else is a 400 saying
+it is not supported by this fake.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from acuity_sync_toolkit.fakes.acuity.accepted import read_admin_change
+from acuity_sync_toolkit.fakes.acuity.accepted import check_admin, read_admin_change
 from acuity_sync_toolkit.fakes.acuity.errors import METHOD_NOT_ALLOWED, bad_request, not_found
 from acuity_sync_toolkit.fakes.acuity.fields import ACCOUNT_PROFILE_FIELDS, check_known_fields
 from acuity_sync_toolkit.fakes.acuity.params import account_param, int_param, json_object, path_id
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
 def admin_router(fake: FakeAcuity) -> Router:
     """Routes whose handlers raise FakeAcuityError for the fake to answer."""
     admin = _Admin(fake)
-    router = Router(not_found=_not_found, method_not_allowed=_method_not_allowed)
+    router = Router(not_found=_not_found, method_not_allowed=_method_not_allowed, before=check_admin)
     router.add("POST", "/_admin/accounts", admin.create_account)
     router.add("POST", "/_admin/appointments", admin.book)
     router.add("PATCH", "/_admin/appointments/{id}", admin.change)

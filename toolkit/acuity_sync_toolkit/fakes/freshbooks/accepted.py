@@ -7,14 +7,29 @@ Refused here although FreshBooks documents them (research xero_freshbooks.md §B
 `search[phone_like]`, `search[updated_min]`/`search[updated_max]`, `search[date_min]`/`search[date_max]`; invoice
 fields for discounts, deposits, languages and the client details an invoice may override; client preferences
 (late fees, e-mail options); payments' `clientid` (FreshBooks takes the invoice's).
+
+The OAuth token and revocation endpoints and users/me declare theirs here too (TOKEN, REVOKE, ME: fakes/consent.py):
+another field is OAuth's 400 `invalid_request`, another parameter of users/me FreshBooks' 400 (errno 1004), each
+saying it is not supported by this fake.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from acuity_sync_toolkit.fakes.consent import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    CODE,
+    GRANT_TYPE,
+    REDIRECT_URI,
+    REFRESH_TOKEN,
+    TokenEndpoint,
+)
+from acuity_sync_toolkit.fakes.consent import TOKEN as TOKEN_FIELD
 from acuity_sync_toolkit.fakes.parameters import (
     Fields,
+    Ignored,
     Param,
     Query,
     Route,
@@ -204,3 +219,25 @@ ROUTES = Routes(
     Route("PUT", "payments/payments/{id}", body=_body("payment", PAYMENT_CHANGE)),
     Route("POST", "credit_notes/credit_notes", body=_body("credit_note", NEW_CREDIT_NOTE)),
 )
+
+# FreshBooks' OAuth endpoints (research xero_freshbooks.md B2; the SDK's client.py `_authorize_call`): the client in
+# the body (JSON or a form), never in HTTP Basic (an Authorization header is refused); no PKCE (code_verifier is
+# refused).
+TOKEN = TokenEndpoint(
+    by_code=Query((GRANT_TYPE, CODE, REDIRECT_URI, CLIENT_ID, CLIENT_SECRET), refused_headers=("Authorization",)),
+    by_refresh=Query(
+        (GRANT_TYPE, REFRESH_TOKEN, CLIENT_ID, CLIENT_SECRET),
+        ignored=(
+            Ignored(
+                "redirect_uri",
+                "FreshBooks' SDK sends it with a refresh too (client.py _authorize_call); the refresh token alone "
+                "names the grant, and no source says FreshBooks checks it there",
+            ),
+        ),
+        refused_headers=("Authorization",),
+    ),
+)
+# POST /auth/oauth/revoke `{client_id, client_secret, token}` (research B2).
+REVOKE = Query((CLIENT_ID, CLIENT_SECRET, TOKEN_FIELD), refused_headers=("Authorization",))
+# GET /auth/api/v1/users/me: no parameter.
+ME = Query()

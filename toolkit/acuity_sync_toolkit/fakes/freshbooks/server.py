@@ -29,15 +29,15 @@ import re
 import secrets
 import threading
 from typing import Any, Self
-from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
-from acuity_sync_toolkit.fakes.consent import CompanyChoice, ConsentAuthority
+from acuity_sync_toolkit.fakes.consent import CompanyChoice, ConsentAuthority, form_of, oauth_refusal
 from acuity_sync_toolkit.fakes.faults import FaultSupport, PlannedFault
-from acuity_sync_toolkit.fakes.freshbooks import api, errors
+from acuity_sync_toolkit.fakes.freshbooks import accepted, api, errors
 from acuity_sync_toolkit.fakes.freshbooks.entities import Business, Json
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, json_response
 from acuity_sync_toolkit.fakes.oauth_authority import FRESHBOOKS_TOKENS, InvalidGrant, TokenPair
+from acuity_sync_toolkit.fakes.parameters import NotSupported, Unreadable
 from acuity_sync_toolkit.fakes.service import LedgerFake
 
 TOKEN_PATH = "/auth/oauth/token"  # noqa: S105 - a URL path, not a secret
@@ -172,6 +172,10 @@ class FakeFreshBooks(LedgerFake):
         subject = self._subject(request)
         if subject is None:
             return errors.unauthenticated()
+        try:
+            accepted.ME.read(request.query, request.headers, where=f"GET {ME_PATH}")
+        except (NotSupported, Unreadable) as refused:
+            return errors.FreshBooksError(400, errors.INVALID_VALUE, refused.name, str(refused), "request").response()
         with self._lock:
             businesses = [self._businesses[a] for a in sorted(self.companies_of(subject)) if a in self._businesses]
         if not businesses:
@@ -182,7 +186,10 @@ class FakeFreshBooks(LedgerFake):
 
     def _revoke(self, request: Request) -> Response:
         """`{client_id, client_secret, token}` (research B2): the token's whole grant is revoked; 200."""
-        form = _token_form(request)
+        try:
+            form = accepted.REVOKE.read(_token_form(request), request.headers, where=f"POST {REVOKE_PATH}")
+        except (NotSupported, Unreadable) as refused:
+            return errors.oauth_error(*oauth_refusal(refused))
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             return errors.oauth_error("invalid_client", "Client authentication failed.", 401)
         if not form.get("token"):
@@ -191,7 +198,10 @@ class FakeFreshBooks(LedgerFake):
         return json_response({})
 
     def _token(self, request: Request) -> Response:
-        form = _token_form(request)
+        try:
+            form = accepted.TOKEN.read(_token_form(request), request.headers, where=f"POST {TOKEN_PATH}")
+        except (NotSupported, Unreadable) as refused:
+            return errors.oauth_error(*oauth_refusal(refused))
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             return errors.oauth_error("invalid_client", "Client authentication failed.", 401)
         grant_type = form.get("grant_type")
@@ -230,15 +240,9 @@ def token_json(pair: TokenPair, created_at: int) -> Json:
     }
 
 
-def _token_form(request: Request) -> dict[str, str]:
-    if "json" in request.headers.get("Content-Type", ""):
-        try:
-            data = request.json()
-        except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-    parsed = parse_qs(request.body.decode("utf-8", "replace"))
-    return {k: v[0] for k, v in parsed.items()}
+def _token_form(request: Request) -> dict[str, list[str]]:
+    """A token or revocation request's fields: FreshBooks takes JSON or a form."""
+    return form_of(request.body, request.headers.get("Content-Type"))
 
 
 def _fault_response(fault: PlannedFault) -> Response:

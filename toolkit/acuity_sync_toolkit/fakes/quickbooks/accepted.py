@@ -7,10 +7,15 @@ Refused here although QuickBooks takes them: `include` values other than `void` 
 `allowduplicatedocnum` (invoices, credit memos); `format`; fields for what the fake does not model (classes,
 departments, terms, tax codes and exemptions, shipping, deposits, multi-currency rates, projects, sub-customers,
 payment methods, deposit accounts, ...).
+
+The OAuth token and revocation endpoints declare their fields here too (TOKEN, REVOKE: fakes/consent.py): another
+field is OAuth's 400 `invalid_request` saying it is not supported by this fake.
 """
 
 from __future__ import annotations
 
+from acuity_sync_toolkit.fakes.consent import CODE, GRANT_TYPE, REDIRECT_URI, REFRESH_TOKEN, TokenEndpoint
+from acuity_sync_toolkit.fakes.consent import TOKEN as TOKEN_FIELD
 from acuity_sync_toolkit.fakes.parameters import (
     Fields,
     Ignored,
@@ -274,3 +279,14 @@ ROUTES = Routes(
     Route("GET", "companyinfo/{id}", READ),
     Route("GET", "preferences", READ),
 )
+
+# Intuit's OAuth endpoints (research quickbooks.md §4, intuitlib client.py): the client in HTTP Basic, never in the
+# body (a client_id or client_secret there is refused); a form body for the token endpoint; no PKCE (code_verifier
+# is refused). `x-include-refresh-token-hard-expires-in` asks for the 5-year cap in the answer: not applied here.
+HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"
+TOKEN = TokenEndpoint(
+    by_code=Query((GRANT_TYPE, CODE, REDIRECT_URI), refused_headers=(HARD_EXPIRY_HEADER,)),
+    by_refresh=Query((GRANT_TYPE, REFRESH_TOKEN), refused_headers=(HARD_EXPIRY_HEADER,)),
+)
+# POST /v2/oauth2/tokens/revoke, JSON `{"token": ...}` (quickbooks.md §4, AuthClient.revoke).
+REVOKE = Query((TOKEN_FIELD,))

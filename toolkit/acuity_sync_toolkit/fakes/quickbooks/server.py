@@ -30,16 +30,16 @@ import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Self
-from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
-from acuity_sync_toolkit.fakes.consent import CompanyChoice, ConsentAuthority
+from acuity_sync_toolkit.fakes.consent import CompanyChoice, ConsentAuthority, form_of, oauth_refusal
 from acuity_sync_toolkit.fakes.credentials import basic_credentials
 from acuity_sync_toolkit.fakes.faults import FaultFormat, FaultSupport
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, json_response, status
 from acuity_sync_toolkit.fakes.limits import RateLimiter, Window
 from acuity_sync_toolkit.fakes.oauth_authority import QUICKBOOKS_TOKENS, InvalidGrant
-from acuity_sync_toolkit.fakes.quickbooks import api, faults
+from acuity_sync_toolkit.fakes.parameters import NotSupported, Unreadable
+from acuity_sync_toolkit.fakes.quickbooks import accepted, api, faults
 from acuity_sync_toolkit.fakes.quickbooks.admin import admin_router
 from acuity_sync_toolkit.fakes.quickbooks.entities import Company
 from acuity_sync_toolkit.fakes.quickbooks.faults import FAULT_FORMATS, JSON_CONTENT_TYPE
@@ -273,37 +273,44 @@ class FakeQuickBooks(LedgerFake):
 
     def _token(self, request: Request) -> Response:
         """`grant_type=refresh_token&refresh_token=...`, or a consent's `authorization_code`, with HTTP Basic client
-        credentials (quickbooks.md §4)."""
+        credentials (quickbooks.md §4); another field is refused (accepted.TOKEN)."""
         if not self._client_ok(request):
             return json_response({"error": "invalid_client"}, status=401)
-        form = parse_qs(request.body.decode("utf-8", errors="replace"))
-        grant_type = (form.get("grant_type") or [""])[0]
+        try:
+            form = accepted.TOKEN.read(form_of(request.body, None), request.headers, where=f"POST {TOKEN_PATH}")
+        except (NotSupported, Unreadable) as refused:
+            return _oauth_refusal(refused)
+        grant_type = form.get("grant_type", "")
         if grant_type not in ("refresh_token", "authorization_code"):
             return json_response({"error": "unsupported_grant_type"}, status=400)
         try:
             if grant_type == "authorization_code":
                 # `grant_type=authorization_code&code=..&redirect_uri=..` (quickbooks.md §4, get_bearer_token)
-                pair = self.consent.redeem(
-                    (form.get("code") or [""])[0], self.client_id, (form.get("redirect_uri") or [""])[0], None
-                )
+                pair = self.consent.redeem(form.get("code", ""), self.client_id, form.get("redirect_uri", ""), None)
             else:
-                pair = self.authority.refresh((form.get("refresh_token") or [""])[0])
+                pair = self.authority.refresh(form.get("refresh_token", ""))
         except InvalidGrant:
             return json_response({"error": "invalid_grant"}, status=400)
         return json_response(pair.as_json(), headers={"Cache-Control": "no-store"})
 
     def _revoke(self, request: Request) -> Response:
-        """Revokes the whole grant of `{"token": ...}`; 200 even for an unknown token (RFC 7009)."""
+        """Revokes the whole grant of `{"token": ...}`; 200 even for an unknown token (RFC 7009); another field is
+        refused (accepted.REVOKE)."""
         if not self._client_ok(request):
             return json_response({"error": "invalid_client"}, status=401)
         try:
-            token = api.json_body(request.body).get("token")
-        except faults.QboFault:
-            token = None
-        if not isinstance(token, str):
+            token = accepted.REVOKE.read(form_of(request.body, "application/json"), where=f"POST {REVOKE_PATH}")
+        except (NotSupported, Unreadable) as refused:
+            return _oauth_refusal(refused)
+        if not token.get("token"):
             return json_response({"error": "invalid_request"}, status=400)
-        self.authority.revoke(token)
+        self.authority.revoke(token["token"])
         return Response(200)
+
+
+def _oauth_refusal(refused: NotSupported | Unreadable) -> Response:
+    error, description = oauth_refusal(refused)
+    return json_response({"error": error, "error_description": description}, status=400)
 
 
 def _bearer(header: str | None) -> str | None:

@@ -7,14 +7,28 @@ spec check refuses a request that writes one.
 Refused here although the spec has them: `summarizeErrors` and `unitdp` on every write, `summaryOnly`,
 `includeArchived` (invoices), `createdByMyApp` and `unitdp` on the reads; body fields for what the fake does not
 model (tracking, discounts, branding themes, multi-currency rates, contact persons, payment terms, ...).
+
+The identity endpoints declare theirs here too (TOKEN, CONNECTIONS: fakes/consent.py): another field of a token
+request is OAuth's 400 `invalid_request`, another parameter of /connections a 400 problem, each saying it is not
+supported by this fake.
 """
 
 from __future__ import annotations
 
 import re
 
+from acuity_sync_toolkit.fakes.consent import (
+    CLIENT_ID,
+    CODE,
+    CODE_VERIFIER,
+    GRANT_TYPE,
+    REDIRECT_URI,
+    REFRESH_TOKEN,
+    TokenEndpoint,
+)
 from acuity_sync_toolkit.fakes.parameters import (
     Fields,
+    Ignored,
     Param,
     Query,
     Route,
@@ -255,4 +269,26 @@ ROUTES = Routes(
     Route("GET", "/CreditNotes", Query((WHERE, ORDER, PAGE, PAGE_SIZE), headers=LIST_HEADERS)),
     Route("PUT", "/CreditNotes", WRITE, _wrapper("CreditNotes", CREDIT_NOTE)),
     Route("PUT", "/CreditNotes/{CreditNoteID}/Allocations", WRITE, _wrapper("Allocations", ALLOCATION)),
+)
+
+# Xero's identity endpoints (research xero_freshbooks.md A4, xero-identity.yaml). The token endpoint takes a form:
+# a standard app's client in HTTP Basic, a PKCE app's `client_id` (and `code_verifier`) in the form; a
+# client_secret in the form is refused (Xero documents it in the Basic header only).
+TOKEN = TokenEndpoint(
+    by_code=Query((GRANT_TYPE, CODE, REDIRECT_URI, CODE_VERIFIER, CLIENT_ID)),
+    by_refresh=Query(
+        (GRANT_TYPE, REFRESH_TOKEN),
+        ignored=(
+            Ignored(
+                "client_id",
+                "a PKCE app's refresh names its client (developer.xero.com/documentation/oauth2/pkce-flow); the "
+                "refresh token alone names the grant, and the fake Xero keeps no client list",
+            ),
+        ),
+    ),
+)
+# GET /connections (filtered by `authEventId`, as the spec's only parameter) and DELETE /connections/{id}.
+CONNECTIONS = Routes(
+    Route("GET", "/connections", Query((Param("authEventId", nonempty_text),))),
+    Route("DELETE", "/connections/{id}"),
 )

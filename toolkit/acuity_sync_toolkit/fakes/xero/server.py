@@ -25,16 +25,16 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Self
-from urllib.parse import parse_qs
 
 from acuity_sync_toolkit.fakes.clock import FakeClock
-from acuity_sync_toolkit.fakes.consent import CompanyChoice, ConsentAuthority
+from acuity_sync_toolkit.fakes.consent import CompanyChoice, ConsentAuthority, form_of, oauth_refusal
 from acuity_sync_toolkit.fakes.credentials import basic_credentials
 from acuity_sync_toolkit.fakes.faults import FaultSupport
 from acuity_sync_toolkit.fakes.httpserver import Request, Response, compile_pattern
 from acuity_sync_toolkit.fakes.oauth_authority import XERO_TOKENS, InvalidGrant, TokenPair
+from acuity_sync_toolkit.fakes.parameters import NotSupported, Unreadable
 from acuity_sync_toolkit.fakes.service import LedgerFake
-from acuity_sync_toolkit.fakes.xero import spec
+from acuity_sync_toolkit.fakes.xero import accepted, spec
 from acuity_sync_toolkit.fakes.xero.api import ROUTES, Call
 from acuity_sync_toolkit.fakes.xero.dispatch import dispatch
 from acuity_sync_toolkit.fakes.xero.entities import Organisation
@@ -173,7 +173,11 @@ class FakeXero(LedgerFake):
         return self._accounting(request)
 
     def _token(self, request: Request) -> Response:
-        form = {key: values[0] for key, values in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        try:
+            form = accepted.TOKEN.read(form_of(request.body, None), request.headers, where=f"POST {TOKEN_PATH}")
+        except (NotSupported, Unreadable) as refused:
+            error, description = oauth_refusal(refused)
+            return _json({"error": error, "error_description": description}, 400)
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
             client = basic_credentials(request.headers.get("Authorization"))
@@ -208,9 +212,15 @@ class FakeXero(LedgerFake):
         subject = self.subject(request)
         if subject is None:
             return _json({"Title": "Unauthorized", "Status": 401, "Detail": "AuthenticationUnsuccessful"}, 401)
+        try:
+            query = accepted.CONNECTIONS.read("GET", CONNECTIONS_PATH, request.query, request.headers)
+        except (NotSupported, Unreadable) as refused:
+            return _json({"Title": "Bad Request", "Status": 400, "Detail": str(refused)}, 400)
         with self._lock:
             reached = [tenant_id for tenant_id in sorted(self.companies_of(subject)) if tenant_id in self._orgs]
             listed = [self._connection(tenant_id) for tenant_id in reached]
+        if "authEventId" in query:
+            listed = [connection for connection in listed if connection["authEventId"] == query["authEventId"]]
         response = _json(listed, 200)
         violations = spec.connections_errors(response.body)
         if violations:
@@ -235,6 +245,10 @@ class FakeXero(LedgerFake):
         subject = self.subject(request)
         if subject is None:
             return _json({"Title": "Unauthorized", "Status": 401, "Detail": "AuthenticationUnsuccessful"}, 401)
+        try:
+            accepted.CONNECTIONS.read("DELETE", f"{CONNECTIONS_PATH}/{connection_id}", request.query, request.headers)
+        except (NotSupported, Unreadable) as refused:
+            return _json({"Title": "Bad Request", "Status": 400, "Detail": str(refused)}, 400)
         with self._lock:
             tenant_id = next((t for t, c in self._connections.items() if c == connection_id), None)
             if tenant_id is None or tenant_id not in self.companies_of(subject):
