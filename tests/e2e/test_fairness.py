@@ -106,13 +106,14 @@ def test_a_tenant_flooding_signed_webhooks_does_not_starve_another(stack: DevSta
     (pending,) = pending_when_synced
     assert pending >= FLOOD // 4, f"only {pending} of the flood's {FLOOD} messages were left"
     # None ever waited on its own share (the flooder's use of Acuity is not the others' problem), and each synced
-    # by its third receive (the global bucket's burst is small: two calls may meet in one moment).
+    # after a few short waits for the global bucket (its burst is small, 2, and the five meet the flood's calls in
+    # it): at most 2 before the pacing kept its buckets' state per container, 4 in a CI run since (issue 12's note).
     trail = AuditTrail(dynamodb, info.table_name)
     for number in booked:
         entries = trail.entries(tenant, LedgerName.QUICKBOOKS, EventKind.APPOINTMENT, number)
         waits = [entry["detail"] for entry in entries if entry["decision"] == "retry later"]
         assert not [wait for wait in waits if "share" in wait], (number, waits)
-        assert len(waits) <= 2, (number, waits)
+        assert len(waits) <= 5, (number, waits)
 
     wait_until_drained(info, LEDGER, timeout=600.0)
     drained_after = time.monotonic() - started
