@@ -16,7 +16,7 @@ moto and the fakes, one warm container):
 - the sync function's memory when warm: a fresh process that imports the handler's modules and creates its three
   boto3 clients (its peak RSS).
 
-What is assumed, and said: the APIs' latency (none is measured in /work/shared/research; a fake answers in
+What is assumed, and said: the APIs' latency (none is measured in ../shared/research; a fake answers in
 milliseconds): ledger calls --latency-ms (400 ms), Acuity 300 ms, DynamoDB 6 ms, KMS 10 ms, SQS 15 ms; Lambda's
 CPU share (1,769 MB = one vCPU, proportional below) with this machine's core as fast as a Graviton core; the mix
 of messages per appointment (MIX below); AWS list prices (PRICES below: us-east-1, the region every tool here
@@ -64,7 +64,7 @@ PRICES = {
 PRICES_AS_OF = "2026-12-07"
 XRAY_SAMPLED = 0.05  # X-Ray's default rule past its reservoir of 1 a second: 5% of requests are traced
 
-# Seconds per call, assumed (a fake answers in milliseconds; nothing in /work/shared/research measures the real ones).
+# Seconds per call, assumed (a fake answers in milliseconds; nothing in ../shared/research measures the real ones).
 ACUITY_LATENCY = 0.300
 DYNAMODB_LATENCY = 0.006
 KMS_LATENCY = 0.010

@@ -4,7 +4,7 @@ correct Acuity signature for a tenant.
 
 Each request is one of these families (weights in FAMILIES):
 
-- acuity: a webhook as Acuity sends it (the bodies of /work/shared/reference/acuity/webhook_bodies.txt with
+- acuity: a webhook as Acuity sends it (the bodies of ../shared/reference/acuity/webhook_bodies.txt with
   random ids), signed with the tenant's API key, with the headers API Gateway passes on. To a tenant with a
   ledger connected it is `genuine`: it must be accepted and queued once per connected ledger.
 - near_miss: the same, then one thing wrong: another key, another tenant's key, a truncated, flipped, hex,
@@ -37,7 +37,7 @@ MAX_BODY_BYTES = 8 * 1024  # the limit the function answers 413 above (acuity_sy
 ROUTE_KEY = "POST /webhooks/acuity/{tenant_id}"
 PREFIX = "/webhooks/acuity/"
 
-# /work/shared/reference/acuity/webhook_bodies.txt: what Acuity POSTs, ids replaced by placeholders.
+# ../shared/reference/acuity/webhook_bodies.txt: what Acuity POSTs, ids replaced by placeholders.
 ACUITY_BODIES = (
     "action=scheduled&id={id}&calendarID={calendar}&appointmentTypeID={type}",
     "action=rescheduled&id={id}&calendarID={calendar}&appointmentTypeID={type}",

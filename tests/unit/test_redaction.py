@@ -105,7 +105,7 @@ def test_status_and_error_codes_stay_readable() -> None:
 
 
 def test_what_the_other_parts_of_wave_2_added_is_masked() -> None:
-    """The names listed in /work/notes/wave2-secret-fields.txt: the connect function's cookies, the admin link's
+    """The names the other parts of wave 2 added: the connect function's cookies, the admin link's
     token, OAuth's state, code and PKCE values, the settings page's CSRF token, a revoke request's token, and a
     booking's package or gift certificate code."""
     samples = {

@@ -56,8 +56,8 @@ _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 # Field names whose value is a secret, in any letter case and spelling: access_token, accessToken, access-token.
 # These may end a longer name (oauth_refresh_token, xeroAccessToken); they never start one, so that a name such as
 # access_token_expires_at is left alone (the value must follow the name at once).
-# The list grows with what each part adds (/work/notes/wave2-secret-fields.txt in wave 2): the connect function's
-# cookies, PKCE and CSRF values, a revoke request's token, a booking's package or gift certificate code.
+# The list grows with what each part adds (in wave 2: the connect function's
+# cookies, PKCE and CSRF values, a revoke request's token, a booking's package or gift certificate code).
 _MASKED_NAMES = (
     r"access[_-]?token|refresh[_-]?token|id[_-]?token|csrf[_-]?token|api[_-]?key|client[_-]?secret|secret|"
     r"password|signature|authorization|cookie|session[_-]?id|acuity_sync_session|acuity_sync_consent|"
