@@ -20,22 +20,9 @@ from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from acuity_sync_toolkit.stack.atomic_dynamodb import DYNAMODB_OPERATIONS
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
 from tests.support.aws import REGION, TEMPLATE, set_fake_credentials
-
-# Every DynamoDB operation our code makes, as moto's handler serves it.
-DYNAMODB_OPERATIONS = (
-    "get_item",
-    "put_item",
-    "update_item",
-    "delete_item",
-    "query",
-    "scan",
-    "batch_get_item",
-    "batch_write_item",
-    "transact_get_items",
-    "transact_write_items",
-)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.record import SyncRecord
 from acuity_sync.domain.steps import Step
 from acuity_sync.store.audit import AuditEntry, audit_item
+from acuity_sync.store.batch import batch_get_all
 from acuity_sync.store.codec import record_from_document, record_to_document, step_from_document, step_to_document
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.keys import LAST_SYNC, ledger_pk, parked_sk, record_sk
@@ -74,9 +75,6 @@ def _last_sync_item(entry: AuditEntry, moment: datetime) -> dict[str, AttributeV
     }
 
 
-_MAX_UNPROCESSED_ROUNDS = 8
-
-
 def _stored(item: Mapping[str, Any]) -> StoredRecord:
     version = int(item["version"]["N"])
     record = record_from_document(json.loads(item["record"]["S"]), version)
@@ -128,19 +126,7 @@ class RecordStore:
         request: dict[str, KeysAndAttributesTypeDef] = {
             self._table_name: {"Keys": [record_key, park_key], "ConsistentRead": True}
         }
-        items: list[dict[str, Any]] = []
-        for _round in range(_MAX_UNPROCESSED_ROUNDS):
-            try:
-                answer = self._dynamodb.batch_get_item(RequestItems=request)
-            except (BotoCoreError, ClientError) as error:
-                raise StoreUnavailable(f"sync record unavailable: {type(error).__name__}") from error
-            items.extend(answer.get("Responses", {}).get(self._table_name, []))
-            unprocessed = answer.get("UnprocessedKeys") or {}
-            if not unprocessed:
-                break
-            request = {table: {**keys} for table, keys in unprocessed.items()}
-        else:
-            raise StoreUnavailable("sync record unavailable: DynamoDB kept keys unprocessed")
+        items = batch_get_all(self._dynamodb, self._table_name, request, "sync record")
         by_sk = {item["sk"]["S"]: item for item in items}
         record_item = by_sk.get(record_key["sk"]["S"])
         parked = park_key["sk"]["S"] in by_sk

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from acuity_sync.domain.names import EventKind, LedgerName
+from acuity_sync.store.batch import batch_get_all
 from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.keys import TTL_ATTRIBUTE, ledger_pk, parked_sk, record_sk, seen_sk
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 # Longer than any reconciliation window looks back; an appointment whose marker lapsed is queued once more.
 SEEN_TTL = timedelta(days=400)
 _BATCH_KEYS = 99  # BatchGetItem takes 100 keys; three per object
-_MAX_UNPROCESSED_ROUNDS = 8
 
 ObjectRef = tuple[EventKind, int]
 
@@ -130,18 +130,7 @@ class SeenStore:
                     "ExpressionAttributeNames": {"#record": "record"},
                 }
             }
-            for _round in range(_MAX_UNPROCESSED_ROUNDS):
-                try:
-                    answer = self._dynamodb.batch_get_item(RequestItems=request)
-                except (BotoCoreError, ClientError) as error:
-                    raise StoreUnavailable(f"sync state unavailable: {type(error).__name__}") from error
-                items.extend(answer.get("Responses", {}).get(self._table_name, []))
-                unprocessed = answer.get("UnprocessedKeys") or {}
-                if not unprocessed:
-                    break
-                request = {table: {**keys} for table, keys in unprocessed.items()}
-            else:
-                raise StoreUnavailable("sync state unavailable: DynamoDB kept keys unprocessed")
+            items.extend(batch_get_all(self._dynamodb, self._table_name, request, "sync state"))
         return items
 
 
