@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode, base64_encode, want_bytes
 
 from acuity_sync.secret import Secret
 from acuity_sync.store.one_time import OneTimeKind, OneTimeValues
@@ -43,6 +44,16 @@ def _clocked_signer(clock: Clock) -> type[TimestampSigner]:
     class ClockedSigner(TimestampSigner):
         def get_timestamp(self) -> int:
             return int(clock())
+
+        def verify_signature(self, value: str | bytes, sig: str | bytes) -> bool:
+            # A 20-byte HMAC in 27 base64 characters leaves 2 spare bits in the last one: itsdangerous decodes
+            # "...A" and "...B" to the same bytes. Only the one spelling we issue is accepted, so any changed
+            # character is a refused link.
+            try:
+                canonical = base64_encode(base64_decode(sig)) == want_bytes(sig)
+            except BadData:  # not base64 at all: not ours
+                return False
+            return canonical and super().verify_signature(value, sig)
 
     return ClockedSigner
 
