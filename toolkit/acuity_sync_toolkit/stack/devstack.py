@@ -54,6 +54,7 @@ from acuity_sync_toolkit.stack.connections import (
 from acuity_sync_toolkit.stack.functions import HttpRoute
 from acuity_sync_toolkit.stack.gateway import LocalGateway
 from acuity_sync_toolkit.stack.lambda_runtime import FunctionPool
+from acuity_sync_toolkit.stack.moto_at_scale import make_moto_scale
 from acuity_sync_toolkit.stack.pollers import PollerGroup, maximum_concurrency
 from acuity_sync_toolkit.stack.scheduler import ScheduleRunner
 
@@ -164,6 +165,7 @@ class DevStack:
         (self._state_dir / "logs").mkdir(parents=True, exist_ok=True)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         make_dynamodb_atomic()  # the functions race as Lambda's do: each DynamoDB operation atomic, as DynamoDB's
+        make_moto_scale()  # a transaction or a receive costs the same beside 100 items or 100,000
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._aws_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
