@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -248,6 +249,23 @@ def test_a_tenant_with_all_its_ledger_slots_in_use_retries_later_and_says_so(wor
     budgets.release_slot(held.lease)
     assert world.service(ledger_budget=one_at_a_time).sync(request(appointment)).outcome is Outcome.SYNCED
     assert budgets.slots(f"{TENANT}#quickbooks") == {}  # released after the sync
+
+
+def test_the_slot_is_held_for_the_lease_the_service_is_given(world: World) -> None:
+    """The local stack gives the service a lease scaled as its timeouts are: a worker killed while holding a slot
+    keeps it that long, not Lambda's full minute (a drain at time scale 0.2 waited five of its minutes per kill)."""
+    budget = Budget(rate_per_second=1000, burst=1000, max_concurrent=1)
+    budgets = BudgetStore(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name)
+    leases: list[float] = []
+
+    def ledger_for(_profile: TenantProfile, _settings: object) -> MemoryLedger:
+        leases.extend(until - time.time() for until in budgets.slots(f"{TENANT}#quickbooks").values())
+        return world.ledger
+
+    result = world.service(ledger_budget=budget, slot_lease=7.0, ledger_for=ledger_for).sync(request(world.book()))
+    assert result.outcome is Outcome.SYNCED
+    assert len(leases) == 1
+    assert 0 < leases[0] <= 7.0
 
 
 def test_every_outcome_has_an_audit_entry_even_when_nothing_was_written(world: World) -> None:

@@ -46,6 +46,7 @@ from acuity_sync.observability import MetricName, count, logger
 from acuity_sync.store.audit import AuditEntry, AuditTrail
 from acuity_sync.store.budgets import (
     ACUITY_BUDGET_NAME,
+    DEFAULT_LEASE_SECONDS,
     BudgetStore,
     SlotGranted,
     Wait,
@@ -131,6 +132,7 @@ class SyncService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         is_connected: Callable[[str], bool] | None = None,
         snapshot_wait: float = SNAPSHOT_WAIT_SECONDS,
+        slot_lease: float = DEFAULT_LEASE_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._ledger_name = ledger_name
@@ -141,6 +143,7 @@ class SyncService:
         self._parking = parking
         self._audit = audit
         self._budgets = budgets
+        self._slot_lease = slot_lease  # a killed holder's slot is free again after this (the local stack scales it)
         self._acuity_budget = acuity_budget
         self._acuity_share = acuity_share  # each tenant's share of acuity_budget, taken from first
         self._ledger_budget = ledger_budget  # its max_concurrent bounds the tenant's syncs in flight at once
@@ -233,7 +236,8 @@ class SyncService:
         budget = self._ledger_budget
         if budget is None or budget.max_concurrent is None:
             return None
-        return self._budgets.acquire_slot(ledger_budget_name(request.tenant_id, self._ledger_name), budget)
+        name = ledger_budget_name(request.tenant_id, self._ledger_name)
+        return self._budgets.acquire_slot(name, budget, lease_seconds=self._slot_lease)
 
     # ----------------------------------------------------------------------------------- Acuity
     def _billable(

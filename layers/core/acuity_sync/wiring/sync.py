@@ -29,7 +29,7 @@ from acuity_sync.observability import logger, tracer
 from acuity_sync.queues import LedgerQueues
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
-from acuity_sync.store.budgets import BudgetStore, ledger_budget_name
+from acuity_sync.store.budgets import DEFAULT_LEASE_SECONDS, BudgetStore, ledger_budget_name
 from acuity_sync.store.codes import CodeBook
 from acuity_sync.store.connections import ConnectionStore
 from acuity_sync.store.customers import CustomerCache
@@ -181,6 +181,7 @@ def build_sync_worker(ledger: LedgerName, invocation: Invocation | None = None) 
         ),
         is_connected=lambda tenant_id: keeper.is_connected(tenant_id, ledger),
         snapshot_wait=SNAPSHOT_WAIT_SECONDS * environment.time_scale,
+        slot_lease=DEFAULT_LEASE_SECONDS * environment.time_scale,
     )
     return SyncWorker(
         service,
