@@ -115,3 +115,26 @@ def test_sqs_reads_the_same_clock_as_before() -> None:
     make_moto_scale()
     assert abs(sqs_models.unix_time() - unix_time()) < 1  # type: ignore[attr-defined]
     assert abs(sqs_models.unix_time_millis() / 1000 - time.time()) < 1  # type: ignore[attr-defined]
+
+
+def test_queue_attributes_answer_what_is_asked_once_computed() -> None:
+    make_moto_scale()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="q.fifo", Attributes={"FifoQueue": "true", "VisibilityTimeout": "90"})
+        for number in range(3):
+            sqs.send_message(
+                QueueUrl=url["QueueUrl"],
+                MessageBody="m",
+                MessageGroupId=f"g{number}",
+                MessageDeduplicationId=f"{number}",
+            )
+        sqs.receive_message(QueueUrl=url["QueueUrl"], MaxNumberOfMessages=1)
+        counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        asked = sqs.get_queue_attributes(QueueUrl=url["QueueUrl"], AttributeNames=counts)["Attributes"]
+        assert asked == {"ApproximateNumberOfMessages": "2", "ApproximateNumberOfMessagesNotVisible": "1"}
+        everything = sqs.get_queue_attributes(QueueUrl=url["QueueUrl"], AttributeNames=["All"])["Attributes"]
+        assert everything["VisibilityTimeout"] == "90"
+        assert everything["FifoQueue"] == "true"
+        with pytest.raises(ClientError, match="InvalidAttributeName"):
+            sqs.get_queue_attributes(QueueUrl=url["QueueUrl"], AttributeNames=["NoSuchThing"])

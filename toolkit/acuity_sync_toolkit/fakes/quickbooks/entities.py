@@ -12,6 +12,7 @@ Invoices, payments and credit memos are written by `transactions.py`; this modul
 from __future__ import annotations
 
 import copy
+import pickle
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -126,12 +127,16 @@ class Company:
         stored["SyncToken"] = str(int(str(stored.get("SyncToken", "0"))) + 1)
         stored.setdefault("MetaData", self.new_meta())["LastUpdatedTime"] = meta_time(self.now())
 
-    def snapshot(self) -> tuple[Any, ...]:
-        """Everything a write may change, to `restore` when the write fails half-way."""
-        return copy.deepcopy((self.entities, self.deleted, self.emails, self.voided, self._next))
+    def snapshot(self) -> bytes:
+        """Everything a write may change, to `restore` when the write fails half-way. Taken before every write:
+        pickled, which copies these plain documents several times faster than a deepcopy (a soak's companies hold
+        thousands of documents)."""
+        return pickle.dumps(
+            (self.entities, self.deleted, self.emails, self.voided, self._next), pickle.HIGHEST_PROTOCOL
+        )
 
-    def restore(self, snapshot: tuple[Any, ...]) -> None:
-        self.entities, self.deleted, self.emails, self.voided, self._next = copy.deepcopy(snapshot)
+    def restore(self, snapshot: bytes) -> None:
+        self.entities, self.deleted, self.emails, self.voided, self._next = pickle.loads(snapshot)  # noqa: S301 - our own bytes
 
     def seed(self, entity: str, document: Mapping[str, Any]) -> JsonObject:
         """Store `document` as given (prior state for a test); an Id is assigned when it has none."""
