@@ -314,7 +314,7 @@ def main() -> int:  # noqa: PLR0915 - one run, in order
         args.events, args.tenants = 300, 5
     if args.tenants < 1 or args.copies < 1:
         parser.error("--tenants and --copies must be at least 1")
-    changes = max(1, args.events // args.copies)
+    changes = max(1, -(-args.events // args.copies))  # at least --events deliveries: 10,000 are 3,334 changes
     rng = random.Random(args.seed)
     RESULTS.mkdir(parents=True, exist_ok=True)
     state_dir = RESULTS / "soak-stack"
