@@ -130,11 +130,12 @@ def test_queue_attributes_answer_what_is_asked_once_computed() -> None:
                 MessageDeduplicationId=f"{number}",
             )
         sqs.receive_message(QueueUrl=url["QueueUrl"], MaxNumberOfMessages=1)
-        counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        counts: list[Any] = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         asked = sqs.get_queue_attributes(QueueUrl=url["QueueUrl"], AttributeNames=counts)["Attributes"]
         assert asked == {"ApproximateNumberOfMessages": "2", "ApproximateNumberOfMessagesNotVisible": "1"}
         everything = sqs.get_queue_attributes(QueueUrl=url["QueueUrl"], AttributeNames=["All"])["Attributes"]
         assert everything["VisibilityTimeout"] == "90"
         assert everything["FifoQueue"] == "true"
+        unknown: list[Any] = ["NoSuchThing"]  # not a name SQS knows: the stubs refuse it too
         with pytest.raises(ClientError, match="InvalidAttributeName"):
-            sqs.get_queue_attributes(QueueUrl=url["QueueUrl"], AttributeNames=["NoSuchThing"])
+            sqs.get_queue_attributes(QueueUrl=url["QueueUrl"], AttributeNames=unknown)
