@@ -20,6 +20,7 @@ from moto.sqs.models import sqs_backends
 from acuity_sync_toolkit.stack.moto_at_scale import make_moto_scale
 
 REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def put(name: str, value: str, *, when: str | None = None) -> dict[str, Any]:
 def test_a_failed_transaction_leaves_each_item_it_names_as_it_was_and_copies_no_table(dynamodb: Any) -> None:
     dynamodb.put_item(TableName="t", Item={**key("kept"), "v": {"S": "before"}})
     dynamodb.put_item(TableName="t", Item={**key("gone"), "v": {"S": "still here"}})
-    table = dynamodb_backends["123456789012"][REGION].tables["t"]
+    table = dynamodb_backends[ACCOUNT][REGION].tables["t"]
     absent = {"TableName": "t", "Key": key("absent"), "ConditionExpression": "attribute_exists(pk)"}
     with pytest.raises(ClientError, match="TransactionCanceled"):
         dynamodb.transact_write_items(
@@ -78,7 +79,7 @@ def test_a_failed_transaction_leaves_each_item_it_names_as_it_was_and_copies_no_
         )
     after = (value_of(dynamodb, "kept"), value_of(dynamodb, "new"), value_of(dynamodb, "gone"))
     assert after == ("before", None, "still here")
-    assert dynamodb_backends["123456789012"][REGION].tables["t"] is table  # rolled back item by item, no copy
+    assert dynamodb_backends[ACCOUNT][REGION].tables["t"] is table  # rolled back item by item, no copy
 
 
 def test_a_transaction_that_succeeds_writes_every_item(dynamodb: Any) -> None:
@@ -104,7 +105,7 @@ def test_a_message_past_its_queues_retention_is_not_received_and_one_within_it_i
         for name, age_ms in (("old.fifo", 61_000), ("new.fifo", 59_000)):
             url = sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true", "MessageRetentionPeriod": "60"})
             sqs.send_message(QueueUrl=url["QueueUrl"], MessageBody=name, MessageGroupId="g", MessageDeduplicationId="d")
-            (sent,) = sqs_backends["123456789012"][REGION].queues[name]._messages
+            (sent,) = sqs_backends[ACCOUNT][REGION].queues[name]._messages
             sent.sent_timestamp = int(sent.sent_timestamp or 0) - age_ms  # type: ignore[assignment]  # as if sent that long ago (retention 60 s)
             answer = sqs.receive_message(QueueUrl=url["QueueUrl"], MaxNumberOfMessages=10)
             received[name] = [message["Body"] for message in answer.get("Messages", [])]

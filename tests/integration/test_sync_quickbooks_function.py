@@ -42,17 +42,30 @@ class Rig:
 
     def queue(self, object_id: int, kind: EventKind = EventKind.APPOINTMENT) -> dict[str, Any]:
         """Put the webhook's message on the QuickBooks queue and take it off as Lambda's poller would."""
-        sqs = boto3.client("sqs", region_name=self.stack.region)
-        url = self.stack.queue_urls["QuickBooksQueue"]
+        self.send(object_id, kind)
+        return self.receive()
+
+    def send(self, object_id: int, kind: EventKind = EventKind.APPOINTMENT, *, request_id: str | None = None) -> None:
+        """The message the webhook queues for this object (its request id tells two messages of one apart)."""
         request = SyncRequest(
-            TENANT, kind, object_id, "changed", datetime.now(UTC).isoformat(), f"req-{object_id}-{id(self)}"
+            TENANT,
+            kind,
+            object_id,
+            "changed",
+            datetime.now(UTC).isoformat(),
+            request_id or f"req-{object_id}-{id(self)}",
         )
-        sqs.send_message(
-            QueueUrl=url,
+        boto3.client("sqs", region_name=self.stack.region).send_message(
+            QueueUrl=self.stack.queue_urls["QuickBooksQueue"],
             MessageBody=request.to_json(),
             MessageGroupId=request.group_id,
             MessageDeduplicationId=request.request_id,
         )
+
+    def receive(self) -> dict[str, Any]:
+        """The batch Lambda's poller would take off the QuickBooks queue now, as the function's SQS event."""
+        sqs = boto3.client("sqs", region_name=self.stack.region)
+        url = self.stack.queue_urls["QuickBooksQueue"]
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
         return sqs_event(messages, queue_arn=self.stack.queue_arns["QuickBooksQueue"], region=self.stack.region)
 
@@ -139,25 +152,16 @@ def test_a_returning_client_costs_no_customer_lookup(rig: Rig) -> None:
 
 def test_a_throttled_message_backs_off_and_fails_only_itself(rig: Rig) -> None:
     first, second = book(rig), book(rig, firstName="Sam", lastName="Lee", email="sam@example.com")
-    sqs = boto3.client("sqs", region_name=rig.stack.region)
-    url = rig.stack.queue_urls["QuickBooksQueue"]
     for object_id in (first, second):
-        request = SyncRequest(
-            TENANT, EventKind.APPOINTMENT, object_id, "changed", datetime.now(UTC).isoformat(), f"r{object_id}"
-        )
-        sqs.send_message(
-            QueueUrl=url,
-            MessageBody=request.to_json(),
-            MessageGroupId=request.group_id,
-            MessageDeduplicationId=request.request_id,
-        )
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
-    assert len(messages) == 2
+        rig.send(object_id)
+    event = rig.receive()
+    assert len(event["Records"]) == 2
     rig.quickbooks.plan_fault(REALM, status=429, count=1)  # the first QuickBooks call of the batch
-    result = rig.invoke(sqs_event(messages, queue_arn=rig.stack.queue_arns["QuickBooksQueue"], region=rig.stack.region))
+    result = rig.invoke(event)
     assert len(result["batchItemFailures"]) == 1  # the throttled one only; the other appointment went on
     assert len(rig.books()["Invoice"]) == 1
     # The throttled message is in flight until QuickBooks' 60 s have passed, then comes back.
+    sqs, url = boto3.client("sqs", region_name=rig.stack.region), rig.stack.queue_urls["QuickBooksQueue"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
     assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
 
@@ -178,19 +182,11 @@ def test_a_backed_off_group_comes_back_whole_after_its_wait(
         sqs = boto3.client("sqs", region_name=stack.region)
         url = stack.queue_urls["QuickBooksQueue"]
         for attempt in ("booked", "rescheduled"):
-            request = SyncRequest(
-                TENANT, EventKind.APPOINTMENT, appointment, "changed", datetime.now(UTC).isoformat(), attempt
-            )
-            sqs.send_message(
-                QueueUrl=url,
-                MessageBody=request.to_json(),
-                MessageGroupId=request.group_id,
-                MessageDeduplicationId=request.request_id,
-            )
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
-        assert len(messages) == 2
+            rig.send(appointment, request_id=attempt)
+        event = rig.receive()
+        assert len(event["Records"]) == 2
         quickbooks.plan_fault(REALM, status=429, count=1)
-        result = rig.invoke(sqs_event(messages, queue_arn=stack.queue_arns["QuickBooksQueue"], region=stack.region))
+        result = rig.invoke(event)
         assert len(result["batchItemFailures"]) == 2  # the throttled one, and the one behind it in its group
 
         def both_back() -> bool:
@@ -280,8 +276,7 @@ def test_no_token_refresh_starts_without_the_time_left_to_store_it(rig: Rig) -> 
     url = rig.stack.queue_urls["QuickBooksQueue"]
     (record,) = event["Records"]
     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0)
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
-    later = sqs_event(messages, queue_arn=rig.stack.queue_arns["QuickBooksQueue"], region=rig.stack.region)
+    later = rig.receive()
     result = rig.handler.lambda_handler(later, InvocationContext(remaining=60.0))
     assert result == {"batchItemFailures": []}
     assert rig.quickbooks.authority.refreshes == 1
@@ -335,20 +330,9 @@ class SlowingContext(FakeLambdaContext):
 
 def test_the_margin_grows_with_the_longest_message_of_the_batch(rig: Rig) -> None:
     """After a message that took 8 s, the next is not started with 12 s left (5 s + 8 s would be needed)."""
-    sqs = boto3.client("sqs", region_name=rig.stack.region)
-    url = rig.stack.queue_urls["QuickBooksQueue"]
     for appointment in (book(rig), book(rig, email="second.client@example.com")):
-        request = SyncRequest(
-            TENANT, EventKind.APPOINTMENT, appointment, "changed", datetime.now(UTC).isoformat(), f"req-{appointment}"
-        )
-        sqs.send_message(
-            QueueUrl=url,
-            MessageBody=request.to_json(),
-            MessageGroupId=request.group_id,
-            MessageDeduplicationId=request.request_id,
-        )
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
-    event = sqs_event(messages, queue_arn=rig.stack.queue_arns["QuickBooksQueue"], region=rig.stack.region)
+        rig.send(appointment)
+    event = rig.receive()
     assert len(event["Records"]) == 2
     result: dict[str, Any] = rig.handler.lambda_handler(event, SlowingContext(rig))
     assert [item["itemIdentifier"] for item in result["batchItemFailures"]] == [event["Records"][1]["messageId"]]
