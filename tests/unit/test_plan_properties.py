@@ -131,7 +131,10 @@ def test_any_processing_order_and_repetition_ends_with_the_same_documents(
     if not skips & path_dependent:
         assert len(first_ledger.live_invoices) == len(second_ledger.live_invoices)
         assert first_ledger.net == second_ledger.net
-        assert first_ledger.payments.keys() == second_ledger.payments.keys()
+        if Rule.SURPLUS_EXCLUDED not in skips:
+            # Paid beyond the invoice, the payments that filled it are the ones that came first, and an order that
+            # saw a later one first recorded it (found by this test in CI: 0.02 and 0.01 paid on a 0.02 invoice).
+            assert first_ledger.payments.keys() == second_ledger.payments.keys()
 
 
 @settings(max_examples=400, deadline=None)
