@@ -21,10 +21,10 @@ from acuity_sync.ledgers.xero import XERO_BUDGET, XERO_STARTER_BUDGET
 from acuity_sync.store.budgets import (
     ACUITY_BUDGET_NAME,
     BUCKET_SK,
-    CONCURRENCY_SK,
     BudgetStore,
     Granted,
     SlotGranted,
+    Taken,
     Wait,
     WaitReason,
     budget_pk,
@@ -252,7 +252,7 @@ def test_slots_are_acquired_up_to_the_limit_and_released(
     third = store.acquire_slot("conc", budget)
     assert isinstance(third, SlotGranted)
     assert set(store.slots("conc")) == {second.lease.lease_id, third.lease.lease_id}
-    item = raw_item(stack, "conc", CONCURRENCY_SK)
+    item = raw_item(stack, "conc", BUCKET_SK)
     assert int(item["expires_at"]["N"]) >= third.lease.expires_at + 3600
 
 
@@ -298,6 +298,49 @@ def test_a_release_between_read_and_write_is_not_undone(stack: ProvisionedStack,
     assert calls == Counter({"GetItem": 1, "UpdateItem": 2})
 
 
+def test_a_slot_and_up_to_n_tokens_are_taken_in_one_write_and_the_unspent_given_back_with_it(
+    stack: ProvisionedStack, clock: ManualClock
+) -> None:
+    budget = Budget(rate_per_second=1.0, burst=5.0, daily_cap=100, max_concurrent=2)
+    store, calls = new_store(stack, clock)
+    first = store.acquire_slot("both", budget, tokens=3)
+    assert isinstance(first, SlotGranted)
+    assert first.tokens == 3
+    calls.clear()
+    second = store.acquire_slot("both", budget, tokens=4)  # the bucket holds 2: it takes them, not waits for 4
+    assert isinstance(second, SlotGranted)
+    assert second.tokens == 2
+    assert calls == Counter({"UpdateItem": 1})
+    assert store.bucket("both", budget).tokens == pytest.approx(0.0)
+    assert store.acquire_slot("both", budget, tokens=1) == Wait(1.0, WaitReason.CONCURRENCY)
+    assert store.release_slot(first.lease, unused=2) is True  # two of its three calls were not made
+    state = store.bucket("both", budget)
+    assert state.tokens == pytest.approx(2.0)
+    assert state.day_count == 3
+    assert set(store.slots("both")) == {second.lease.lease_id}
+    item = raw_item(stack, "both", BUCKET_SK)
+    assert int(item["expires_at"]["N"]) >= second.lease.expires_at + 3600
+    # Empty, the bucket refuses the slot as it would refuse the token: no slot is held for a call that must wait.
+    assert store.take_up_to("both", budget, 5) == Taken(2, 0.0)
+    assert store.acquire_slot("both", budget, tokens=2) == Wait(1.0, WaitReason.RATE)
+    assert set(store.slots("both")) == {second.lease.lease_id}
+    assert store.release_slot(second.lease, unused=1) is True
+    assert store.release_slot(second.lease, unused=1) is False  # twice gives nothing back twice
+    assert store.bucket("both", budget).tokens == pytest.approx(1.0)
+
+
+def test_take_up_to_takes_what_the_bucket_and_the_day_allow(store: BudgetStore, clock: ManualClock) -> None:
+    budget = Budget(rate_per_second=1.0, burst=4.0, daily_cap=6)
+    assert store.take_up_to("upto", budget, 10) == Taken(4, 0.0)  # the burst
+    assert store.take_up_to("upto", budget, 1) == Wait(1.0, WaitReason.RATE)
+    clock.advance(3)
+    assert store.take_up_to("upto", budget, 3) == Taken(2, 1.0)  # the day's cap leaves two
+    clock.advance(1)
+    answer = store.take_up_to("upto", budget, 1)
+    assert isinstance(answer, Wait)
+    assert answer.reason is WaitReason.DAILY_CAP
+
+
 def test_a_budget_without_a_concurrency_limit_has_no_slots(store: BudgetStore) -> None:
     with pytest.raises(ValueError, match="concurrency"):
         store.acquire_slot("none", Budget(rate_per_second=1.0, burst=1.0))
@@ -321,12 +364,18 @@ def test_the_documented_dynamodb_operations_per_call(stack: ProvisionedStack, cl
     assert ops(lambda: store.take("ops", budget)) == Counter({"UpdateItem": 1})  # granted from the kept state
     clock.advance(1)
     assert ops(lambda: store.take("ops", budget)) == Counter({"GetItem": 1})  # refused: daily cap
-    assert ops(lambda: store.acquire_slot("ops", budget)) == Counter({"GetItem": 1, "UpdateItem": 1})  # first
-    slot = store.acquire_slot("ops", SLOT_BUDGET_OF_TWO)
+    assert ops(lambda: store.acquire_slot("slots", budget)) == Counter({"GetItem": 1, "UpdateItem": 1})  # first
+    slot = store.acquire_slot("slots", SLOT_BUDGET_OF_TWO)
     assert isinstance(slot, SlotGranted)
-    assert ops(lambda: store.acquire_slot("ops", budget)) == Counter({"GetItem": 1})  # refused: full
+    assert ops(lambda: store.acquire_slot("slots", budget)) == Counter({"GetItem": 1})  # refused: full
     assert ops(lambda: store.release_slot(slot.lease)) == Counter({"UpdateItem": 1})
-    assert ops(lambda: store.acquire_slot("ops", SLOT_BUDGET_OF_TWO)) == Counter({"UpdateItem": 1})  # kept state
+    assert ops(lambda: store.acquire_slot("slots", SLOT_BUDGET_OF_TWO)) == Counter({"UpdateItem": 1})  # kept state
+    # The slot lives in the bucket's item: the slot and tokens are one write, their release with a refund another.
+    clock.advance(86400)
+    held = store.acquire_slot("ops", SLOT_BUDGET_OF_TWO, tokens=1)
+    assert isinstance(held, SlotGranted)
+    assert ops(lambda: store.release_slot(held.lease, unused=1)) == Counter({"UpdateItem": 1})
+    assert ops(lambda: store.take_up_to("ops", SLOT_BUDGET_OF_TWO, 1)) == Counter({"UpdateItem": 1})  # kept state
 
 
 SLOT_BUDGET_OF_TWO = Budget(rate_per_second=1.0, burst=1.0, max_concurrent=2)

@@ -7,8 +7,11 @@ and the caller decides to sleep, to back off with the SQS visibility timeout, or
 Items (pk/sk strings, TTL attribute `expires_at`):
 
     pk `BUDGET#{name}`  sk `BUCKET`       tokens, updated_at (epoch s), day (UTC date), day_count, v, expires_at;
-                                          waiting, waiting_at (take_in_line's line)
-    pk `BUDGET#{name}`  sk `CONCURRENCY`  holders (map lease id -> lease expiry, epoch s), v, expires_at
+                                          waiting, waiting_at (take_in_line's line); holders (map lease id ->
+                                          lease expiry, epoch s: the concurrency slots)
+
+The slots live in the bucket's item, so that a sync takes its slot and its first ledger calls' tokens in one
+write (acquire_slot(tokens=)) and gives back the slot and the tokens it did not spend in another (release_slot).
 
 `name` is `acuity` (global), `acuity#{tenant}` (a tenant's share of it, taken from first) or `{tenant}#{ledger}`.
 
@@ -25,16 +28,17 @@ the item is read first (a peer's release_slot() may have freed a slot, and a kep
 
 DynamoDB operations, exactly (every read is strongly consistent; items are far below 1 KB):
 
-    take() granted, no contention      1 UpdateItem when this store wrote or read the   (1 WCU)
-                                        item in the last KEEP_SEEN_SECONDS, else
+    take(), take_up_to() granted,      1 UpdateItem when this store wrote or read the   (1 WCU)
+    no contention                       item in the last KEEP_SEEN_SECONDS, else
                                         1 GetItem + 1 UpdateItem                         (1 RCU + 1 WCU)
     take() refused (rate or daily cap)  1 GetItem                                        (1 RCU)
     take_in_line() refused              1 GetItem + 1 UpdateItem (the line's count)      (1 RCU + 1 WCU)
     each lost race                      + 1 UpdateItem that fails its condition          (+1 WCU: failed
                                         conditional writes are billed), no extra read
-    acquire_slot()                      as take(): 1 UpdateItem when granted from a kept state (else + 1 GetItem),
-                                        1 GetItem when refused; + 1 UpdateItem per lost race
-    release_slot()                      1 UpdateItem (no read)
+    acquire_slot(tokens=n)              as take(), slot and up to n tokens together: 1 UpdateItem when granted
+                                        from a kept state (else + 1 GetItem), 1 GetItem when refused; + 1
+                                        UpdateItem per lost race
+    release_slot(unused=n)              1 UpdateItem (no read), the unspent tokens given back with the slot
     bucket()/slots() (inspection)       1 GetItem
 
 A budget itself is numbers (domain/budget.py, which says how they are sized): each ledger declares its own
@@ -47,7 +51,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -67,7 +71,6 @@ if TYPE_CHECKING:
 Clock = Callable[[], float]  # seconds since the epoch, like time.time
 
 BUCKET_SK = "BUCKET"
-CONCURRENCY_SK = "CONCURRENCY"
 ACUITY_BUDGET_NAME = "acuity"
 
 DEFAULT_MAX_ATTEMPTS = 5
@@ -117,6 +120,14 @@ class Granted:
 
 
 @dataclass(frozen=True, slots=True)
+class Taken:
+    """take_up_to()'s grant: `count` tokens (at least one), `remaining` what the bucket held after."""
+
+    count: int
+    remaining: float
+
+
+@dataclass(frozen=True, slots=True)
 class Lease:
     """A held concurrency slot; give it back with release_slot(). It lapses by itself at `expires_at`."""
 
@@ -129,6 +140,7 @@ class Lease:
 class SlotGranted:
     lease: Lease
     in_use: int  # slots held after this one was taken, this one included
+    tokens: int = 0  # tokens taken with the slot (acquire_slot(tokens=n): between 1 and n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,12 +163,6 @@ class _Bucket:
     day: str
     day_count: int
     version: int | None  # None: no item yet
-
-
-@dataclass(slots=True)
-class _Slots:
-    holders: dict[str, float] = field(default_factory=dict)
-    version: int | None = None
 
 
 class BudgetStore:
@@ -191,43 +197,38 @@ class BudgetStore:
             raise ValueError(f"tokens + reserve must be at most the burst ({budget.burst:g})")
         if budget.daily_cap is not None and tokens > budget.daily_cap:
             raise ValueError("tokens exceed the daily cap")
+        answer = self._take(name, budget, tokens, tokens, reserve)
+        return answer if isinstance(answer, Wait) else Granted(answer.remaining)
+
+    def take_up_to(self, name: str, budget: Budget, most: int) -> Taken | Wait:
+        """As take(), but as many of `most` tokens as the bucket holds, at least one: a sync that expects several
+        calls pays for them in one write while the bucket has them, and for one at a time when it is nearly
+        empty (so that it never waits for tokens it does not need yet)."""
+        if most < 1:
+            raise ValueError("most must be at least 1")
+        return self._take(name, budget, 1, most, 0)
+
+    def _take(self, name: str, budget: Budget, least: int, most: int, reserve: int) -> Taken | Wait:
+        """Between `least` and `most` tokens (as many as the bucket and the day's cap allow), keeping `reserve`."""
+        most = max(least, min(most, math.floor(budget.burst - reserve + _EPSILON)))
         key = _key(name, BUCKET_SK)
         item, kept = self._recall(key)
         for _attempt in range(self._max_attempts):
             now = self._clock()
             bucket = _refilled(_read_bucket(item, budget, now), budget, now)
-            refusal: Wait | None = None
-            if budget.daily_cap is not None and bucket.day_count + tokens > budget.daily_cap:
-                refusal = Wait(_seconds_to_next_utc_day(now), WaitReason.DAILY_CAP)
-            elif bucket.tokens + _EPSILON < tokens + reserve:
-                refusal = Wait((tokens + reserve - bucket.tokens) / budget.rate_per_second, WaitReason.RATE)
-            if refusal is not None:
-                if kept:  # never refuse on a guess: read the item, and decide again
-                    item, kept = self._get(key), False
-                    now = self._clock()
-                    bucket = _refilled(_read_bucket(item, budget, now), budget, now)
-                    if budget.daily_cap is not None and bucket.day_count + tokens > budget.daily_cap:
-                        return Wait(_seconds_to_next_utc_day(now), WaitReason.DAILY_CAP)
-                    if bucket.tokens + _EPSILON < tokens + reserve:
-                        return Wait((tokens + reserve - bucket.tokens) / budget.rate_per_second, WaitReason.RATE)
-                else:
-                    return refusal
-            remaining = max(0.0, bucket.tokens - tokens)
-            written, item = self._write(
-                key,
-                bucket.version,
-                {
-                    "tokens": _number(remaining),
-                    "updated_at": _number(bucket.updated_at),
-                    "day": {"S": bucket.day},
-                    "day_count": _number(bucket.day_count + tokens),
-                    TTL_ATTRIBUTE: _number(math.ceil(now + BUCKET_TTL.total_seconds())),
-                },
-                item,
-            )
+            count = _affordable(bucket, budget, least, most, reserve, now)
+            if isinstance(count, Wait) and kept:  # never refuse on a guess: read the item, and decide again
+                item = self._get(key)
+                now = self._clock()
+                bucket = _refilled(_read_bucket(item, budget, now), budget, now)
+                count = _affordable(bucket, budget, least, most, reserve, now)
             kept = False
+            if isinstance(count, Wait):
+                return count
+            remaining = max(0.0, bucket.tokens - count)
+            written, item = self._write(key, bucket.version, _bucket_values(bucket, remaining, count, now), item)
             if written:
-                return Granted(remaining)
+                return Taken(count, remaining)
         return Wait(CONTENTION_WAIT, WaitReason.CONTENTION)
 
     def take_in_line(self, name: str, budget: Budget) -> Granted | Wait:
@@ -248,18 +249,7 @@ class BudgetStore:
             kept = False
             if bucket.tokens + _EPSILON >= 1:
                 remaining = max(0.0, bucket.tokens - 1)
-                written, item = self._write(
-                    key,
-                    bucket.version,
-                    {
-                        "tokens": _number(remaining),
-                        "updated_at": _number(bucket.updated_at),
-                        "day": {"S": bucket.day},
-                        "day_count": _number(bucket.day_count + 1),
-                        TTL_ATTRIBUTE: _number(math.ceil(now + BUCKET_TTL.total_seconds())),
-                    },
-                    item,
-                )
+                written, item = self._write(key, bucket.version, _bucket_values(bucket, remaining, 1, now), item)
                 if written:
                     return Granted(remaining)
                 continue
@@ -281,56 +271,83 @@ class BudgetStore:
     # -------------------------------------------------------------------------------------------- concurrency
 
     def acquire_slot(
-        self, name: str, budget: Budget, *, lease_seconds: float = DEFAULT_LEASE_SECONDS
+        self, name: str, budget: Budget, *, lease_seconds: float = DEFAULT_LEASE_SECONDS, tokens: int = 0
     ) -> SlotGranted | Wait:
-        """Hold one of `budget.max_concurrent` slots until release_slot() or, if the holder dies, the lease's end."""
+        """Hold one of `budget.max_concurrent` slots until release_slot() or, if the holder dies, the lease's end;
+        with `tokens`, take up to that many of the bucket's tokens (at least one) in the same write."""
         if budget.max_concurrent is None:
             raise ValueError("this budget has no concurrency limit")
         if not lease_seconds > 0:
             raise ValueError("lease_seconds must be positive")
-        key = _key(name, CONCURRENCY_SK)
+        if tokens < 0:
+            raise ValueError("tokens must not be negative")
+        most = min(tokens, math.floor(budget.burst + _EPSILON))
+        key = _key(name, BUCKET_SK)
         item, kept = self._recall(key)
         lease_id = uuid.uuid4().hex
         for _attempt in range(self._max_attempts):
             now = self._clock()
-            slots = _read_slots(item)
-            live = {holder: until for holder, until in slots.holders.items() if until > now}
-            if len(live) >= budget.max_concurrent and kept:  # a peer may have released one: read, never guess
-                item, kept = self._get(key), False
+            refusal, live, bucket, count = self._slot_answer(item, budget, now, most)
+            if refusal is not None and kept:  # a peer may have released one: read, never guess
+                item = self._get(key)
                 now = self._clock()
-                slots = _read_slots(item)
-                live = {holder: until for holder, until in slots.holders.items() if until > now}
+                refusal, live, bucket, count = self._slot_answer(item, budget, now, most)
             kept = False
-            if len(live) >= budget.max_concurrent:
-                # A slot frees when its holder releases (any moment) or at the latest at the earliest expiry.
-                return Wait(min(SLOT_POLL, min(live.values()) - now), WaitReason.CONCURRENCY)
+            if refusal is not None:
+                return refusal
             expires_at = now + lease_seconds
             live[lease_id] = expires_at
-            written, item = self._write(
-                key,
-                slots.version,
-                {
-                    "holders": {"M": {holder: _number(until) for holder, until in live.items()}},
-                    TTL_ATTRIBUTE: _number(math.ceil(max(live.values()) + SLOTS_TTL_MARGIN)),
-                },
-                item,
-            )
+            values: dict[str, AttributeValueTypeDef] = {
+                "holders": {"M": {holder: _number(until) for holder, until in live.items()}}
+            }
+            if count:
+                values.update(_bucket_values(bucket, max(0.0, bucket.tokens - count), count, now))
+            # The item outlives its latest lease by SLOTS_TTL_MARGIN, and an idle bucket by BUCKET_TTL.
+            ttl = max(max(live.values()) + SLOTS_TTL_MARGIN, _ttl(item, now + BUCKET_TTL.total_seconds()))
+            values[TTL_ATTRIBUTE] = _number(math.ceil(ttl))
+            written, item = self._write(key, bucket.version, values, item)
             if written:
-                return SlotGranted(Lease(name, lease_id, expires_at), len(live))
+                return SlotGranted(Lease(name, lease_id, expires_at), len(live), count)
         return Wait(CONTENTION_WAIT, WaitReason.CONTENTION)
 
-    def release_slot(self, lease: Lease) -> bool:
-        """Give the slot back; False when it had already lapsed and been reclaimed (harmless)."""
+    @staticmethod
+    def _slot_answer(
+        item: Mapping[str, Any] | None, budget: Budget, now: float, most: int
+    ) -> tuple[Wait | None, dict[str, float], _Bucket, int]:
+        """(the refusal or None, the live holders, the bucket now, the tokens to take with the slot)."""
+        holders = _read_slots(item)
+        live = {holder: until for holder, until in holders.items() if until > now}
+        bucket = _refilled(_read_bucket(item, budget, now), budget, now)
+        assert budget.max_concurrent is not None
+        if len(live) >= budget.max_concurrent:
+            # A slot frees when its holder releases (any moment) or at the latest at the earliest expiry.
+            return Wait(min(SLOT_POLL, min(live.values()) - now), WaitReason.CONCURRENCY), live, bucket, 0
+        if most == 0:
+            return None, live, bucket, 0
+        count = _affordable(bucket, budget, 1, most, 0, now)
+        if isinstance(count, Wait):
+            return count, live, bucket, 0
+        return None, live, bucket, count
+
+    def release_slot(self, lease: Lease, *, unused: int = 0) -> bool:
+        """Give the slot back, and the `unused` tokens taken with it that no call spent; False when the slot had
+        already lapsed and been reclaimed (harmless: its unused tokens are then left spent)."""
+        if unused < 0:
+            raise ValueError("unused must not be negative")
+        refund = ", tokens :unused, day_count :spent" if unused else ""
+        values: dict[str, AttributeValueTypeDef] = {":one": {"N": "1"}}
+        if unused:
+            values.update({":unused": _number(unused), ":spent": _number(-unused)})
         try:
             self._dynamodb.update_item(
                 TableName=self._table_name,
-                Key=_key(lease.name, CONCURRENCY_SK),
+                Key=_key(lease.name, BUCKET_SK),
                 # The version moves too, so that an acquirer that read the map before this release cannot
                 # write the released lease back.
-                UpdateExpression="REMOVE holders.#lease ADD v :one",
+                UpdateExpression=f"REMOVE holders.#lease ADD v :one{refund}",
                 ConditionExpression="attribute_exists(holders.#lease)",
                 ExpressionAttributeNames={"#lease": lease.lease_id},
-                ExpressionAttributeValues={":one": {"N": "1"}},
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if _is_condition_failure(error):
@@ -338,13 +355,13 @@ class BudgetStore:
             raise StoreUnavailable(f"budget unavailable: {_error_code(error)}") from error
         except BotoCoreError as error:
             raise StoreUnavailable(f"budget unavailable: {type(error).__name__}") from error
-        self._forget_lease(lease)
+        self._forget_lease(lease, unused)
         return True
 
     def slots(self, name: str) -> dict[str, float]:
         """Live leases (id -> expiry) now."""
         now = self._clock()
-        holders = _read_slots(self._get(_key(name, CONCURRENCY_SK))).holders
+        holders = _read_slots(self._get(_key(name, BUCKET_SK)))
         return {holder: until for holder, until in holders.items() if until > now}
 
     # -------------------------------------------------------------------------------------------- DynamoDB
@@ -370,9 +387,10 @@ class BudgetStore:
     def _remember(self, key: dict[str, AttributeValueTypeDef], item: dict[str, Any] | None) -> None:
         self._seen[_seen_key(key)] = (item, time.monotonic())
 
-    def _forget_lease(self, lease: Lease) -> None:
-        """After a release: the kept slots without the lease, at the version the release moved to."""
-        key = _key(lease.name, CONCURRENCY_SK)
+    def _forget_lease(self, lease: Lease, unused: int) -> None:
+        """After a release: the kept item without the lease and with the unused tokens back, at the version the
+        release moved to."""
+        key = _key(lease.name, BUCKET_SK)
         seen = self._seen.get(_seen_key(key))
         if seen is None or seen[0] is None or "v" not in seen[0]:
             return
@@ -381,6 +399,9 @@ class BudgetStore:
         holders.pop(lease.lease_id, None)
         item["holders"] = {"M": holders}
         item["v"] = _number(int(item["v"]["N"]) + 1)
+        if unused and "tokens" in item:
+            item["tokens"] = _number(float(item["tokens"]["N"]) + unused)
+            item["day_count"] = _number(int(item["day_count"]["N"]) - unused)
         self._remember(key, item)
 
     def _write(
@@ -435,6 +456,8 @@ class BudgetStore:
 def _read_bucket(item: Mapping[str, Any] | None, budget: Budget, now: float) -> _Bucket:
     if item is None:
         return _Bucket(budget.burst, now, _utc_day(now), 0, None)
+    if "tokens" not in item:  # an item only slots have been held in: a full bucket
+        return _Bucket(budget.burst, now, _utc_day(now), 0, int(item["v"]["N"]))
     return _Bucket(
         tokens=float(item["tokens"]["N"]),
         updated_at=float(item["updated_at"]["N"]),
@@ -454,6 +477,36 @@ def _refilled(bucket: _Bucket, budget: Budget, now: float) -> _Bucket:
     return _Bucket(tokens, max(now, bucket.updated_at), day, day_count, bucket.version)
 
 
+def _affordable(bucket: _Bucket, budget: Budget, least: int, most: int, reserve: int, now: float) -> int | Wait:
+    """How many tokens, between `least` and `most`, the bucket and the day's cap allow now; else how long to wait
+    for `least`."""
+    if budget.daily_cap is not None:
+        if bucket.day_count + least > budget.daily_cap:
+            return Wait(_seconds_to_next_utc_day(now), WaitReason.DAILY_CAP)
+        most = min(most, budget.daily_cap - bucket.day_count)
+    if bucket.tokens + _EPSILON < least + reserve:
+        return Wait((least + reserve - bucket.tokens) / budget.rate_per_second, WaitReason.RATE)
+    return max(least, min(most, math.floor(bucket.tokens - reserve + _EPSILON)))
+
+
+def _bucket_values(bucket: _Bucket, remaining: float, taken: int, now: float) -> dict[str, AttributeValueTypeDef]:
+    """The bucket's attributes after `taken` tokens were taken from it."""
+    return {
+        "tokens": _number(remaining),
+        "updated_at": _number(bucket.updated_at),
+        "day": {"S": bucket.day},
+        "day_count": _number(bucket.day_count + taken),
+        TTL_ATTRIBUTE: _number(math.ceil(now + BUCKET_TTL.total_seconds())),
+    }
+
+
+def _ttl(item: Mapping[str, Any] | None, at_least: float) -> float:
+    """The item's expiry as stored, if later than `at_least`."""
+    if item is None or TTL_ATTRIBUTE not in item:
+        return at_least
+    return max(at_least, float(item[TTL_ATTRIBUTE]["N"]))
+
+
 def _line(item: Mapping[str, Any] | None, budget: Budget, now: float) -> float:
     """Callers still waiting in a bucket's line: the count recorded, less what the budget has served since."""
     if item is None or "waiting" not in item:
@@ -462,11 +515,11 @@ def _line(item: Mapping[str, Any] | None, budget: Budget, now: float) -> float:
     return max(0.0, float(item["waiting"]["N"]) - served)
 
 
-def _read_slots(item: Mapping[str, Any] | None) -> _Slots:
+def _read_slots(item: Mapping[str, Any] | None) -> dict[str, float]:
+    """The slots' holders: lease id -> expiry (epoch s)."""
     if item is None:
-        return _Slots()
-    holders = {holder: float(value["N"]) for holder, value in item.get("holders", {}).get("M", {}).items()}
-    return _Slots(holders, int(item["v"]["N"]))
+        return {}
+    return {holder: float(value["N"]) for holder, value in item.get("holders", {}).get("M", {}).items()}
 
 
 def _utc_day(now: float) -> str:
