@@ -24,6 +24,9 @@ from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.customers import ClaimAnswer, CustomerCache
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordConflict, RecordKey, RecordStore
+from acuity_sync.store.seen import SeenStore
+from acuity_sync.store.settings import SettingsStore
+from acuity_sync.store.sync_state import SyncStateReader
 from acuity_sync.sync.apply import Applier, Context, describe
 from acuity_sync.sync.customers import ClaimTiming, OneCustomer
 from acuity_sync.sync.plan import Rules, plan
@@ -141,23 +144,30 @@ def test_the_last_sync_is_written_with_the_messages_last_step_only(stack: Provis
     assert last.detail == describe(steps.steps[-1])
 
 
-def test_the_record_and_whether_it_is_parked_are_one_request(stack: ProvisionedStack) -> None:
+def test_the_settings_the_record_its_park_and_its_marked_state_are_one_request(stack: ProvisionedStack) -> None:
     dynamodb = boto3.client("dynamodb", region_name=stack.region)
     calls: list[str] = []
     dynamodb.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
-    store = RecordStore(dynamodb, stack.table_name)
-    assert store.load_and_parked(KEY) == (store.load(KEY), False)  # nothing yet
+    store, reader = RecordStore(dynamodb, stack.table_name), SyncStateReader(dynamodb, stack.table_name)
+    nothing = reader.read(KEY)
+    assert (nothing.stored, nothing.parked, nothing.seen) == (store.load(KEY), False, None)
+    assert nothing.settings == SettingsStore(dynamodb, stack.table_name).get(TENANT, KEY.ledger)  # the defaults
     record = store.commit(KEY, SyncRecord(customer_id="C1"), None)
     request = SyncRequest(TENANT, KEY.kind, KEY.object_id, "changed", datetime.now(UTC).isoformat(), "r-1")
     ParkingLot(dynamodb, stack.table_name).park(
         ParkedEvent(request, KEY.ledger, "rejected", "refused", ResumeOn.SETTINGS_CHANGE, None, datetime.now(UTC))
     )
+    seen = SeenStore(dynamodb, stack.table_name)
+    seen.mark(TENANT, KEY.ledger, KEY.kind, KEY.object_id, "fp-1")
     calls.clear()
-    stored, parked = store.load_and_parked(KEY)
-    assert (stored.record, stored.pending, parked) == (record, None, True)
+    state = reader.read(KEY)
+    assert (state.stored.record, state.stored.pending, state.parked, state.seen) == (record, None, True, "fp-1")
     assert calls == ["BatchGetItem"]
-    other = replace(KEY, object_id=KEY.object_id + 1)  # another appointment's park is not this one's
-    assert store.load_and_parked(other)[1] is False
+    other = replace(KEY, object_id=KEY.object_id + 1)  # another appointment's park and mark are not this one's
+    assert (reader.read(other).parked, reader.read(other).seen) == (False, None)
+    # Queued by reconciliation for another state since: the next sync marks its state again, whatever it is.
+    seen.mark_queued(TENANT, KEY.ledger, KEY.kind, KEY.object_id, "fp-2", datetime.now(UTC))
+    assert reader.read(KEY).seen is None
 
 
 def customers_of(stack: ProvisionedStack, timing: ClaimTiming = ClaimTiming()) -> OneCustomer:  # noqa: B008

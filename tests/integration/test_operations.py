@@ -44,6 +44,7 @@ from acuity_sync.store.records import RecordStore
 from acuity_sync.store.seen import UNKNOWN, SeenStore
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import SnapshotStore
+from acuity_sync.store.sync_state import SyncStateReader
 from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.requeue import Requeuer
 from acuity_sync.sync.service import Outcome, SyncService
@@ -102,14 +103,14 @@ class World:
         arguments: dict[str, Any] = {
             "ledger_name": ledger,
             "tenants": tenant_store(self.stack),
-            "settings": SettingsStore(self.dynamodb, self.table),
+            "state": SyncStateReader(self.dynamodb, self.table),
             "records": RecordStore(self.dynamodb, self.table),
             "snapshots": SnapshotStore(self.dynamodb, self.table),
             "parking": self.parking(),
             "audit": AuditTrail(self.dynamodb, self.table),
             "budgets": BudgetStore(self.dynamodb, self.table),
             "acuity_budget": GENEROUS,
-            "ledger_for": lambda _profile, _settings: self.ledger,
+            "ledger_for": lambda _profile, _settings, _pace: self.ledger,
             "acuity_for": self.acuity_client,
             "seen": self.seen(),
         }

@@ -7,7 +7,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,8 +29,9 @@ from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, BudgetStore, Wait
 from acuity_sync.store.codes import CodeBook
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordStore
-from acuity_sync.store.settings import SettingsStore
+from acuity_sync.store.seen import SeenStore
 from acuity_sync.store.snapshots import SnapshotStore
+from acuity_sync.store.sync_state import SyncStateReader
 from acuity_sync.store.tenants import TenantProfile
 from acuity_sync.sync.service import Outcome, SyncService
 from acuity_sync.sync.worker import RetryLater, SyncWorker
@@ -66,14 +67,14 @@ class World:
         arguments: dict[str, Any] = {
             "ledger_name": ledger_name,
             "tenants": tenant_store(self.stack),
-            "settings": SettingsStore(dynamodb, table),
+            "state": SyncStateReader(dynamodb, table),
             "records": RecordStore(dynamodb, table),
             "snapshots": SnapshotStore(dynamodb, table),
             "parking": ParkingLot(dynamodb, table),
             "audit": AuditTrail(dynamodb, table),
             "budgets": BudgetStore(dynamodb, table),
             "acuity_budget": GENEROUS,
-            "ledger_for": lambda _profile, _settings: self.ledger,
+            "ledger_for": lambda _profile, _settings, _pace: self.ledger,
             "acuity_for": acuity_for,
         }
         return SyncService(**(arguments | overrides))
@@ -132,7 +133,7 @@ def test_a_snapshot_fetched_after_the_webhook_is_reused_by_the_other_ledger(worl
     world.service().sync(request(appointment, received=arrived))
     fetched = len(world.acuity_requests)
     assert fetched == 2  # the appointment and its payments
-    world.service(LedgerName.XERO, ledger_for=lambda _profile, _settings: MemoryLedger(name=LedgerName.XERO)).sync(
+    world.service(LedgerName.XERO, ledger_for=lambda *_: MemoryLedger(name=LedgerName.XERO)).sync(
         request(appointment, received=arrived)
     )
     assert len(world.acuity_requests) == fetched  # nothing read from Acuity again
@@ -258,7 +259,8 @@ def test_the_slot_is_held_for_the_lease_the_service_is_given(world: World) -> No
     budgets = BudgetStore(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name)
     leases: list[float] = []
 
-    def ledger_for(_profile: TenantProfile, _settings: object) -> MemoryLedger:
+    def ledger_for(_profile: TenantProfile, _settings: object, pace: Callable[[], None]) -> MemoryLedger:
+        pace()  # as an adapter does before its first request: the slot is taken with its token
         leases.extend(until - time.time() for until in budgets.slots(f"{TENANT}#quickbooks").values())
         return world.ledger
 
@@ -336,7 +338,7 @@ def test_a_prepaid_code_bills_zero_and_is_looked_up_once_per_tenant(world: World
     assert world.service(codes=codes).sync(request(first)).outcome is Outcome.SYNCED
     xero = MemoryLedger(name=LedgerName.XERO)
     fresh_container = CodeBook(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name)
-    world.service(LedgerName.XERO, ledger_for=lambda _p, _s: xero, codes=fresh_container).sync(request(first))
+    world.service(LedgerName.XERO, ledger_for=lambda _p, _s, _pace: xero, codes=fresh_container).sync(request(first))
     world.service(codes=codes).sync(request(second))
     assert [invoice.total for invoice in world.ledger.invoices.values()] == [Decimal("0.00"), Decimal("0.00")]
     assert [invoice.total for invoice in xero.invoices.values()] == [Decimal("0.00")]
@@ -425,7 +427,7 @@ def test_three_ledgers_of_one_webhook_spend_one_token_per_acuity_call(world: Wor
         service = world.service(
             ledger,
             acuity_budget=budget,
-            ledger_for=lambda _profile, _settings: MemoryLedger(name=ledger),
+            ledger_for=lambda _profile, _settings, _pace: MemoryLedger(name=ledger),
             snapshot_wait=30.0,  # a loaded machine may take its time to fetch: this test counts tokens
         )
         start.wait()
@@ -586,7 +588,7 @@ def test_the_adapter_is_built_only_when_the_plan_writes(world: World) -> None:
     with Acuity (the company known in this container) builds none."""
     built: list[str] = []
 
-    def ledger_for(_profile: TenantProfile, _settings: Any) -> MemoryLedger:
+    def ledger_for(_profile: TenantProfile, _settings: Any, _pace: Any) -> MemoryLedger:
         built.append("adapter")
         return world.ledger
 
@@ -663,3 +665,27 @@ def test_a_tenant_on_one_ledger_shares_no_snapshot_until_its_message_comes_back(
     assert snapshots.fresh(SOLO, EventKind.APPOINTMENT, second, arrived) is not None  # kept for the retry
     assert service.sync(message, attempt=2).outcome is Outcome.SYNCED
     assert len(world.acuity_requests) == 4  # the retry read the kept snapshot, not Acuity
+
+
+def test_the_state_a_sync_read_is_marked_once_and_again_only_when_acuity_changed_it(world: World) -> None:
+    """The reconciliation marker is read with the record (one BatchGetItem) and not written again for the same
+    state: a duplicate delivery or a retry writes one item fewer."""
+    dynamodb = boto3.client("dynamodb", region_name=world.stack.region)
+    seen = SeenStore(dynamodb, world.stack.table_name)
+    service = world.service(seen=seen)
+    appointment = world.book()
+
+    def marked() -> dict[str, Any]:
+        item = dynamodb.get_item(
+            TableName=world.stack.table_name,
+            Key={"pk": {"S": f"TENANT#{TENANT}#quickbooks"}, "sk": {"S": f"SEEN#appointment#{appointment}"}},
+        )["Item"]
+        return {name: value["S"] for name, value in item.items() if name in ("fingerprint", "at")}
+
+    assert service.sync(request(appointment)).outcome is Outcome.SYNCED
+    first = marked()
+    assert service.sync(request(appointment)).outcome is Outcome.SYNCED  # the same state again
+    assert marked() == first
+    world.acuity.change_appointment(USER, appointment, {"datetime": "2026-12-17T10:00:00-0500"})
+    assert service.sync(request(appointment)).outcome is Outcome.SYNCED
+    assert marked()["fingerprint"] != first["fingerprint"]

@@ -16,16 +16,14 @@ from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.record import SyncRecord
 from acuity_sync.domain.steps import Step
 from acuity_sync.store.audit import AuditEntry, audit_item
-from acuity_sync.store.batch import batch_get_all
 from acuity_sync.store.codec import record_from_document, record_to_document, step_from_document, step_to_document
 from acuity_sync.store.errors import StoreUnavailable
-from acuity_sync.store.keys import LAST_SYNC, ledger_pk, parked_sk, record_sk
+from acuity_sync.store.keys import LAST_SYNC, ledger_pk, record_sk
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import (
         AttributeValueTypeDef,
-        KeysAndAttributesTypeDef,
         PutTypeDef,
         TransactWriteItemTypeDef,
     )
@@ -75,7 +73,7 @@ def _last_sync_item(entry: AuditEntry, moment: datetime) -> dict[str, AttributeV
     }
 
 
-def _stored(item: Mapping[str, Any]) -> StoredRecord:
+def stored_record(item: Mapping[str, Any]) -> StoredRecord:
     version = int(item["version"]["N"])
     record = record_from_document(json.loads(item["record"]["S"]), version)
     pending = item.get("pending", {}).get("S")
@@ -113,24 +111,7 @@ class RecordStore:
             raise StoreUnavailable(f"sync record unavailable: {type(error).__name__}") from error
         if item is None:
             return StoredRecord(SyncRecord(), None)
-        return _stored(item)
-
-    def load_and_parked(self, key: RecordKey) -> tuple[StoredRecord, bool]:
-        """As load(), and whether the same appointment or order is parked for this ledger (its PARK# item exists):
-        both items in one BatchGetItem (strongly consistent), so the parking check costs no request of its own."""
-        record_key = key.item_key()
-        park_key: dict[str, AttributeValueTypeDef] = {
-            "pk": record_key["pk"],
-            "sk": {"S": parked_sk(key.kind, key.object_id)},
-        }
-        request: dict[str, KeysAndAttributesTypeDef] = {
-            self._table_name: {"Keys": [record_key, park_key], "ConsistentRead": True}
-        }
-        items = batch_get_all(self._dynamodb, self._table_name, request, "sync record")
-        by_sk = {item["sk"]["S"]: item for item in items}
-        record_item = by_sk.get(record_key["sk"]["S"])
-        parked = park_key["sk"]["S"] in by_sk
-        return (_stored(record_item) if record_item is not None else StoredRecord(SyncRecord(), None)), parked
+        return stored_record(item)
 
     def begin(self, key: RecordKey, record: SyncRecord, step: Step) -> SyncRecord:
         """Save the intent to write `step`; returns the record at its new version."""

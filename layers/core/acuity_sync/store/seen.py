@@ -1,6 +1,7 @@
 """What the sync knows of an appointment or order, for reconciliation and backfill: the fingerprint of the Acuity
-state its last finished sync read (written by the sync service once a message is synced or skipped by a rule:
-acuity/fingerprint.py says what it covers), whether it is parked, and whether its sync record names a document.
+state its last finished sync read (written by the sync service once a message is synced or skipped by a rule, and
+not again while it is unchanged: store/sync_state.py reads it with the record; acuity/fingerprint.py says what it
+covers), whether it is parked, and whether its sync record names a document.
 
 Items (beside the sync record, under the tenant and ledger):
 

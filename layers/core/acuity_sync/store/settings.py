@@ -7,7 +7,7 @@ settings at once cannot silently overwrite each other: the second gets SettingsC
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -66,6 +66,22 @@ class StoredSettingsInvalid(ValueError):
         self.messages = messages
 
 
+def settings_key(tenant_id: str, ledger: LedgerName) -> dict[str, Any]:
+    return {"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": settings_sk(ledger)}}
+
+
+def settings_from_item(tenant_id: str, ledger: LedgerName, item: Mapping[str, Any] | None) -> VersionedSettings:
+    """The settings a stored item holds (the defaults at version 0 without one); StoredSettingsInvalid when its
+    document no longer validates."""
+    if item is None:
+        return VersionedSettings(default_settings(ledger), 0)
+    try:
+        settings = parse_settings(ledger, json.loads(item["settings"]["S"]))
+    except ValidationError as error:
+        raise StoredSettingsInvalid(tenant_id, ledger, settings_error_messages(error)) from error
+    return VersionedSettings(settings, int(item["version"]["N"]), item.get("updated_at", {}).get("S", ""))
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -84,18 +100,12 @@ class SettingsStore:
         try:
             item = self._dynamodb.get_item(
                 TableName=self._table_name,
-                Key=self._key(tenant_id, ledger),
+                Key=settings_key(tenant_id, ledger),
                 ConsistentRead=True,  # a read-modify-write must start from the latest version
             ).get("Item")
         except (BotoCoreError, ClientError) as error:
             raise StoreUnavailable(f"settings unavailable: {type(error).__name__}") from error
-        if item is None:
-            return VersionedSettings(default_settings(ledger), 0)
-        try:
-            settings = parse_settings(ledger, json.loads(item["settings"]["S"]))
-        except ValidationError as error:
-            raise StoredSettingsInvalid(tenant_id, ledger, settings_error_messages(error)) from error
-        return VersionedSettings(settings, int(item["version"]["N"]), item.get("updated_at", {}).get("S", ""))
+        return settings_from_item(tenant_id, ledger, item)
 
     def put(self, tenant_id: str, ledger: LedgerName, settings: LedgerSettings, expected_version: int) -> int:
         """Save `settings` if they are still at `expected_version` (0: never saved); returns the new version.
@@ -111,7 +121,7 @@ class SettingsStore:
         put: PutTypeDef = {
             "TableName": self._table_name,
             "Item": {
-                **self._key(tenant_id, ledger),
+                **settings_key(tenant_id, ledger),
                 "settings": {"S": settings.model_dump_json()},
                 "version": {"N": str(version)},
                 "updated_at": {"S": self._clock().isoformat(timespec="seconds")},
@@ -142,9 +152,6 @@ class SettingsStore:
         except BotoCoreError as error:
             raise StoreUnavailable(f"settings not saved: {type(error).__name__}") from error
         return version
-
-    def _key(self, tenant_id: str, ledger: LedgerName) -> dict[str, Any]:
-        return {"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": settings_sk(ledger)}}
 
     @staticmethod
     def _cancelled(error: ClientError, tenant_id: str, ledger: LedgerName, expected_version: int) -> Exception:

@@ -48,7 +48,6 @@ from acuity_sync.store.budgets import (
     ACUITY_BUDGET_NAME,
     DEFAULT_LEASE_SECONDS,
     BudgetStore,
-    SlotGranted,
     Wait,
     acuity_share_name,
     ledger_budget_name,
@@ -58,11 +57,12 @@ from acuity_sync.store.errors import StoreUnavailable
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordKey, RecordStore
 from acuity_sync.store.seen import SeenStore
-from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import MISSING, Snapshot, SnapshotStore
+from acuity_sync.store.sync_state import SyncStateReader
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.apply import Applier, Context
 from acuity_sync.sync.customers import OneCustomer
+from acuity_sync.sync.pacing import LedgerPacing, expected_calls
 from acuity_sync.sync.plan import Rules, plan
 from acuity_sync.sync.source import billable_from_appointment, billable_from_order
 
@@ -103,9 +103,9 @@ class _Wait(Exception):
 
 
 class LedgerFactory(Protocol):
-    """The tenant's ledger adapter; it paces its own calls under the tenant's budget for that ledger."""
+    """The tenant's ledger adapter, calling `pace` before each request (the message's LedgerPacing)."""
 
-    def __call__(self, profile: TenantProfile, settings: LedgerSettings) -> Ledger: ...
+    def __call__(self, profile: TenantProfile, settings: LedgerSettings, pace: Callable[[], None]) -> Ledger: ...
 
 
 class SyncService:
@@ -114,7 +114,7 @@ class SyncService:
         *,
         ledger_name: LedgerName,
         tenants: TenantStore,
-        settings: SettingsStore,
+        state: SyncStateReader,
         records: RecordStore,
         snapshots: SnapshotStore,
         parking: ParkingLot,
@@ -133,11 +133,12 @@ class SyncService:
         is_connected: Callable[[str], bool] | None = None,
         snapshot_wait: float = SNAPSHOT_WAIT_SECONDS,
         slot_lease: float = DEFAULT_LEASE_SECONDS,
+        time_scale: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._ledger_name = ledger_name
         self._tenants = tenants
-        self._settings = settings
+        self._state = state  # the settings, the record, its park and its last marked state: one read
         self._records = records
         self._snapshots = snapshots
         self._parking = parking
@@ -147,6 +148,7 @@ class SyncService:
         self._acuity_budget = acuity_budget
         self._acuity_share = acuity_share  # each tenant's share of acuity_budget, taken from first
         self._ledger_budget = ledger_budget  # its max_concurrent bounds the tenant's syncs in flight at once
+        self._time_scale = time_scale  # the local stack's: the longest wait for a ledger call is scaled with it
         self._ledger_for = ledger_for
         self._acuity_for = acuity_for
         self._customers_for = customers_for
@@ -185,9 +187,7 @@ class SyncService:
             return self._park(request, "acuity_bad_data", detail, ResumeOn.ACUITY_CHANGE)
         except AcuityError as error:
             return self._retry(request, str(error), TRANSIENT_BACKOFF_SECONDS)
-        result = self._sync_in_slot(request, profile, billable)
-        if result.outcome in (Outcome.SYNCED, Outcome.SKIPPED):
-            self._mark_seen(request, fingerprint)
+        result = self._sync_in_slot(request, profile, billable, fingerprint)
         if result.outcome is Outcome.RETRY and unshared:
             self._keep_for_retry(request, unshared[0])
         return result
@@ -200,25 +200,32 @@ class SyncService:
         except StoreUnavailable as error:
             logger.warning("the snapshot was not kept for the retry", extra={"error": str(error)})
 
-    def _mark_seen(self, request: SyncRequest, fingerprint: str) -> None:
-        """The Acuity state this sync finished with, for reconciliation; a sync already done is not failed for it
-        (without the marker, reconciliation queues the event once more, which writes nothing twice)."""
-        if self._seen is None:
+    def _mark_seen(self, request: SyncRequest, fingerprint: str, marked: str | None) -> None:
+        """The Acuity state this sync finished with, for reconciliation (not again when `marked` already); a sync
+        already done is not failed for it (without the marker, reconciliation queues the event once more, which
+        writes nothing twice)."""
+        if self._seen is None or fingerprint == marked:
             return
         try:
             self._seen.mark(request.tenant_id, self._ledger_name, request.kind, request.object_id, fingerprint)
         except StoreUnavailable as error:
             logger.warning("the synced state was not recorded for reconciliation", extra={"error": str(error)})
 
-    def _sync_in_slot(self, request: SyncRequest, profile: TenantProfile, billable: Billable) -> SyncResult:
-        """The ledger part, holding one of the tenant's concurrency slots for this ledger; its errors become
-        outcomes (DESIGN.md principle 5)."""
-        slot = self._take_slot(request)
-        if isinstance(slot, Wait):
-            busy = f"{self._ledger_name} already has the most calls in flight for this business"
-            return self._retry(request, busy, slot.seconds, waiting=True)
+    def _sync_in_slot(
+        self, request: SyncRequest, profile: TenantProfile, billable: Billable, fingerprint: str
+    ) -> SyncResult:
+        """The ledger part, its calls paced under the tenant's budget for this ledger while holding one of its
+        concurrency slots (sync/pacing.py); its errors become outcomes (DESIGN.md principle 5)."""
+        pacing = LedgerPacing(
+            self._budgets,
+            ledger_budget_name(request.tenant_id, self._ledger_name),
+            self._ledger_budget,
+            time_scale=self._time_scale,
+            lease_seconds=self._slot_lease,
+            sleep=self._sleep,
+        )
         try:
-            return self._sync_to_ledger(request, profile, billable)
+            return self._sync_to_ledger(request, profile, billable, fingerprint, pacing)
         except RateLimited as error:
             return self._later(request, "rate_limited", error.message, error.retry_after)
         except (Transient, AuthExpired) as error:
@@ -229,15 +236,7 @@ class SyncService:
             detail = f"{self._ledger_name} refused it: {error.message} (code {error.code})"
             return self._park(request, "rejected", detail, ResumeOn.SETTINGS_CHANGE)
         finally:
-            if slot is not None:
-                self._budgets.release_slot(slot.lease)
-
-    def _take_slot(self, request: SyncRequest) -> SlotGranted | Wait | None:
-        budget = self._ledger_budget
-        if budget is None or budget.max_concurrent is None:
-            return None
-        name = ledger_budget_name(request.tenant_id, self._ledger_name)
-        return self._budgets.acquire_slot(name, budget, lease_seconds=self._slot_lease)
+            pacing.close()
 
     # ----------------------------------------------------------------------------------- Acuity
     def _billable(
@@ -366,15 +365,20 @@ class SyncService:
         )
 
     # ----------------------------------------------------------------------------------- the ledger
-    def _sync_to_ledger(self, request: SyncRequest, profile: TenantProfile, billable: Billable) -> SyncResult:
-        settings = self._settings.get(request.tenant_id, self._ledger_name).settings
+    def _sync_to_ledger(
+        self, request: SyncRequest, profile: TenantProfile, billable: Billable, fingerprint: str, pacing: LedgerPacing
+    ) -> SyncResult:
+        """Synced or skipped (the Acuity state it read then marked for reconciliation), else parked or an error."""
+        key = RecordKey(request.tenant_id, self._ledger_name, request.kind, request.object_id)
+        state = self._state.read(key)
+        settings = state.settings.settings
         # The adapter (the connection's read and its tokens' Decrypt) is built only when the ledger is called: not
         # for a plan that writes nothing while the company is known in this container.
         opened: list[Ledger] = []
 
         def ledger() -> Ledger:
             if not opened:
-                opened.append(self._ledger_for(profile, settings))
+                opened.append(self._ledger_for(profile, settings, pacing))
             return opened[0]
 
         company = self._company(profile.tenant_id, ledger)
@@ -391,8 +395,6 @@ class SyncService:
                 "no invoice was made"
             )
             return self._park(request, "currency_unknown", detail, ResumeOn.SETTINGS_CHANGE)
-        key = RecordKey(request.tenant_id, self._ledger_name, request.kind, request.object_id)
-        stored, parked = self._records.load_and_parked(key)  # the parking check in the same request
 
         def applier() -> Applier:
             return Applier(
@@ -405,20 +407,22 @@ class SyncService:
                 settings.customer_fields,
             )
 
-        record = stored.record
-        if stored.pending is not None:
-            record = applier().resolve(billable, record, stored.pending)
+        record = state.stored.record
+        if state.stored.pending is not None:
+            record = applier().resolve(billable, record, state.stored.pending)
         connected_at = self._connection_time(request.tenant_id)
         rules = Rules.from_settings(settings, connected_at=connected_at, origin=request.origin)
         steps = plan(billable, rules, company, record)
         if not steps.writes_nothing:
+            pacing.begin(expected_calls(steps.steps))  # the slot and the calls' tokens, before any intent
             applier().apply(steps, billable, record)
         for note in steps.notes:
             self._record(request, "written as the rule says", note.rule, note.detail)
         for skip in steps.skips:
             self._record(request, "skipped", skip.rule, skip.detail)
-        if parked:
+        if state.parked:
             self._parking.clear(request, self._ledger_name)
+        self._mark_seen(request, fingerprint, state.seen)
         if steps.writes_nothing:
             if not steps.skips:
                 self._record(request, "in step", "sync", f"{self._ledger_name} already agrees with Acuity")

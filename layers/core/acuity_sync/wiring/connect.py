@@ -38,10 +38,10 @@ from acuity_sync.store.pending_grants import PendingGrants
 from acuity_sync.store.records import RecordStore
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.tenants import TenantProfile, TenantStore
+from acuity_sync.sync.pacing import LedgerPacing
 from acuity_sync.sync.requeue import Requeuer
 from acuity_sync.web.pages import Pages, PageServices, WebRequest, WebResponse
 from acuity_sync.wiring.config import CONNECT_AWS_CONFIG, ConnectFunctionSettings
-from acuity_sync.wiring.pacing import pacer
 from acuity_sync.wiring.tokens import refreshing_connection_store
 
 SECRET_MAX_AGE = 300  # seconds a secret read is kept per container (a rotated key is picked up within this)
@@ -121,7 +121,14 @@ def build_pages(environment: ConnectFunctionSettings | None = None) -> Pages:
                 else credentials.access_token
             ),
             api_url=api_url(ledger),
-            pace=pacer(budgets, ledger_budget_name(tenant_id, ledger), budget, time_scale=settings.time_scale),
+            # A consent's one or two calls: paced, no concurrency slot (they are not a sync).
+            pace=LedgerPacing(
+                budgets,
+                ledger_budget_name(tenant_id, ledger),
+                budget,
+                time_scale=settings.time_scale,
+                hold_slot=False,
+            ),
         )
         return declaration.adapter_factory()(inputs, ledger_settings)
 

@@ -29,7 +29,7 @@ from acuity_sync.observability import logger, tracer
 from acuity_sync.queues import LedgerQueues
 from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
-from acuity_sync.store.budgets import DEFAULT_LEASE_SECONDS, BudgetStore, ledger_budget_name
+from acuity_sync.store.budgets import DEFAULT_LEASE_SECONDS, BudgetStore
 from acuity_sync.store.codes import CodeBook
 from acuity_sync.store.connections import ConnectionStore
 from acuity_sync.store.customers import CustomerCache
@@ -37,15 +37,14 @@ from acuity_sync.store.kms import SecretBox
 from acuity_sync.store.parking import ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordStore
 from acuity_sync.store.seen import SeenStore
-from acuity_sync.store.settings import SettingsStore
 from acuity_sync.store.snapshots import SnapshotStore
+from acuity_sync.store.sync_state import SyncStateReader
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.customers import ClaimTiming, OneCustomer
 from acuity_sync.sync.requeue import Requeuer
 from acuity_sync.sync.service import SNAPSHOT_WAIT_SECONDS, SyncService
 from acuity_sync.sync.worker import SyncWorker, fifo_batch_processor
 from acuity_sync.wiring.config import SYNC_AWS_CONFIG, SyncFunctionSettings
-from acuity_sync.wiring.pacing import pacer
 from acuity_sync.wiring.tokens import refreshing_connection_store
 
 # A warm container keeps what it decrypted (the Acuity API key, access tokens) this long, by ciphertext
@@ -143,26 +142,21 @@ def build_sync_worker(ledger: LedgerName, invocation: Invocation | None = None) 
     api_url = environment.api_url or declaration.production_api_url
     claims = ClaimTiming().scaled(environment.time_scale)
 
-    def ledger_for(profile: TenantProfile, settings: LedgerSettings) -> Ledger:
+    def ledger_for(profile: TenantProfile, settings: LedgerSettings, pace: Callable[[], None]) -> Ledger:
         credentials = keeper.credentials(profile.tenant_id, ledger)
         inputs = AdapterInputs(
             http=http,
             company_id=credentials.company_id,
             access_token=_Tokens(keeper, profile.tenant_id, ledger, credentials.access_token),
             api_url=api_url,
-            pace=pacer(
-                budgets,
-                ledger_budget_name(profile.tenant_id, ledger),
-                ledger_budget,
-                time_scale=environment.time_scale,
-            ),
+            pace=pace,
         )
         return build_adapter(inputs, settings)
 
     service = SyncService(
         ledger_name=ledger,
         tenants=TenantStore(dynamodb, table, box),
-        settings=SettingsStore(dynamodb, table),
+        state=SyncStateReader(dynamodb, table),
         records=RecordStore(dynamodb, table),
         snapshots=SnapshotStore(dynamodb, table),
         parking=parking,
@@ -182,6 +176,7 @@ def build_sync_worker(ledger: LedgerName, invocation: Invocation | None = None) 
         is_connected=lambda tenant_id: keeper.is_connected(tenant_id, ledger),
         snapshot_wait=SNAPSHOT_WAIT_SECONDS * environment.time_scale,
         slot_lease=DEFAULT_LEASE_SECONDS * environment.time_scale,
+        time_scale=environment.time_scale,
     )
     return SyncWorker(
         service,
