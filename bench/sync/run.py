@@ -58,8 +58,8 @@ from acuity_sync.acuity.client import ACUITY_BUDGET, ACUITY_TENANT_SHARE
 from acuity_sync.domain.message import SyncRequest
 from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.settings import Mode
-from acuity_sync.ledgers.registry import parse_settings
-from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, BudgetStore, acuity_share_name
+from acuity_sync.ledgers.registry import ledger_declaration, parse_settings
+from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, BudgetStore, acuity_share_name, ledger_budget_name
 from acuity_sync.store.settings import SettingsStore
 from acuity_sync_toolkit.demo.books import COMPANY_KEYS, Books, Invoice, LedgerReader, reader
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
@@ -345,7 +345,7 @@ class Rig:
     def sync(self, object_id: int, kind: EventKind = EventKind.APPOINTMENT) -> Measured:
         """One message through the handler, counted; then the poller's DeleteMessage, uncounted."""
         event = self.event(object_id, kind)
-        self.wait_for_acuity_share()
+        self.wait_for_budgets()
         wire_before = len(self.fake.wire)
         acuity_before = len(self.acuity.calls)
         self.aws.take()
@@ -375,14 +375,21 @@ class Rig:
             failed=len(failed),
         )
 
-    def wait_for_acuity_share(self) -> None:
+    def wait_for_budgets(self) -> None:
         """Uncounted: until the tenant's share of Acuity's budget (2/s, burst 4) and the global bucket (7/s, burst
-        2) hold a paid booking's 2 calls, as a business booking at a human pace would find them. Back to back, the
+        2) hold a paid booking's 2 calls, and the tenant's bucket for the ledger its calls, as a business booking at
+        a human pace would find them. Back to back, the
         scenarios and their preparatory syncs outrun them, and a counted message would be retried for it (a wait,
         not a failure, but not the scenario)."""
         store = BudgetStore(boto3.client("dynamodb", region_name=REGION), self.stack.table_name)
         share, everyone = acuity_share_name(TENANT), ACUITY_BUDGET_NAME
         while store.bucket(share, ACUITY_TENANT_SHARE).tokens < 2 or store.bucket(everyone, ACUITY_BUDGET).tokens < 2:
+            time.sleep(0.1)
+        # And the tenant's bucket for the ledger its burst, or a scenario's 4 calls (sync/pacing.py takes them in
+        # one write while the bucket holds them, one by one when a back-to-back run has emptied it).
+        budget = ledger_declaration(self.ledger.name).budget
+        wanted = min(budget.burst, 4)
+        while store.bucket(ledger_budget_name(TENANT, self.ledger.name), budget).tokens < wanted:
             time.sleep(0.1)
 
     def book(self, **fields: Any) -> int:
