@@ -27,13 +27,14 @@ from acuity_sync.secret import Secret
 from acuity_sync.store.audit import AuditTrail
 from acuity_sync.store.budgets import ACUITY_BUDGET_NAME, BudgetStore, Wait
 from acuity_sync.store.codes import CodeBook
+from acuity_sync.store.kms import SecretBox
 from acuity_sync.store.parking import ParkedEvent, ParkingLot, ResumeOn
 from acuity_sync.store.records import RecordStore
 from acuity_sync.store.seen import SeenStore
 from acuity_sync.store.snapshots import SnapshotStore
 from acuity_sync.store.sync_state import SyncStateReader
-from acuity_sync.store.tenants import TenantProfile
-from acuity_sync.sync.service import Outcome, SyncService
+from acuity_sync.store.tenants import TenantProfile, TenantStore
+from acuity_sync.sync.service import PROFILE_KEEP, Outcome, SyncService
 from acuity_sync.sync.worker import RetryLater, SyncWorker
 from acuity_sync_toolkit.fakes.acuity import FakeAcuity
 from acuity_sync_toolkit.fakes.acuity.entities import OMIT
@@ -689,3 +690,62 @@ def test_the_state_a_sync_read_is_marked_once_and_again_only_when_acuity_changed
     world.acuity.change_appointment(USER, appointment, {"datetime": "2026-12-17T10:00:00-0500"})
     assert service.sync(request(appointment)).outcome is Outcome.SYNCED
     assert marked()["fingerprint"] != first["fingerprint"]
+
+
+class CountingTenants(TenantStore):
+    """The table's tenant store, counting its profile reads."""
+
+    reads = 0
+
+    def get(self, tenant_id: str) -> TenantProfile | None:
+        self.reads += 1
+        return super().get(tenant_id)
+
+
+def counting_tenants(world: World) -> CountingTenants:
+    box = SecretBox(boto3.client("kms", region_name=world.stack.region), world.stack.kms_key_arn)
+    return CountingTenants(boto3.client("dynamodb", region_name=world.stack.region), world.stack.table_name, box)
+
+
+def test_a_warm_container_reads_a_tenants_profile_once_a_minute(world: World) -> None:
+    tenants = counting_tenants(world)
+    now = [datetime.now(UTC)]
+    service = world.service(tenants=tenants, clock=lambda: now[0])
+    for _ in range(3):
+        assert service.sync(request(world.book())).outcome is Outcome.SYNCED
+    assert tenants.reads == 1
+    now[0] += PROFILE_KEEP
+    assert service.sync(request(world.book())).outcome is Outcome.SYNCED
+    assert tenants.reads == 2
+
+
+def test_a_key_changed_within_the_minute_is_read_afresh_not_parked(world: World) -> None:
+    tenants = counting_tenants(world)
+    service = world.service(tenants=tenants)
+    assert service.sync(request(world.book())).outcome is Outcome.SYNCED
+    world.acuity.add_account(USER, "acuity-key-rotated")  # the owner rotates the key, and saves it on our page
+    tenants.set_api_key(TENANT, Secret("acuity-key-rotated"))
+    appointment = world.book()
+    assert service.sync(request(appointment)).outcome is Outcome.SYNCED
+    assert tenants.reads == 2
+    assert [entry["decision"] for entry in audit(world, appointment)].count("parked") == 0
+
+
+def test_a_ledger_disconnected_or_connected_within_the_minute_is_seen_at_once(world: World) -> None:
+    tenants = counting_tenants(world)
+    gone = [False]
+
+    def ledger_for(_profile: TenantProfile, _settings: object, _pace: object) -> MemoryLedger:
+        if gone[0]:  # what the token keeper answers once the connection is removed
+            raise NeedsReauth("QuickBooks is not connected")
+        return world.ledger
+
+    service = world.service(tenants=tenants, ledger_for=ledger_for)
+    assert service.sync(request(world.book())).outcome is Outcome.SYNCED
+    gone[0] = True
+    tenants.set_ledgers(TENANT, (LedgerName.XERO,))  # disconnected on the page: not parked for a reconnect
+    result = service.sync(request(world.book()))
+    assert (result.outcome, result.detail) == (Outcome.SKIPPED, "quickbooks is not connected any more")
+    gone[0] = False
+    tenants.set_ledgers(TENANT, (LedgerName.QUICKBOOKS, LedgerName.XERO))  # and connected again: not skipped
+    assert service.sync(request(world.book())).outcome is Outcome.SYNCED

@@ -1,8 +1,8 @@
-"""The sync of one queued message for one ledger, whatever the ledger: read the tenant, its settings and the
-current appointment or order (or a snapshot fetched after the webhook arrived), plan against the sync record,
-apply through the ledger adapter, and end in exactly one outcome (DESIGN.md principle 5): synced, skipped by a
-named rule, parked with a reason and a resume condition, or retried later (then, past the receive count, the
-DLQ with an alarm). Every outcome has an audit entry.
+"""The sync of one queued message for one ledger, whatever the ledger: read the tenant (kept a minute per
+container, PROFILE_KEEP), its settings and the current appointment or order (or a snapshot fetched after the
+webhook arrived), plan against the sync record, apply through the ledger adapter, and end in exactly one outcome
+(DESIGN.md principle 5): synced, skipped by a named rule, parked with a reason and a resume condition, or retried
+later (then, past the receive count, the DLQ with an alarm). Every outcome has an audit entry.
 
 Acuity's request budget (10 a second per egress IP, for every tenant together) is spent fairly and only on a fetch:
 the snapshot another ledger's sync stored (or is fetching, under its claim) is looked for first, so the three
@@ -74,6 +74,9 @@ CLAIM_SECONDS = 15.0
 SNAPSHOT_WAIT_SECONDS = 0.8  # how long a sync polls for the snapshot a peer is fetching before it backs off
 PEER_FETCH_BACKOFF = 1.0
 RESTORED_BACKOFF = 1.0  # seconds: a connection restored while this message was being parked is usable at once
+# A warm container keeps each tenant's profile this long (one GetItem a message saved). Only a go-ahead is answered
+# from it: a missing tenant or ledger, Acuity refusing the key, or a ledger connection gone is read afresh.
+PROFILE_KEEP = timedelta(seconds=60)
 
 
 class Outcome(StrEnum):
@@ -160,12 +163,16 @@ class SyncService:
         self._snapshot_wait = snapshot_wait
         self._sleep = sleep
         self._companies: dict[str, tuple[CompanyInfo, datetime]] = {}
+        self._profiles: dict[str, tuple[TenantProfile, datetime]] = {}
         self._connections: dict[str, tuple[datetime | None, datetime]] = {}
         self._currencies: dict[str, str] = {}  # GET /me's currency of tenants whose profile has none
 
     def sync(self, request: SyncRequest, *, attempt: int = 1) -> SyncResult:
         """`attempt`: the message's receive count (1 the first time)."""
-        profile = self._tenants.get(request.tenant_id)
+        profile = self._kept_profile(request.tenant_id)
+        kept = profile is not None
+        if profile is None or self._ledger_name not in profile.ledgers:
+            profile, kept = self._read_profile(request.tenant_id), False
         if profile is None:
             return SyncResult(Outcome.SKIPPED, "the tenant no longer exists")
         if self._ledger_name not in profile.ledgers:
@@ -180,6 +187,9 @@ class SyncService:
         except AcuityRateLimited as error:
             return self._retry(request, str(error), error.retry_after, waiting=True)
         except (AcuityCredentialsRefused, AcuityForbidden) as error:
+            if kept:  # the owner may have changed the key within the minute: once more, from a fresh profile
+                self._profiles.pop(request.tenant_id, None)
+                return self.sync(request, attempt=attempt)
             return self._park(request, "acuity_refused", str(error), ResumeOn.SETTINGS_CHANGE)
         except AcuityBadData as error:
             # Reading again reads the same: parked in words until Acuity's data changes (its webhook syncs it).
@@ -191,6 +201,20 @@ class SyncService:
         if result.outcome is Outcome.RETRY and unshared:
             self._keep_for_retry(request, unshared[0])
         return result
+
+    def _kept_profile(self, tenant_id: str) -> TenantProfile | None:
+        kept = self._profiles.get(tenant_id)
+        if kept is None or self._clock() - kept[1] >= PROFILE_KEEP:
+            return None
+        return kept[0]
+
+    def _read_profile(self, tenant_id: str) -> TenantProfile | None:
+        profile = self._tenants.get(tenant_id)
+        if profile is None:
+            self._profiles.pop(tenant_id, None)
+        else:
+            self._profiles[tenant_id] = (profile, self._clock())
+        return profile
 
     def _keep_for_retry(self, request: SyncRequest, snapshot: Snapshot) -> None:
         """The snapshot a message that comes back reuses (it claims, and the claim's refusal carries this), so that
@@ -231,6 +255,9 @@ class SyncService:
         except (Transient, AuthExpired) as error:
             return self._retry(request, error.message, TRANSIENT_BACKOFF_SECONDS)
         except NeedsReauth as error:
+            fresh = self._read_profile(request.tenant_id)  # a kept profile may still list a ledger just disconnected
+            if fresh is None or self._ledger_name not in fresh.ledgers:
+                return self._skip(request, "ledger_disconnected", f"{self._ledger_name} is not connected any more")
             return self._park_until_reconnected(request, error.message)
         except Rejected as error:
             detail = f"{self._ledger_name} refused it: {error.message} (code {error.code})"
