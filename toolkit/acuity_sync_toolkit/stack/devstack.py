@@ -10,7 +10,6 @@ has webhooks registered to the gateway. Everything binds 127.0.0.1.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 import uuid
@@ -20,7 +19,6 @@ from typing import Any
 
 import boto3
 import httpx
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from acuity_sync.domain.names import ALL_LEDGERS, LedgerName
 from acuity_sync.store.kms import SecretBox
@@ -40,7 +38,7 @@ from acuity_sync_toolkit.fakes.freshbooks import FakeFreshBooks
 from acuity_sync_toolkit.fakes.quickbooks import FakeQuickBooks
 from acuity_sync_toolkit.fakes.xero import FakeXero
 from acuity_sync_toolkit.paths import TEMPLATE
-from acuity_sync_toolkit.stack.atomic_dynamodb import make_dynamodb_atomic
+from acuity_sync_toolkit.stack.aws_process import AwsProcess
 from acuity_sync_toolkit.stack.cloudformation import ProvisionedStack, provision
 from acuity_sync_toolkit.stack.connections import (
     LOCAL_LEDGERS,
@@ -54,7 +52,6 @@ from acuity_sync_toolkit.stack.connections import (
 from acuity_sync_toolkit.stack.functions import HttpRoute
 from acuity_sync_toolkit.stack.gateway import LocalGateway
 from acuity_sync_toolkit.stack.lambda_runtime import FunctionPool
-from acuity_sync_toolkit.stack.moto_at_scale import make_moto_scale
 from acuity_sync_toolkit.stack.pollers import PollerGroup, maximum_concurrency
 from acuity_sync_toolkit.stack.scheduler import ScheduleRunner
 
@@ -141,7 +138,7 @@ class DevStack:
         self.schedule_clock = FakeClock()
         self._schedules: list[ScheduleRunner] = []
         self._provisioned: ProvisionedStack | None = None
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: AwsProcess | None = None
         self._acuity: FakeAcuity | None = None
         self._quickbooks: FakeQuickBooks | None = None
         self._xero: FakeXero | None = None
@@ -163,13 +160,8 @@ class DevStack:
         for name, value in LOCAL_AWS_CREDENTIALS.items():
             os.environ.setdefault(name, value)
         (self._state_dir / "logs").mkdir(parents=True, exist_ok=True)
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
-        make_dynamodb_atomic()  # the functions race as Lambda's do: each DynamoDB operation atomic, as DynamoDB's
-        make_moto_scale()  # a transaction or a receive costs the same beside 100 items or 100,000
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._aws_port, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        aws_url = f"http://{host}:{port}"
+        self._moto = AwsProcess(self._aws_port)  # moto in a process of its own (aws_process.py says why)
+        aws_url = self._moto.start()
         # At a time scale below 1 our pacing runs that much faster (Budget.in_time_scale), and so do the fakes'
         # rate windows: a scaled minute holds a minute's calls.
         speed = 1 / self._time_scale
