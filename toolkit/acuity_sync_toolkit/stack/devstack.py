@@ -121,8 +121,8 @@ class DevStack:
         ledgers: tuple[LedgerName, ...] = ALL_LEDGERS,
         xero_per_day: int = 5000,
     ) -> None:
-        """`ledgers`: those the demo tenant is connected to (all fakes run either way). `stack_name`: another
-        name lets two stacks share one process (moto's state is per process), as the end-to-end tests do.
+        """`ledgers`: those the demo tenant is connected to (all fakes run either way). `stack_name`: the
+        stack's name (each stack has a moto process of its own; the end-to-end tests run two, named apart).
         `xero_per_day`: the fake Xero's calls a day per organisation (Xero's 5,000; a test reaches it sooner)."""
         self._state_dir = state_dir
         self._gateway_port = gateway_port
