@@ -287,11 +287,11 @@ class BudgetStore:
         lease_id = uuid.uuid4().hex
         for _attempt in range(self._max_attempts):
             now = self._clock()
-            refusal, live, bucket, count = self._slot_answer(item, budget, now, most)
+            refusal, live, bucket, count = _slot_answer(item, budget, budget.max_concurrent, now, most)
             if refusal is not None and kept:  # a peer may have released one: read, never guess
                 item = self._get(key)
                 now = self._clock()
-                refusal, live, bucket, count = self._slot_answer(item, budget, now, most)
+                refusal, live, bucket, count = _slot_answer(item, budget, budget.max_concurrent, now, most)
             kept = False
             if refusal is not None:
                 return refusal
@@ -303,31 +303,12 @@ class BudgetStore:
             if count:
                 values.update(_bucket_values(bucket, max(0.0, bucket.tokens - count), count, now))
             # The item outlives its latest lease by SLOTS_TTL_MARGIN, and an idle bucket by BUCKET_TTL.
-            ttl = max(max(live.values()) + SLOTS_TTL_MARGIN, _ttl(item, now + BUCKET_TTL.total_seconds()))
+            ttl = max(max(live.values()) + SLOTS_TTL_MARGIN, now + BUCKET_TTL.total_seconds())
             values[TTL_ATTRIBUTE] = _number(math.ceil(ttl))
             written, item = self._write(key, bucket.version, values, item)
             if written:
                 return SlotGranted(Lease(name, lease_id, expires_at), len(live), count)
         return Wait(CONTENTION_WAIT, WaitReason.CONTENTION)
-
-    @staticmethod
-    def _slot_answer(
-        item: Mapping[str, Any] | None, budget: Budget, now: float, most: int
-    ) -> tuple[Wait | None, dict[str, float], _Bucket, int]:
-        """(the refusal or None, the live holders, the bucket now, the tokens to take with the slot)."""
-        holders = _read_slots(item)
-        live = {holder: until for holder, until in holders.items() if until > now}
-        bucket = _refilled(_read_bucket(item, budget, now), budget, now)
-        assert budget.max_concurrent is not None
-        if len(live) >= budget.max_concurrent:
-            # A slot frees when its holder releases (any moment) or at the latest at the earliest expiry.
-            return Wait(min(SLOT_POLL, min(live.values()) - now), WaitReason.CONCURRENCY), live, bucket, 0
-        if most == 0:
-            return None, live, bucket, 0
-        count = _affordable(bucket, budget, 1, most, 0, now)
-        if isinstance(count, Wait):
-            return count, live, bucket, 0
-        return None, live, bucket, count
 
     def release_slot(self, lease: Lease, *, unused: int = 0) -> bool:
         """Give the slot back, and the `unused` tokens taken with it that no call spent; False when the slot had
@@ -500,11 +481,21 @@ def _bucket_values(bucket: _Bucket, remaining: float, taken: int, now: float) ->
     }
 
 
-def _ttl(item: Mapping[str, Any] | None, at_least: float) -> float:
-    """The item's expiry as stored, if later than `at_least`."""
-    if item is None or TTL_ATTRIBUTE not in item:
-        return at_least
-    return max(at_least, float(item[TTL_ATTRIBUTE]["N"]))
+def _slot_answer(
+    item: Mapping[str, Any] | None, budget: Budget, max_concurrent: int, now: float, most: int
+) -> tuple[Wait | None, dict[str, float], _Bucket, int]:
+    """(the refusal or None, the live holders, the bucket now, the tokens to take with the slot)."""
+    live = {holder: until for holder, until in _read_slots(item).items() if until > now}
+    bucket = _refilled(_read_bucket(item, budget, now), budget, now)
+    if len(live) >= max_concurrent:
+        # A slot frees when its holder releases (any moment) or at the latest at the earliest expiry.
+        return Wait(min(SLOT_POLL, min(live.values()) - now), WaitReason.CONCURRENCY), live, bucket, 0
+    if most == 0:
+        return None, live, bucket, 0
+    count = _affordable(bucket, budget, 1, most, 0, now)
+    if isinstance(count, Wait):
+        return count, live, bucket, 0
+    return None, live, bucket, count
 
 
 def _line(item: Mapping[str, Any] | None, budget: Budget, now: float) -> float:
