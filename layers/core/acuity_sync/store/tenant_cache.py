@@ -1,5 +1,6 @@
 """Tenant profiles cached in the container for a short time, misses too, so that a flood of made-up
-tenant ids does not reach the table each time."""
+tenant ids does not reach the table each time (the webhook's), and a sync does not read its tenant per message
+(the sync service's, which answers only a go-ahead from it)."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ from acuity_sync.domain.errors import AuthExpired, NeedsReauth, RateLimited, Rej
 from acuity_sync.domain.message import SyncRequest
 from acuity_sync.domain.names import EventKind, LedgerName
 from acuity_sync.domain.settings import LedgerSettings
-from acuity_sync.ledgers.base import Ledger
+from acuity_sync.ledgers.base import Ledger, Pace
 from acuity_sync.observability import MetricName, count, logger
 from acuity_sync.store.audit import AuditEntry, AuditTrail
 from acuity_sync.store.budgets import (
@@ -59,6 +59,7 @@ from acuity_sync.store.records import RecordKey, RecordStore
 from acuity_sync.store.seen import SeenStore
 from acuity_sync.store.snapshots import MISSING, Snapshot, SnapshotStore
 from acuity_sync.store.sync_state import SyncStateReader
+from acuity_sync.store.tenant_cache import TenantDirectory
 from acuity_sync.store.tenants import TenantProfile, TenantStore
 from acuity_sync.sync.apply import Applier, Context
 from acuity_sync.sync.customers import OneCustomer
@@ -108,7 +109,7 @@ class _Wait(Exception):
 class LedgerFactory(Protocol):
     """The tenant's ledger adapter, calling `pace` before each request (the message's LedgerPacing)."""
 
-    def __call__(self, profile: TenantProfile, settings: LedgerSettings, pace: Callable[[], None]) -> Ledger: ...
+    def __call__(self, profile: TenantProfile, settings: LedgerSettings, pace: Pace) -> Ledger: ...
 
 
 class SyncService:
@@ -163,16 +164,28 @@ class SyncService:
         self._snapshot_wait = snapshot_wait
         self._sleep = sleep
         self._companies: dict[str, tuple[CompanyInfo, datetime]] = {}
-        self._profiles: dict[str, tuple[TenantProfile, datetime]] = {}
+        # The same cache as the webhook's, on this service's clock (tests move it).
+        self._profiles = TenantDirectory(
+            tenants, clock=lambda: self._clock().timestamp(), profile_ttl=PROFILE_KEEP.total_seconds()
+        )
         self._connections: dict[str, tuple[datetime | None, datetime]] = {}
         self._currencies: dict[str, str] = {}  # GET /me's currency of tenants whose profile has none
 
     def sync(self, request: SyncRequest, *, attempt: int = 1) -> SyncResult:
         """`attempt`: the message's receive count (1 the first time)."""
-        profile = self._kept_profile(request.tenant_id)
-        kept = profile is not None
-        if profile is None or self._ledger_name not in profile.ledgers:
-            profile, kept = self._read_profile(request.tenant_id), False
+        profile, kept = self._profile(request.tenant_id)
+        return self._sync_as(request, profile, kept, attempt)
+
+    def _profile(self, tenant_id: str) -> tuple[TenantProfile | None, bool]:
+        """The tenant's profile, and whether it was kept in the container rather than read now. Only a go-ahead is
+        answered from the container: no tenant, or a profile without this ledger, is read afresh."""
+        asked_at = self._clock().timestamp()
+        entry = self._profiles.lookup(tenant_id)
+        if entry.profile is not None and self._ledger_name in entry.profile.ledgers:
+            return entry.profile, entry.fetched_at < asked_at
+        return self._profiles.reload(tenant_id).profile, False
+
+    def _sync_as(self, request: SyncRequest, profile: TenantProfile | None, kept: bool, attempt: int) -> SyncResult:
         if profile is None:
             return SyncResult(Outcome.SKIPPED, "the tenant no longer exists")
         if self._ledger_name not in profile.ledgers:
@@ -188,8 +201,8 @@ class SyncService:
             return self._retry(request, str(error), error.retry_after, waiting=True)
         except (AcuityCredentialsRefused, AcuityForbidden) as error:
             if kept:  # the owner may have changed the key within the minute: once more, from a fresh profile
-                self._profiles.pop(request.tenant_id, None)
-                return self.sync(request, attempt=attempt)
+                fresh = self._profiles.reload(request.tenant_id).profile
+                return self._sync_as(request, fresh, False, attempt)
             return self._park(request, "acuity_refused", str(error), ResumeOn.SETTINGS_CHANGE)
         except AcuityBadData as error:
             # Reading again reads the same: parked in words until Acuity's data changes (its webhook syncs it).
@@ -201,20 +214,6 @@ class SyncService:
         if result.outcome is Outcome.RETRY and unshared:
             self._keep_for_retry(request, unshared[0])
         return result
-
-    def _kept_profile(self, tenant_id: str) -> TenantProfile | None:
-        kept = self._profiles.get(tenant_id)
-        if kept is None or self._clock() - kept[1] >= PROFILE_KEEP:
-            return None
-        return kept[0]
-
-    def _read_profile(self, tenant_id: str) -> TenantProfile | None:
-        profile = self._tenants.get(tenant_id)
-        if profile is None:
-            self._profiles.pop(tenant_id, None)
-        else:
-            self._profiles[tenant_id] = (profile, self._clock())
-        return profile
 
     def _keep_for_retry(self, request: SyncRequest, snapshot: Snapshot) -> None:
         """The snapshot a message that comes back reuses (it claims, and the claim's refusal carries this), so that
@@ -255,7 +254,7 @@ class SyncService:
         except (Transient, AuthExpired) as error:
             return self._retry(request, error.message, TRANSIENT_BACKOFF_SECONDS)
         except NeedsReauth as error:
-            fresh = self._read_profile(request.tenant_id)  # a kept profile may still list a ledger just disconnected
+            fresh = self._profiles.reload(request.tenant_id).profile  # a kept one may list a ledger just disconnected
             if fresh is None or self._ledger_name not in fresh.ledgers:
                 return self._skip(request, "ledger_disconnected", f"{self._ledger_name} is not connected any more")
             return self._park_until_reconnected(request, error.message)

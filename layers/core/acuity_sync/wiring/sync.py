@@ -23,7 +23,7 @@ from acuity_sync.auth.tokens import TokenKeeper
 from acuity_sync.domain.message import Origin
 from acuity_sync.domain.names import LedgerName
 from acuity_sync.domain.settings import LedgerSettings
-from acuity_sync.ledgers.base import AdapterInputs, Ledger
+from acuity_sync.ledgers.base import AdapterInputs, Ledger, Pace
 from acuity_sync.ledgers.registry import ledger_declaration
 from acuity_sync.observability import logger, tracer
 from acuity_sync.queues import LedgerQueues
@@ -142,7 +142,7 @@ def build_sync_worker(ledger: LedgerName, invocation: Invocation | None = None) 
     api_url = environment.api_url or declaration.production_api_url
     claims = ClaimTiming().scaled(environment.time_scale)
 
-    def ledger_for(profile: TenantProfile, settings: LedgerSettings, pace: Callable[[], None]) -> Ledger:
+    def ledger_for(profile: TenantProfile, settings: LedgerSettings, pace: Pace) -> Ledger:
         credentials = keeper.credentials(profile.tenant_id, ledger)
         inputs = AdapterInputs(
             http=http,
