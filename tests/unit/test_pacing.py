@@ -118,9 +118,11 @@ def test_in_a_time_scale_the_longest_wait_slept_through_is_scaled_too() -> None:
 
 
 def test_without_a_slot_the_calls_are_paced_alone() -> None:
-    """The connect flow's consent calls, and a budget with no concurrency limit."""
+    """The connect flow's consent calls, and a budget with no concurrency limit: nothing is taken ahead, since
+    there is no slot to give the unspent tokens back with."""
     store = Answers(1, 1)
     pace = pacing(store, hold_slot=False)
+    pace.begin(3)
     pace()
     pace()
     pace.close()

@@ -63,8 +63,9 @@ class LedgerPacing:
         self._prepaid = 0  # tokens taken and not yet spent by a call
 
     def begin(self, calls: int) -> None:
-        """Before the plan's writes: the slot, and tokens for up to `calls` calls."""
-        if calls > self._prepaid:
+        """Before the plan's writes: the slot, and tokens for up to `calls` calls. Without a slot there is no write
+        to give unspent tokens back with, so each call takes its own."""
+        if self._hold_slot and calls > self._prepaid:
             self._obtain(calls - self._prepaid)
 
     def __call__(self) -> None:
